@@ -1,0 +1,64 @@
+"""miniservice: the back end of a social-security bureau's WeChat official account.
+
+``create_app`` is the one way to build the service, for gunicorn (``wsgi.py``), the CLI, the
+scheduler process and the tests alike.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from flask import Flask
+
+from miniservice.config import PROJECT_ROOT, Settings, load_settings
+from miniservice.db import Database
+
+# Capabilities that answer WeChat messages register their handlers when imported.
+HANDLER_MODULES = ("miniservice.wechat.handlers",)
+
+# (module, blueprint attribute) for every blueprint; each module keeps its views thin.
+BLUEPRINTS = (
+    ("miniservice.wechat.callback", "bp"),
+    ("miniservice.wechat.oauth", "bp"),
+)
+
+DEMO_BLUEPRINTS: tuple[tuple[str, str], ...] = ()
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app; ``overrides`` replace individual settings (tests, the demo)."""
+    settings: Settings = load_settings()
+    if overrides:
+        settings = settings.with_overrides(overrides)
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(settings.instance_dir),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        TESTING=settings.env == "test",
+    )
+    app.extensions["miniservice.settings"] = settings
+    db = Database(settings.database_url)
+    app.extensions["miniservice.db"] = db
+
+    from miniservice.wechat.client import build_client
+
+    app.extensions["miniservice.wechat_client"] = build_client(settings, db)
+
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+    blueprints = BLUEPRINTS + (DEMO_BLUEPRINTS if settings.env == "demo" else ())
+    for module, attribute in blueprints:
+        app.register_blueprint(getattr(importlib.import_module(module), attribute))
+    if not app.debug:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    return app

@@ -1,0 +1,156 @@
+"""Insured people, their monthly contributions, residents' yearly premiums and the account ledger.
+
+Identity data is never stored in clear: ``*_cipher`` columns hold Fernet tokens (key
+``MINISERVICE_DATA_KEY``), ``*_hash`` columns a keyed HMAC for exact look-up, ``*_masked`` what a
+screen may show. Money is ``Decimal`` yuan stored as integer 分 (:class:`~miniservice.columns.Money`).
+Months are stored as ``Month.index`` integers (year × 12 + month − 1) so that gap arithmetic can be
+done by the database, set-wise, over every citizen at once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from miniservice.clock import now_utc
+from miniservice.columns import Money, UTCDateTime
+from miniservice.rules.months import Month
+
+SCHEMES = ("employee", "flexible", "resident", "retiree")  # 职工医保 in-unit, 灵活就业, 居民医保, 退休
+CONTRIBUTION_STATUSES = ("paid", "unpaid", "back_paid")
+PAYERS = ("unit", "self", "family", "unemployment_fund")
+
+
+class Person(SQLModel, table=True):
+    """Someone insured in this city, as the bureau's registry knows them."""
+
+    __tablename__ = "person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_number_hash: str = Field(max_length=64, unique=True)
+    id_number_cipher: str = Field(max_length=400)
+    id_number_masked: str = Field(max_length=18)
+    name_cipher: str = Field(max_length=400)
+    name_masked: str = Field(max_length=32)
+    phone_cipher: str | None = Field(default=None, max_length=400)
+    card_number_hash: str | None = Field(default=None, max_length=64, index=True)  # 医保卡号
+    card_number_cipher: str | None = Field(default=None, max_length=400)
+    sex: str = Field(max_length=1)  # "M" / "F", from the ID number's 17th digit
+    birth_date: date
+    region_code: str = Field(max_length=6, index=True)
+    scheme: str = Field(max_length=16, index=True)
+    employer: str | None = Field(default=None, max_length=200)
+    unemployed: bool = False
+    enrolled_since: date
+    # Years that count towards retirement without monthly rows here (视同缴费, transfers in).
+    deemed_months: int = 0
+    created_at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime)
+
+
+class Contribution(SQLModel, table=True):
+    """One month of 职工医保 (in-unit, 灵活就业): owed, paid on time, or paid back later."""
+
+    __tablename__ = "contribution"
+    __table_args__ = (
+        UniqueConstraint("person_id", "month", name="uq_contribution_person_month"),
+        CheckConstraint("status IN ('paid', 'unpaid', 'back_paid')", name="ck_contribution_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False))
+    month: int = Field(index=True)  # Month.index
+    scheme: str = Field(max_length=16)
+    base: Decimal = Field(sa_type=Money)
+    unit_amount: Decimal = Field(sa_type=Money)
+    personal_amount: Decimal = Field(sa_type=Money)
+    status: str = Field(max_length=16)
+    paid_on: date | None = None
+    payer: str | None = Field(default=None, max_length=24)
+    payer_person_id: int | None = Field(default=None, foreign_key="person.id")
+
+    @property
+    def year_month(self) -> Month:
+        return Month.from_index(self.month)
+
+
+class ResidentPremium(SQLModel, table=True):
+    """One year of 居民医保, paid once a year in the 集中缴费期 (or late, with a waiting period)."""
+
+    __tablename__ = "resident_premium"
+    __table_args__ = (UniqueConstraint("person_id", "year", name="uq_resident_premium_person_year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False))
+    year: int = Field(index=True)
+    amount: Decimal = Field(sa_type=Money)
+    paid_on: date | None = None
+    payer: str | None = Field(default=None, max_length=24)
+    payer_person_id: int | None = Field(default=None, foreign_key="person.id")
+
+
+class PersonalAccount(SQLModel, table=True):
+    """The 职工医保 personal account balance; the CHECK keeps it from ever going negative."""
+
+    __tablename__ = "personal_account"
+    __table_args__ = (CheckConstraint("balance >= 0", name="ck_personal_account_balance"),)
+
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    )
+    balance: Decimal = Field(sa_type=Money)
+
+
+class AccountEntry(SQLModel, table=True):
+    """A credit or debit of a personal account; ``request_key`` makes a repeated request a no-op."""
+
+    __tablename__ = "account_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime)
+    amount: Decimal = Field(sa_type=Money)  # positive credit, negative debit
+    balance_after: Decimal = Field(sa_type=Money)
+    reason: str = Field(max_length=200)
+    request_key: str | None = Field(default=None, max_length=100, unique=True)
+
+
+class Binding(SQLModel, table=True):
+    """The live link between a WeChat user and a person: one each way, enforced by two unique keys.
+
+    Unbinding deletes the row (history stays in ``binding_event`` and the audit log), so a person
+    can be bound again only after an explicit unbind.
+    """
+
+    __tablename__ = "binding"
+
+    id: int | None = Field(default=None, primary_key=True)
+    openid: str = Field(max_length=64, unique=True)
+    person_id: int = Field(sa_column=Column(Integer, ForeignKey("person.id"), unique=True, nullable=False))
+    bound_at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime)
+
+
+class BindingEvent(SQLModel, table=True):
+    """Every bind and unbind, kept for ever."""
+
+    __tablename__ = "binding_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    openid: str = Field(max_length=64, index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    action: str = Field(max_length=16)  # "bind" / "unbind"
+    at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime)
+
+
+class BindingAttempt(SQLModel, table=True):
+    """A failed binding attempt, counted per WeChat user and per ID hash to limit guessing."""
+
+    __tablename__ = "binding_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    openid: str = Field(max_length=64, index=True)
+    id_number_hash: str | None = Field(default=None, max_length=64, index=True)
+    at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime, index=True)
+    reason: str = Field(max_length=32)

@@ -1,0 +1,22 @@
+"""Time with an explicit zone.
+
+Instants are stored as UTC; calendar questions (which month is it, is it quiet hours) are asked in
+the bureau's zone (``MINISERVICE_TZ``); :mod:`miniservice.columns` keeps instants UTC in the database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def local_now(tz: str) -> datetime:
+    return datetime.now(ZoneInfo(tz))
+
+
+def local_today(tz: str) -> date:
+    return local_now(tz).date()

@@ -1,0 +1,140 @@
+"""Settings from the environment.
+
+One frozen object built once per app, so that a missing secret fails at start-up with a message
+that names the variable, not later on the first request that needs it. Demo mode generates its
+secrets once and keeps them under ``instance/`` so that encrypted identity data stays readable
+across restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from base64 import urlsafe_b64encode
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Secrets without which production must not start; demo and test modes generate them.
+REQUIRED_IN_PRODUCTION = (
+    "MINISERVICE_SECRET_KEY",
+    "MINISERVICE_DATA_KEY",
+    "MINISERVICE_DATABASE_URL",
+    "WECHAT_TOKEN",
+    "WECHAT_APP_ID",
+    "WECHAT_APP_SECRET",
+)
+
+
+class ConfigError(RuntimeError):
+    """Raised at start-up when the environment cannot run the service."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "demo"
+    instance_dir: Path = PROJECT_ROOT / "instance"
+    database_url: str = ""
+    secret_key: str = ""
+    data_key: str = ""
+    policies_dir: Path = PROJECT_ROOT / "policies"
+    redis_url: str | None = None
+    timezone: str = "Asia/Shanghai"
+    public_base_url: str = "http://127.0.0.1:5000"
+    wechat_token: str = ""
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_aes_key: str | None = None
+    wechat_api_base: str | None = None
+    wechat_oauth_base: str | None = None
+    max_callback_bytes: int = 64 * 1024
+    reminder_run_time: str = "09:30"
+    reminder_quiet_start: str = "09:00"
+    reminder_quiet_end: str = "20:00"
+    reminder_rate_per_second: float = 20.0
+    template_ids: dict[str, str] = field(default_factory=dict)
+    scheduler_enabled: bool = False
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def safe_mode(self) -> bool:
+        return bool(self.wechat_aes_key)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Settings:
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return replace(self, **overrides)
+
+
+def _demo_secrets(instance_dir: Path) -> dict[str, str]:
+    """Secrets generated on first use and kept in ``instance/secrets.json`` (mode 600)."""
+    path = instance_dir / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    values = {
+        "secret_key": secrets.token_urlsafe(32),
+        "data_key": urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "wechat_token": secrets.token_hex(8),
+        "wechat_app_id": "wxdemo" + secrets.token_hex(5),
+        "wechat_app_secret": secrets.token_hex(16),
+        # WeChat's EncodingAESKey is 43 characters of base64 without the trailing "=".
+        "wechat_aes_key": urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")[:43],
+    }
+    path.write_text(json.dumps(values, indent=2))
+    path.chmod(0o600)
+    return values
+
+
+def _template_ids(raw: str | None) -> dict[str, str]:
+    """``WECHAT_TEMPLATE_IDS`` is ``kind=id,kind=id`` (e.g. ``gap_reminder=abc``)."""
+    if not raw:
+        return {}
+    pairs = (item.split("=", 1) for item in raw.split(",") if "=" in item)
+    return {kind.strip(): value.strip() for kind, value in pairs}
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from ``environ`` (default ``os.environ``); production demands every secret."""
+    env = dict(os.environ if environ is None else environ)
+    mode = env.get("MINISERVICE_ENV", "demo")
+    if mode not in {"demo", "production", "test"}:
+        raise ConfigError(f"MINISERVICE_ENV must be demo, production or test, not {mode!r}")
+    if mode == "production":
+        missing = [name for name in REQUIRED_IN_PRODUCTION if not env.get(name)]
+        if missing:
+            raise ConfigError("production mode needs these environment variables: " + ", ".join(missing))
+    instance_dir = Path(env.get("MINISERVICE_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+    generated = _demo_secrets(instance_dir) if mode != "production" else {}
+
+    def pick(name: str, key: str) -> str:
+        return env.get(name) or generated.get(key, "")
+
+    return Settings(
+        env=mode,
+        instance_dir=instance_dir,
+        database_url=env.get("MINISERVICE_DATABASE_URL") or f"sqlite:///{instance_dir / 'miniservice.db'}",
+        secret_key=pick("MINISERVICE_SECRET_KEY", "secret_key"),
+        data_key=pick("MINISERVICE_DATA_KEY", "data_key"),
+        policies_dir=Path(env.get("MINISERVICE_POLICIES_DIR", PROJECT_ROOT / "policies")),
+        redis_url=env.get("REDIS_URL") or None,
+        timezone=env.get("MINISERVICE_TZ", "Asia/Shanghai"),
+        public_base_url=env.get("MINISERVICE_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        wechat_token=pick("WECHAT_TOKEN", "wechat_token"),
+        wechat_app_id=pick("WECHAT_APP_ID", "wechat_app_id"),
+        wechat_app_secret=pick("WECHAT_APP_SECRET", "wechat_app_secret"),
+        wechat_aes_key=env.get("WECHAT_AES_KEY") or None,
+        wechat_api_base=env.get("WECHAT_API_BASE") or None,
+        wechat_oauth_base=env.get("WECHAT_OAUTH_BASE") or None,
+        reminder_run_time=env.get("MINISERVICE_REMINDER_TIME", "09:30"),
+        reminder_rate_per_second=float(env.get("MINISERVICE_REMINDER_RATE", "20")),
+        template_ids=_template_ids(env.get("WECHAT_TEMPLATE_IDS")),
+    )

@@ -1,0 +1,112 @@
+"""Engine, sessions and schema migrations.
+
+Service functions own their transaction: they call :meth:`Database.transaction` and everything in
+the ``with`` block commits together or not at all. The schema is managed by Alembic
+(``miniservice/migrations``); ``init_db`` upgrades to head and is safe to run any number of times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import current_app
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+__all__ = ["Database", "IntegrityError", "get_db", "init_db"]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers run beside the single writer; busy_timeout makes writers queue, not fail."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Database:
+    """One engine per process, shared by requests, CLI commands and scheduler jobs."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url, connect_args={"timeout": 15})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work commits when the block ends and rolls back on any exception."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only; nothing is committed."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def get_db() -> Database:
+    """The current app's database (inside a request, CLI command or app context)."""
+    return current_app.extensions["miniservice.db"]
+
+
+def alembic_config(db: Database) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = db.engine
+    return config
+
+
+def init_db(db: Database) -> str:
+    """Upgrade the schema to the newest migration; returns the revision now in place."""
+    command.upgrade(alembic_config(db), "head")
+    with db.engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+
+
+def table_names(db: Database) -> list[str]:
+    return sorted(inspect(db.engine).get_table_names())
+
+
+def insert_ignore(session: Session, model: type[Any], **values: Any) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row was inserted.
+
+    For rows that concurrent requests may all try to create (a follower seen for the first time):
+    the database, not a prior SELECT, decides who creates it.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    result = session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+def make_revision(db: Database, message: str) -> None:
+    """Write a new migration for the difference between the models and an up-to-date ``db``."""
+    command.upgrade(alembic_config(db), "head")
+    command.revision(alembic_config(db), message=message, autogenerate=True)

@@ -1,0 +1,101 @@
+"""Handle each WeChat delivery exactly once.
+
+WeChat retries a delivery three times when the reply is slow. The delivery row, the handler's
+effects and the reply commit in one transaction keyed by a unique ``dedupe_key``: a retry that
+arrives while the first is running waits on that key inside the database (PostgreSQL row lock,
+SQLite write lock), then fails the insert and returns the stored reply, with no second effect.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from miniservice.clock import now_utc
+from miniservice.config import Settings
+from miniservice.db import Database, IntegrityError, insert_ignore
+from miniservice.wechat.models import Follower, InboundDelivery
+from miniservice.wechat.router import Inbound, Router
+
+log = logging.getLogger(__name__)
+
+FAILURE_REPLY = "系统繁忙，请稍后再试。如需帮助请拨打 12333。"
+
+
+def dedupe_key(message: Any) -> str:
+    """MsgId for messages; for events (whose id is 0) sender + time + event + key, as WeChat advises."""
+    if message.type != "event" and message.id:
+        return f"msg:{message.id}"
+    created = int(message.create_time.timestamp())
+    key = getattr(message, "key", None) or getattr(message, "url", None) or ""
+    return f"evt:{message.source}:{created}:{getattr(message, 'event', '')}:{key}"[:200]
+
+
+def handle(db: Database, router: Router, settings: Settings, message: Any) -> str:
+    """The reply text for ``message`` ("" means answer ``success``), computed at most once."""
+    key = dedupe_key(message)
+    route = router.route_for(message)
+    try:
+        with db.transaction() as session:
+            delivery = InboundDelivery(
+                dedupe_key=key,
+                openid=message.source,
+                msg_type=message.type,
+                event=getattr(message, "event", None),
+                event_key=getattr(message, "key", None) or getattr(message, "url", None),
+                handler=route.name,
+            )
+            session.add(delivery)
+            session.flush()
+            _touch_follower(session, message.source)
+            delivery.reply = route.handler(Inbound(message, message.source, session, settings))
+            return delivery.reply
+    except IntegrityError:
+        stored = _stored_reply(db, key)
+        if stored is None:
+            raise
+        return stored
+    except Exception:
+        log.exception("handler %s failed for delivery %s", route.name, key)
+        return _record_failure(db, key, message, route.name)
+
+
+def _touch_follower(session: Any, openid: str) -> None:
+    insert_ignore(session, Follower, openid=openid, subscribed=True, subscribed_at=now_utc())
+    follower = session.execute(select(Follower).where(Follower.openid == openid)).scalar_one()
+    follower.last_seen_at = now_utc()
+
+
+def _stored_reply(db: Database, key: str, wait_seconds: float = 3.0) -> str | None:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        with db.reading() as session:
+            reply = session.execute(
+                select(InboundDelivery.reply).where(InboundDelivery.dedupe_key == key)
+            ).scalar_one_or_none()
+        if reply is not None or time.monotonic() > deadline:
+            return reply
+        time.sleep(0.05)
+
+
+def _record_failure(db: Database, key: str, message: Any, handler: str) -> str:
+    """A failed handler leaves no effects; the delivery is kept, marked failed, with a polite reply."""
+    try:
+        with db.transaction() as session:
+            session.add(
+                InboundDelivery(
+                    dedupe_key=key,
+                    openid=message.source,
+                    msg_type=message.type,
+                    event=getattr(message, "event", None),
+                    handler=handler,
+                    reply=FAILURE_REPLY,
+                    failed=True,
+                )
+            )
+    except IntegrityError:
+        return _stored_reply(db, key) or FAILURE_REPLY
+    return FAILURE_REPLY

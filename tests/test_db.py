@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from miniservice.db import Database, init_db
+from miniservice.models import metadata
+
+
+def test_init_db_is_idempotent(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
+    first = init_db(db)
+    second = init_db(db)
+    assert first == second
+
+
+def test_migrations_create_exactly_the_schema_the_models_describe(database_url: str) -> None:
+    db = Database(database_url)
+    init_db(db)
+    with db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    db.dispose()
+    assert differences == []

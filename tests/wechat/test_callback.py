@@ -1,0 +1,140 @@
+"""The callback over real HTTP: signatures, both modes, hostile input, and one effect per delivery."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+from sqlalchemy import func, select
+
+from miniservice.devtools.simulator import build_delivery, click_xml, text_xml
+from miniservice.wechat.models import Follower, InboundDelivery
+
+
+def _count(db: Any, model: Any) -> int:
+    with db.reading() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_plain_click_on_help_gets_the_help_text_over_http(simulator: Any) -> None:
+    reply = simulator.click("o_plain_user", "HELP")
+    assert reply.status == 200 and not reply.encrypted
+    assert "退订提醒" in reply.content
+
+
+def test_encrypted_click_gets_an_encrypted_reply_over_http(aes_simulator: Any) -> None:
+    reply = aes_simulator.click("o_aes_user", "CHANNELS")
+    assert reply.status == 200 and reply.encrypted
+    assert "12333" in reply.content
+
+
+def test_subscribe_welcomes_with_the_menu_explained_and_records_the_follower(simulator: Any, db: Any) -> None:
+    reply = simulator.subscribe("o_new_follower")
+    assert "身份绑定" in reply.content and "补缴测算" in reply.content
+    with db.reading() as session:
+        follower = session.execute(select(Follower).where(Follower.openid == "o_new_follower")).scalar_one()
+    assert follower.subscribed
+
+
+def test_unsubscribe_marks_the_follower_and_answers_success(simulator: Any, db: Any) -> None:
+    simulator.subscribe("o_leaver")
+    reply = simulator.unsubscribe("o_leaver")
+    assert reply.raw == "success"
+    with db.reading() as session:
+        follower = session.execute(select(Follower).where(Follower.openid == "o_leaver")).scalar_one()
+    assert not follower.subscribed and follower.unsubscribed_at is not None
+
+
+def test_typed_keyword_reaches_the_same_handler_as_the_menu(simulator: Any) -> None:
+    assert simulator.text("o_typist", "帮助").content == simulator.click("o_typist", "HELP").content
+
+
+def test_unknown_text_gets_a_short_help_and_unknown_events_get_success(simulator: Any) -> None:
+    assert "关键词" in simulator.text("o_chatty", "你好呀").content
+    location = simulator.send_xml(
+        text_xml(simulator.account, "o_chatty", "x").replace("<MsgType><![CDATA[text]]>", "<MsgType><![CDATA[image]]>")
+    )
+    assert location.raw == "success"
+
+
+def test_view_event_is_logged_without_reply(simulator: Any, db: Any) -> None:
+    reply = simulator.view("o_viewer", "http://127.0.0.1/h5/records")
+    assert reply.raw == "success"
+    with db.reading() as session:
+        row = session.execute(select(InboundDelivery).where(InboundDelivery.openid == "o_viewer")).scalar_one()
+    assert row.event == "view" and row.event_key == "http://127.0.0.1/h5/records"
+
+
+def test_duplicate_click_from_three_threads_has_one_effect_and_one_reply(simulator: Any, db: Any) -> None:
+    xml = click_xml(simulator.account, "o_retried", "HELP")
+    replies = simulator.duplicate(xml, times=3, threads=3)
+    assert all(reply.status == 200 for reply in replies)
+    assert len({reply.content for reply in replies}) == 1
+    assert _count(db, InboundDelivery) == 1
+    assert _count(db, Follower) == 1
+
+
+def test_duplicate_encrypted_text_with_fresh_envelopes_is_handled_once(aes_simulator: Any, db: Any) -> None:
+    xml = text_xml(aes_simulator.account, "o_retried_aes", "帮助", msg_id=987654321)
+    replies = aes_simulator.duplicate(xml, times=4, threads=4)
+    assert {reply.content for reply in replies} == {replies[0].content}
+    with db.reading() as session:
+        keys = session.execute(select(InboundDelivery.dedupe_key)).scalars().all()
+    assert keys == ["msg:987654321"]
+
+
+def test_bad_signature_is_403_and_nothing_is_stored(live_server: Any, simulator: Any, db: Any) -> None:
+    delivery = build_delivery(simulator.account, click_xml(simulator.account, "o_forger", "HELP"))
+    params = dict(delivery.params, signature="0" * 40)
+    response = requests.post(live_server.url + "/wechat/callback", params=params, data=delivery.body, timeout=5)
+    assert response.status_code == 403
+    assert _count(db, InboundDelivery) == 0
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
+<xml><ToUserName>gh</ToUserName><FromUserName>o_evil</FromUserName><CreateTime>1</CreateTime>
+<MsgType>text</MsgType><Content>&lol9;</Content><MsgId>1</MsgId></xml>"""
+
+EXTERNAL_ENTITY = """<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<xml><ToUserName>gh</ToUserName><FromUserName>o_evil</FromUserName><CreateTime>1</CreateTime>
+<MsgType>text</MsgType><Content>&xxe;</Content><MsgId>2</MsgId></xml>"""
+
+
+def _post_signed(live_server: Any, simulator: Any, body: bytes | str) -> requests.Response:
+    params = build_delivery(simulator.account, click_xml(simulator.account, "o", "HELP")).params
+    return requests.post(live_server.url + "/wechat/callback", params=params, data=body, timeout=5)
+
+
+def test_billion_laughs_is_refused_quickly(live_server: Any, simulator: Any, db: Any) -> None:
+    started = time.monotonic()
+    response = _post_signed(live_server, simulator, BILLION_LAUGHS)
+    assert response.status_code == 400
+    assert time.monotonic() - started < 1.0
+    assert _count(db, InboundDelivery) == 0
+
+
+def test_external_entity_is_refused(live_server: Any, simulator: Any) -> None:
+    response = _post_signed(live_server, simulator, EXTERNAL_ENTITY)
+    assert response.status_code == 400
+    assert "root:" not in response.text
+
+
+def test_oversized_body_is_413(live_server: Any, simulator: Any) -> None:
+    response = _post_signed(live_server, simulator, "<xml>" + "a" * 200_000 + "</xml>")
+    assert response.status_code == 413
+
+
+def test_malformed_xml_and_missing_fields_are_400_not_500(live_server: Any, simulator: Any) -> None:
+    for body in ("<xml><unclosed>", "not xml at all", "<xml><MsgType>text</MsgType></xml>", ""):
+        assert _post_signed(live_server, simulator, body).status_code == 400, body
+
+
+def test_encrypted_body_that_does_not_decrypt_is_400(live_server: Any, aes_simulator: Any) -> None:
+    delivery = build_delivery(aes_simulator.account, click_xml(aes_simulator.account, "o", "HELP"))
+    body = delivery.body.replace(delivery.body[60:80], "A" * 20)
+    response = requests.post(live_server.url + "/wechat/callback", params=delivery.params, data=body, timeout=5)
+    assert response.status_code in (400, 403)
