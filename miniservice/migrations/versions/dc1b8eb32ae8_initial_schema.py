@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ccbdf828427d
+Revision ID: dc1b8eb32ae8
 Revises: 
-Create Date: 2026-11-25 12:02:50.482836
+Create Date: 2026-11-25 12:04:59.573420
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import miniservice.columns
 from alembic import op
 
 
-revision: str = 'ccbdf828427d'
+revision: str = 'dc1b8eb32ae8'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
