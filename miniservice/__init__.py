@@ -24,7 +24,7 @@ BLUEPRINTS = (
     ("miniservice.wechat.oauth", "bp"),
 )
 
-DEMO_BLUEPRINTS: tuple[tuple[str, str], ...] = ()
+DEMO_BLUEPRINTS = (("miniservice.devtools.phone", "bp"),)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
