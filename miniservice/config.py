@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import string
 from base64 import urlsafe_b64encode
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -86,8 +87,8 @@ def _demo_secrets(instance_dir: Path) -> dict[str, str]:
         "wechat_token": secrets.token_hex(8),
         "wechat_app_id": "wxdemo" + secrets.token_hex(5),
         "wechat_app_secret": secrets.token_hex(16),
-        # WeChat's EncodingAESKey is 43 characters of base64 without the trailing "=".
-        "wechat_aes_key": urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")[:43],
+        # WeChat issues EncodingAESKey as 43 letters and digits: wechatpy's plain b64decode drops "-" or "_".
+        "wechat_aes_key": "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(43)),
     }
     path.write_text(json.dumps(values, indent=2))
     path.chmod(0o600)
@@ -131,7 +132,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         wechat_token=pick("WECHAT_TOKEN", "wechat_token"),
         wechat_app_id=pick("WECHAT_APP_ID", "wechat_app_id"),
         wechat_app_secret=pick("WECHAT_APP_SECRET", "wechat_app_secret"),
-        wechat_aes_key=env.get("WECHAT_AES_KEY") or None,
+        wechat_aes_key=pick("WECHAT_AES_KEY", "wechat_aes_key") or None,
         wechat_api_base=env.get("WECHAT_API_BASE") or None,
         wechat_oauth_base=env.get("WECHAT_OAUTH_BASE") or None,
         reminder_run_time=env.get("MINISERVICE_REMINDER_TIME", "09:30"),

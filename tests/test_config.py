@@ -36,3 +36,14 @@ def test_environment_wins_over_generated_secrets(tmp_path: Path) -> None:
 def test_an_unknown_mode_is_refused() -> None:
     with pytest.raises(ConfigError, match="MINISERVICE_ENV"):
         load_settings({"MINISERVICE_ENV": "staging"})
+
+
+def test_generated_aes_keys_are_ones_wechatpy_can_use(tmp_path: Path) -> None:
+    from wechatpy.crypto import WeChatCrypto
+
+    for attempt in range(20):
+        settings = load_settings({"MINISERVICE_INSTANCE_DIR": str(tmp_path / str(attempt))})
+        assert settings.wechat_aes_key is not None and len(settings.wechat_aes_key) == 43
+        crypto = WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
+        envelope = crypto.encrypt_message("<xml><Content>hi</Content></xml>", "nonce", "1")
+        assert "<Encrypt>" in envelope

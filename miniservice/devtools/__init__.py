@@ -8,7 +8,7 @@ the tests talk real HTTP to something that answers like WeChat does:
 - :mod:`.fake_wechat` — :class:`~.fake_wechat.FakeWeChat`, a threaded HTTP server implementing the
   API endpoints the project calls, with recording and fault injection.
 - :mod:`.simulator` — builds and posts correctly signed (plain or AES) callback XML, as WeChat would.
-- :mod:`.wiring` — points wechatpy's ``WeChatClient`` / ``WeChatOAuth`` at a non-default API base.
+- :mod:`miniservice.wechat.wiring` — points wechatpy's ``WeChatClient`` / ``WeChatOAuth`` at a non-default API base.
 
 Nothing here is imported by the production code paths.
 """

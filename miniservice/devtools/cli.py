@@ -1,37 +1,67 @@
-"""``miniservice simulate`` and ``miniservice demo``: the account without WeChat."""
+"""``miniservice simulate …`` and ``miniservice fake-wechat``: the dev tools from the command line.
+
+Both read the app's settings, so the simulator signs with the same token/AES key the callback
+checks, and the fake server accepts the same appid/secret the app's client sends; ``demo`` starts
+everything together (:mod:`miniservice.devtools.demo`).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import click
 
-from miniservice.devtools.simulator import CallbackAccount, Simulator
+from miniservice.devtools.fake_wechat import CONTROL_PREFIX, FakeWeChat
+from miniservice.devtools.simulator import (
+    CallbackAccount,
+    Simulator,
+    click_xml,
+    subscribe_xml,
+    text_xml,
+    unsubscribe_xml,
+    view_xml,
+)
+
+KINDS = ("subscribe", "unsubscribe", "click", "view", "text")
 
 
-@click.command(help='Send what WeChat would send: simulate subscribe | click KEY | text "…" | view URL.')
-@click.argument("kind", type=click.Choice(["subscribe", "unsubscribe", "click", "text", "view"]))
-@click.argument("value", required=False, default="")
+@click.command(help='Post what WeChat would post to the callback: simulate subscribe | unsubscribe | '
+                    'click KEY | view URL | text "WORDS" [--openid X] [--aes].')
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("arg", nargs=-1)
 @click.option("--openid", default="demo_visitor", show_default=True, help="the simulated WeChat user")
-@click.option("--aes", is_flag=True, help="safe mode: encrypt with WECHAT_AES_KEY, as WeChat's 安全模式 does")
-@click.option("--url", default=None, help="callback URL (default: MINISERVICE_PUBLIC_URL + /wechat/callback)")
-def simulate(kind: str, value: str, openid: str, aes: bool, url: str | None) -> None:
+@click.option("--aes", is_flag=True, help="safe mode (安全模式): encrypt with WECHAT_AES_KEY")
+@click.option("--url", default=None, help="callback URL (default: <public URL>/wechat/callback)")
+@click.option("--original-id", default="gh_000000000000", show_default=True, help="the account's 原始ID")
+@click.option("--duplicate", default=1, show_default=True, help="deliver N times concurrently (retries)")
+def simulate(kind: str, arg: tuple[str, ...], openid: str, aes: bool, url: str | None, original_id: str,
+             duplicate: int) -> None:
     from miniservice.cli import make_app
 
     settings = make_app().extensions["miniservice.settings"]
-    if kind in ("click", "text", "view") and not value:
-        raise click.UsageError(f"{kind} needs a value (menu key, words or URL)")
     if aes and not settings.wechat_aes_key:
         raise click.UsageError("--aes needs WECHAT_AES_KEY (demo mode generates one under instance/)")
-    account = CallbackAccount(
-        token=settings.wechat_token,
-        app_id=settings.wechat_app_id,
-        aes_key=settings.wechat_aes_key if aes else None,
-    )
+    account = CallbackAccount(settings.wechat_token, settings.wechat_app_id,
+                              settings.wechat_aes_key if aes else None, original_id)
+    if kind in ("click", "view", "text") and not arg:
+        raise click.UsageError(f"{kind} needs an argument")
+    xml = {
+        "subscribe": lambda: subscribe_xml(account, openid),
+        "unsubscribe": lambda: unsubscribe_xml(account, openid),
+        "click": lambda: click_xml(account, openid, arg[0]),
+        "view": lambda: view_xml(account, openid, arg[0]),
+        "text": lambda: text_xml(account, openid, " ".join(arg)),
+    }[kind]()
     simulator = Simulator(url or settings.public_base_url + "/wechat/callback", account)
-    action = getattr(simulator, kind)
-    reply = action(openid) if kind in ("subscribe", "unsubscribe") else action(openid, value)
-    if reply.status != 200:
-        raise click.ClickException(f"callback answered HTTP {reply.status}: {reply.raw[:200]}")
-    click.echo(reply.content if reply.content is not None else reply.raw)
+    replies = simulator.duplicate(xml, times=duplicate, threads=duplicate) if duplicate > 1 else [
+        simulator.send_xml(xml)]
+    for reply in replies:
+        mode = "aes" if reply.encrypted else "plain"
+        click.echo(f"HTTP {reply.status} {mode} type={reply.msg_type}")
+        click.echo(reply.content if reply.content is not None else reply.raw)
+    if not all(r.acknowledged for r in replies):
+        raise click.ClickException("WeChat would retry: the callback did not acknowledge the delivery")
 
 
 @click.command(help="One command demo: SQLite, demo data, fake WeChat API, phone simulator, scheduler.")
@@ -44,4 +74,22 @@ def demo(host: str, port: int, wechat_port: int) -> None:
     run_demo(host, port, wechat_port)
 
 
-commands = [simulate, demo]
+@click.command("fake-wechat", help="Run the fake WeChat API server with the app's appid/secret.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8801, show_default=True, type=int)
+@click.option("--follower", multiple=True, help="register a follower openid (repeatable)")
+def fake_wechat(host: str, port: int, follower: tuple[str, ...]) -> None:
+    from miniservice.cli import make_app
+
+    settings = make_app().extensions["miniservice.settings"]
+    fake = FakeWeChat(settings.wechat_app_id, settings.wechat_app_secret, host=host, port=port, quiet=False)
+    for openid in follower:
+        fake.add_follower(openid, subscribe_templates=["*"])
+    with fake:
+        click.echo(f"fake WeChat API at {fake.base_url} — run the app with WECHAT_API_BASE={fake.base_url}")
+        click.echo(f"recorded calls: {fake.base_url}{CONTROL_PREFIX}/calls")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+commands = [simulate, fake_wechat, demo]

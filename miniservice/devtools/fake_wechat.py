@@ -13,19 +13,21 @@ Endpoints (relative to :attr:`FakeWeChat.base_url`): ``cgi-bin/token``, ``cgi-bi
 ``GET calls[?path_suffix=]``, ``GET messages``, ``GET menu``, ``GET|POST followers``,
 ``GET|POST faults``, ``POST reset``.
 
-Pointing wechatpy at it (wechatpy 1.8.18; see :mod:`miniservice.devtools.wiring`, which does this):
+Pointing wechatpy at it (wechatpy 1.8.18; see :mod:`miniservice.wechat.wiring`, which does this):
 
 * ``WeChatClient`` builds API URLs as ``client.API_BASE_URL + endpoint`` (``client/base.py``,
   ``_request``), so ``client.API_BASE_URL = fake.base_url + "cgi-bin/"`` redirects every API call,
   **but** ``WeChatClient.fetch_access_token`` hard-codes ``https://api.weixin.qq.com/cgi-bin/token``
   (``client/__init__.py``) and ``_fetch_access_token`` passes no timeout. A subclass must override
   ``fetch_access_token`` to use ``self.API_BASE_URL + "token"``: use
-  :func:`miniservice.devtools.wiring.make_client`, or the same few lines in the app's client factory.
+  :func:`miniservice.wechat.wiring.make_client`, or the same few lines in the app's client factory.
 * ``WeChatOAuth`` uses two class attributes read through ``self``: set
   ``oauth.API_BASE_URL = fake.base_url`` (code exchange: ``sns/oauth2/access_token``) and
   ``oauth.OAUTH_BASE_URL = fake.base_url + "connect/"`` (``authorize_url``:
-  ``connect/oauth2/authorize?...#wechat_redirect``); :func:`miniservice.devtools.wiring.point_oauth`.
-* With ``WECHAT_API_BASE=http://127.0.0.1:PORT/`` the app derives all three from that one value.
+  ``connect/oauth2/authorize?...#wechat_redirect``); :func:`miniservice.wechat.wiring.point_oauth`.
+* In the app, ``WECHAT_API_BASE=http://127.0.0.1:PORT/`` is the one setting: ``miniservice.wechat.client``
+  and ``miniservice.wechat.oauth`` derive ``cgi-bin/``, the token URL and ``connect/`` from it
+  (``WECHAT_OAUTH_BASE`` overrides the last).
 
 Deliberate fidelity choices (each mirrors WeChat; none is a convenience):
 

@@ -11,39 +11,31 @@ from typing import Any
 
 import redis
 from flask import current_app
-from wechatpy import WeChatClient
 from wechatpy.client.api import WeChatMessage
 from wechatpy.exceptions import WeChatClientException
 
 from miniservice.config import Settings
 from miniservice.db import Database
 from miniservice.wechat.tokens import DatabaseTokenStore, RedisTokenStore, TokenStore
+from miniservice.wechat.wiring import BaseURLWeChatClient
 
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
-DEFAULT_API_BASE = "https://api.weixin.qq.com/"
 
-
-class SharedTokenClient(WeChatClient):
+class SharedTokenClient(BaseURLWeChatClient):
     """A WeChatClient whose token lives in a :class:`TokenStore` shared by all processes."""
 
     message: WeChatMessage
 
-    def __init__(self, app_id: str, secret: str, store: TokenStore, api_base: str, timeout: float) -> None:
-        super().__init__(app_id, secret, timeout=timeout, auto_retry=False)
+    def __init__(self, app_id: str, secret: str, store: TokenStore, api_base: str | None, timeout: float) -> None:
+        super().__init__(app_id, secret, api_base=api_base, timeout=timeout, auto_retry=False)
         self.store = store
-        self.api_root = api_base.rstrip("/") + "/"
-        self.API_BASE_URL = self.api_root + "cgi-bin/"
 
     def _fetch(self) -> tuple[str, int]:
-        result = self._fetch_access_token(
-            url=self.API_BASE_URL + "token",
-            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
-        )
+        result = super().fetch_access_token()
         return result["access_token"], int(result.get("expires_in", 7200))
 
     def fetch_access_token(self) -> dict[str, Any]:
-        token = self.store.refresh(self._fetch, stale=None)
-        return {"access_token": token}
+        return {"access_token": self.store.refresh(self._fetch, stale=None)}
 
     @property
     def access_token(self) -> str:
@@ -72,7 +64,7 @@ def build_client(settings: Settings, db: Database, timeout: float = 5.0) -> Shar
         settings.wechat_app_id,
         settings.wechat_app_secret,
         store,
-        settings.wechat_api_base or DEFAULT_API_BASE,
+        settings.wechat_api_base,
         timeout,
     )
 

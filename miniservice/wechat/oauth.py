@@ -18,27 +18,23 @@ from wechatpy.exceptions import WeChatOAuthException
 from wechatpy.oauth import WeChatOAuth
 
 from miniservice.config import Settings
+from miniservice.wechat.wiring import make_oauth
 
 bp = Blueprint("oauth", __name__, url_prefix="/wechat/oauth")
 
 F = TypeVar("F", bound=Callable[..., Any])
-OAUTH_DEFAULT = "https://open.weixin.qq.com/connect/"
-API_DEFAULT = "https://api.weixin.qq.com/"
 
 
 def _oauth(settings: Settings, state: str = "") -> WeChatOAuth:
-    oauth = WeChatOAuth(
+    oauth = make_oauth(
+        settings.wechat_api_base,
         settings.wechat_app_id,
         settings.wechat_app_secret,
         settings.public_base_url + url_for("oauth.callback"),
-        scope="snsapi_base",
         state=state,
     )
-    api_base = (settings.wechat_api_base or API_DEFAULT).rstrip("/") + "/"
-    oauth.API_BASE_URL = api_base
-    oauth.OAUTH_BASE_URL = (
-        settings.wechat_oauth_base or (api_base + "connect/" if settings.wechat_api_base else OAUTH_DEFAULT)
-    )
+    if settings.wechat_oauth_base:
+        oauth.OAUTH_BASE_URL = settings.wechat_oauth_base
     return oauth
 
 
