@@ -1,0 +1,119 @@
+"""Reading figures *through* a citation recorder, so a quote can never show an uncited number.
+
+The quote engine never reads ``rules.employee.unit_rate.value`` directly: it asks a :class:`Citer`
+for ``"employee.unit_rate"``, which returns the value and records the figure's source, its file,
+version and effective date. Whatever the engine used is exactly what the quote cites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from miniservice.rules.schema import Figure, RegionRules, Sourced
+
+
+class QuoteError(ValueError):
+    """The rules or the facts do not allow a quote (missing wage year, missing sex, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    key: str  # dotted path in the resolved rules, e.g. "flexible.unit_rate" or "wage.average_monthly.2024"
+    value: Any
+    source: str
+    illustrative: bool
+    file: str
+    region: str
+    version: str
+    effective_from: date
+    note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        value = [str(v) for v in self.value] if isinstance(self.value, tuple | list) else _scalar(self.value)
+        data = {"value": value, "source": self.source, "illustrative": self.illustrative, "file": self.file,
+                "region": self.region, "version": self.version, "effective_from": self.effective_from.isoformat()}
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, bool | int) or value is None:
+        return value
+    return str(value)
+
+
+class Citer:
+    """Looks figures up by dotted path and remembers every one it handed out."""
+
+    def __init__(self, rules: RegionRules) -> None:
+        self.rules = rules
+        self.used: dict[str, Citation] = {}
+        self._tracks: list[list[str]] = []
+
+    def sourced(self, key: str) -> Sourced:
+        node: Any = self.rules
+        for part in key.replace("[", ".").replace("]", "").split("."):
+            if isinstance(node, BaseModel):
+                node = getattr(node, part)
+            elif isinstance(node, dict):
+                node = node[int(part)] if part.isdigit() else node[part]
+            else:
+                node = node[int(part)]
+        if not isinstance(node, Sourced):
+            raise TypeError(f"{key} is not a sourced figure")
+        self._record(key, node)
+        return node
+
+    def value(self, key: str) -> Any:
+        figure = self.sourced(key)
+        if not isinstance(figure, Figure):
+            raise TypeError(f"{key} is not a figure")
+        return figure.value
+
+    def by_year(self, table: str, year: int) -> tuple[int, Any]:
+        """The figure for ``year`` in a year table, else the latest earlier year (noted as such)."""
+        years = sorted(y for y in self._table(table) if y <= year)
+        if not years:
+            raise QuoteError(f"{self.rules.code}: {table} has no figure for {year} or earlier")
+        used = years[-1]
+        value = self.value(f"{table}.{used}")
+        if used != year:
+            key = f"{table}.{used}"
+            self.used[key] = replace(self.used[key], note=f"no figure for {year}; the {used} figure is used")
+        return used, value
+
+    def _table(self, table: str) -> dict[int, Any]:
+        node: Any = self.rules
+        for part in table.split("."):
+            node = getattr(node, part)
+        return node
+
+    def _record(self, key: str, figure: Sourced) -> None:
+        if key not in self.used:
+            origin = figure.origin
+            if origin is None:
+                raise QuoteError(f"{key} has no origin: use rules from RuleBook.resolve")
+            value = figure.value if isinstance(figure, Figure) else getattr(figure, "label", None)
+            self.used[key] = Citation(key, value, figure.source, figure.illustrative, origin.file, origin.code,
+                                      origin.version, origin.effective_from, figure.note)
+        for track in self._tracks:
+            if key not in track:
+                track.append(key)
+
+    @contextmanager
+    def track(self) -> Iterator[list[str]]:
+        """Collect the keys cited inside a ``with`` block, so each quote section lists its own."""
+        keys: list[str] = []
+        self._tracks.append(keys)
+        try:
+            yield keys
+        finally:
+            self._tracks.remove(keys)
+

@@ -1,0 +1,168 @@
+"""The 补缴 quote engine: ``quote(rules, facts, on_date) -> Quote``.
+
+For 职工医保 (in-unit or 灵活就业) a gap's cost is base × rate per month (seed 000, 001), the base being
+the region's previous-year average wage at the time of paying; the late fee is 万分之五 per day from
+each month's due date (seed 001), charged to whoever caused the gap — never to the citizen when the
+unit caused it (seed 001: 单位补缴后,个人无需承担滞纳金). Waiting, continuity and the three-month
+line come from the region's bands (:mod:`waiting`); 居民医保 and retirement have their own modules.
+Every figure is read through a :class:`Citer`, so the quote cites exactly what it used.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from miniservice.rules.citing import Citer, QuoteError
+from miniservice.rules.gaps import due_date
+from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.money import ZERO
+from miniservice.rules.months import Month, month_range
+from miniservice.rules.quote_model import (
+    BackPayRoute,
+    CitizenFacts,
+    Guidance,
+    MonthLine,
+    Payer,
+    Quote,
+    Route,
+    Totals,
+)
+from miniservice.rules.resident import quote_resident
+from miniservice.rules.retirement import top_up
+from miniservice.rules.schema import RegionRules
+from miniservice.rules.waiting import benefits, choose_band, continuity, line_advice, reduced_ratio
+
+__all__ = ["QuoteError", "quote"]
+
+
+def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
+    """Quote a back-payment for ``facts`` under ``rules`` (from ``RuleBook.resolve``) on ``on_date``."""
+    citer = Citer(rules)
+    header = {"region_code": rules.code, "region_name": rules.name, "region_chain": rules.chain,
+              "version": rules.version, "effective_from": rules.effective_from, "on_date": on_date,
+              "facts": facts}
+    if facts.scheme is Scheme.RESIDENT:
+        outcome = quote_resident(citer, facts, on_date)
+        terms = outcome.terms
+        owed = terms.premium + terms.repair_amount
+        return Quote(**header, route=outcome.route, lines=(), benefits=outcome.benefits, continuity=None,
+                     totals=Totals(premium=owed, citizen_owes=owed, cites=terms.cites),
+                     guidance=_guidance(citer, facts, outcome.route.how), resident=terms,
+                     citations=citer.used)
+    retirement = top_up(citer, facts, on_date) if facts.scheme is Scheme.RETIREE else None
+    if facts.gap_first is None or facts.gap_last is None:
+        route = BackPayRoute(False, Route.NOT_POSSIBLE, "no gap to back-pay")
+        return Quote(**header, route=route, lines=(), totals=Totals(), benefits=None, continuity=None,
+                     guidance=_guidance(citer, facts, Route.WINDOW), retirement=retirement,
+                     citations=citer.used)
+    section = "employee" if facts.scheme is Scheme.EMPLOYEE else "flexible"
+    route = _route(citer, section, facts, on_date)
+    lines, totals = _lines(citer, section, facts, on_date) if route.possible else ((), Totals())
+    choice = choose_band(citer, section, facts.cause, facts.gap_first, facts.gap_months, on_date)
+    resumed = benefits(choice, on_date)
+    kept = continuity(choice, facts.continuous_months_before, facts.gap_months, back_paid=route.possible)
+    return Quote(
+        **header,
+        route=route,
+        lines=lines,
+        totals=totals,
+        benefits=resumed,
+        continuity=kept,
+        reduced_ratio=reduced_ratio(citer, section, kept, on_date, resumed.resume_on),
+        line=line_advice(citer, section, facts.cause, facts.gap_first, on_date),
+        retirement=retirement,
+        guidance=_guidance(citer, facts, route.how),
+        citations=citer.used,
+    )
+
+
+def _route(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> BackPayRoute:
+    """Whether the gap can be back-paid here, and how; the window counts back from this month."""
+    assert facts.gap_first is not None
+    with citer.track() as keys:
+        if facts.cause is Cause.UNIT:
+            window = citer.value(f"{section}.backpay.unit_window_months")
+            deadline = citer.value(f"{section}.backpay.unit_arrears_deadline_months")
+        else:
+            window = citer.value(f"{section}.backpay.self_window_months")
+            online = citer.value(f"{section}.backpay.self_online")
+    earliest = Month.of(on_date) - window
+    if facts.cause is Cause.UNIT:
+        if window == 0:
+            return BackPayRoute(False, Route.NOT_POSSIBLE, "this scheme has no unit to back-pay", tuple(keys))
+        if facts.gap_first < earliest:
+            return BackPayRoute(False, Route.NOT_POSSIBLE,
+                                f"a unit may back-pay at most {window} months (from {earliest})", tuple(keys))
+        return BackPayRoute(True, Route.WINDOW, f"the unit back-pays at the 医保经办机构; arrears should arrive "
+                            f"within {deadline} months, and the citizen owes nothing", tuple(keys))
+    if window and facts.gap_first < earliest:
+        return BackPayRoute(False, Route.NOT_POSSIBLE,
+                            f"citizens may back-pay only the last {window} months (from {earliest}); "
+                            "renewed payment starts a new continuous period", tuple(keys))
+    if online:
+        return BackPayRoute(True, Route.ONLINE, "back-pay online (公众号 / app) or at the window", tuple(keys))
+    return BackPayRoute(True, Route.WINDOW, "back-pay at the 医保经办机构 window only", tuple(keys))
+
+
+def _lines(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> tuple[tuple[MonthLine, ...], Totals]:
+    """One line per gap month at today's base and rates; totals are exact sums, rounded only on output."""
+    assert facts.gap_first is not None and facts.gap_last is not None
+    with citer.track() as keys:
+        base = _base(citer, section, facts, on_date)
+        unit_rate = citer.value(f"{section}.unit_rate")
+        personal_rate = citer.value(f"{section}.personal_rate")
+        due_day = citer.value(f"{section}.due_day_next_month") or None
+        payer = Payer.FUND if facts.unemployed else (Payer.UNIT if facts.cause is Cause.UNIT else Payer.CITIZEN)
+        daily = ZERO
+        if payer is not Payer.FUND and facts.cause.value in citer.value(f"{section}.late_fee.causes"):
+            daily = citer.value(f"{section}.late_fee.daily_rate")
+    lines = []
+    for month in month_range(facts.gap_first, facts.gap_last):
+        due = due_date(month, due_day)
+        days = max(0, (on_date - due).days)
+        unit_amount, personal_amount = base * unit_rate, base * personal_rate
+        lines.append(MonthLine(month, due, base, unit_rate, personal_rate, unit_amount, personal_amount, days,
+                               (unit_amount + personal_amount) * daily * days, payer))
+    unit_share = sum((line.unit_amount for line in lines), ZERO)
+    personal_share = sum((line.personal_amount for line in lines), ZERO)
+    late = sum((line.late_fee for line in lines), ZERO)
+    owed = unit_share + personal_share + late
+    return tuple(lines), Totals(
+        unit_share=unit_share,
+        personal_share=personal_share,
+        late_fee=late,
+        citizen_owes=owed if payer is Payer.CITIZEN else ZERO,
+        unit_owes=owed if payer is Payer.UNIT else ZERO,
+        fund_owes=owed if payer is Payer.FUND else ZERO,
+        cites=tuple(keys),
+    )
+
+
+def _base(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> Decimal:
+    """Previous-year average wage at the time of paying (seed 000); 60% for the unemployed (seed 003);
+    a unit's declared wage clamped to the floor/ceiling band when one is given."""
+    _, average = citer.by_year("wage.average_monthly", on_date.year - 1)
+    if facts.unemployed:
+        return average * citer.value("wage.unemployed_base_ratio")
+    if facts.monthly_wage is not None and facts.cause is Cause.UNIT:
+        floor = average * citer.value(f"{section}.base_floor_ratio")
+        ceiling = average * citer.value(f"{section}.base_ceiling_ratio")
+        return min(max(facts.monthly_wage, floor), ceiling)
+    return average
+
+
+def _guidance(citer: Citer, facts: CitizenFacts, how: Route) -> Guidance:
+    with citer.track() as keys:
+        if facts.scheme is Scheme.RESIDENT:
+            materials = citer.value("guidance.materials_resident")
+        elif facts.scheme is Scheme.RETIREE:
+            materials = citer.value("guidance.materials_retiree")
+        elif facts.cause is Cause.UNIT:
+            materials = citer.value("guidance.materials_unit")
+        else:
+            materials = citer.value("guidance.materials_self")
+        online = citer.value("guidance.online") if how is Route.ONLINE else ()
+        hotline = citer.value("guidance.hotline")
+        offline = citer.value("guidance.offline")
+    return Guidance(tuple(online), hotline, tuple(offline), tuple(materials), tuple(keys))

@@ -1,0 +1,318 @@
+"""The facts a quote starts from and the quote it produces, with its one JSON shape.
+
+Amounts inside these objects keep full ``Decimal`` precision; :meth:`Quote.to_json` rounds them
+half-up to 分 when it writes them, so a total is the rounding of the exact sum, not the sum of
+rounded lines. The JSON shape is documented in ``docs/quote-json.md``; the CLI, the H5 page's API
+and the tests all read this one shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from miniservice.rules.citing import Citation
+from miniservice.rules.kinds import Cause, Scheme, Sex
+from miniservice.rules.money import ZERO, to_fen
+from miniservice.rules.months import Month
+from miniservice.rules.schema import ContinuityEffect
+
+JSON_SCHEMA = "miniservice.quote/1"
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenFacts:
+    """What the engine needs to know about one citizen; nothing identifying."""
+
+    region: str
+    scheme: Scheme
+    gap_first: Month | None = None  # first unpaid month (居民医保: January of the first 断保 year)
+    gap_last: Month | None = None  # last unpaid month, both included
+    cause: Cause = Cause.SELF
+    sex: Sex | None = None
+    birth_date: date | None = None
+    paid_months: int = 0  # 累计缴费 months, deemed years (视同) included
+    actually_paid_months: int | None = None  # 实际缴费 months; None: same as paid_months
+    continuous_months_before: int = 0  # continuous enrolment up to the gap
+    resident_gap_years: int | None = None  # 居民医保 断保 years when no gap months are given
+    resident_repair_years: int = 0  # 缴费修复: years the citizen chooses to pay back
+    unemployed: bool = False  # receiving 失业保险金: the unemployment fund pays, on 60% of the wage
+    monthly_wage: Decimal | None = None  # unit-caused gaps: the wage the unit declares, if known
+
+    def __post_init__(self) -> None:
+        if (self.gap_first is None) != (self.gap_last is None):
+            raise ValueError("give both gap_first and gap_last, or neither")
+        if self.gap_first and self.gap_last and self.gap_last < self.gap_first:
+            raise ValueError("gap_last is before gap_first")
+        for name in ("paid_months", "continuous_months_before", "resident_repair_years"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+
+    @property
+    def gap_months(self) -> int:
+        return self.gap_first.months_until(self.gap_last) + 1 if self.gap_first and self.gap_last else 0
+
+
+class Route(StrEnum):
+    ONLINE = "online"
+    WINDOW = "window"  # only at the 医保经办机构 window (or by the unit there)
+    NEXT_PERIOD = "next_period"  # 居民医保: only in the next 集中缴费期
+    NOT_POSSIBLE = "not_possible"
+
+
+class Payer(StrEnum):
+    CITIZEN = "citizen"
+    UNIT = "unit"
+    FUND = "unemployment_fund"
+
+
+@dataclass(frozen=True, slots=True)
+class BackPayRoute:
+    possible: bool
+    how: Route
+    reason: str
+    cites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MonthLine:
+    month: Month
+    due_date: date
+    base: Decimal
+    unit_rate: Decimal
+    personal_rate: Decimal
+    unit_amount: Decimal
+    personal_amount: Decimal
+    late_days: int
+    late_fee: Decimal
+    payer: Payer
+
+    @property
+    def amount(self) -> Decimal:
+        return self.unit_amount + self.personal_amount
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    unit_share: Decimal = ZERO
+    personal_share: Decimal = ZERO
+    late_fee: Decimal = ZERO
+    premium: Decimal = ZERO  # 居民医保 premium and 缴费修复 years
+    citizen_owes: Decimal = ZERO
+    unit_owes: Decimal = ZERO
+    fund_owes: Decimal = ZERO
+    cites: tuple[str, ...] = ()
+
+    @property
+    def contributions(self) -> Decimal:
+        return self.unit_share + self.personal_share
+
+    @property
+    def total(self) -> Decimal:
+        return self.citizen_owes + self.unit_owes + self.fund_owes
+
+
+@dataclass(frozen=True, slots=True)
+class Benefits:
+    resume_on: date
+    waiting_months: int
+    waiting_ends: date | None
+    ratio_during_wait: Decimal
+    gap_bills_reimbursable: bool
+    rule: str
+    cites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReducedRatio:
+    ratio: Decimal
+    below_months: int
+    normal_from: date
+    cites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Continuity:
+    effect: ContinuityEffect
+    months_before: int
+    months_after: int
+    cites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LineAdvice:
+    """The three-month line: pay by ``last_day_within`` and avoid ``avoided_rule``."""
+
+    last_day_within: date
+    first_day_beyond: date
+    passed: bool
+    avoided_waiting_months: int | None  # None: crossing the line changes nothing here
+    avoided_rule: str | None
+    cites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RetirementTopUp:
+    required_months: int
+    paid_months: int
+    actually_paid_months: int
+    short_months: int
+    allowed: bool
+    base: Decimal
+    rate: Decimal
+    one_off: Decimal
+    year_by_year_total: Decimal
+    assumed_wage_growth: Decimal
+    age: int | None
+    cites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentTerms:
+    coverage_year: int
+    in_period: bool
+    period_start: date
+    period_end: date
+    premium: Decimal
+    gap_years_counted: int
+    fixed_wait_months: int
+    variable_wait_months: int
+    repair_years: int
+    repair_amount: Decimal
+    cites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Guidance:
+    online: tuple[str, ...]
+    hotline: str
+    offline: tuple[str, ...]
+    materials: tuple[str, ...]
+    cites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    region_code: str
+    region_name: str
+    region_chain: tuple[str, ...]
+    version: str
+    effective_from: date
+    on_date: date
+    facts: CitizenFacts
+    route: BackPayRoute
+    lines: tuple[MonthLine, ...]
+    totals: Totals
+    benefits: Benefits | None
+    continuity: Continuity | None
+    guidance: Guidance
+    citations: dict[str, Citation]
+    reduced_ratio: ReducedRatio | None = None
+    line: LineAdvice | None = None
+    retirement: RetirementTopUp | None = None
+    resident: ResidentTerms | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def illustrative(self) -> bool:
+        """True when any figure behind this quote is illustrative rather than official."""
+        return any(c.illustrative for c in self.citations.values())
+
+    def to_json(self) -> dict[str, Any]:
+        """The one JSON-ready shape (see docs/quote-json.md)."""
+        facts = self.facts
+        return {
+            "schema": JSON_SCHEMA,
+            "region": {"code": self.region_code, "name": self.region_name, "chain": list(self.region_chain),
+                       "version": self.version, "effective_from": self.effective_from.isoformat()},
+            "on_date": self.on_date.isoformat(),
+            "scheme": facts.scheme.value,
+            "cause": facts.cause.value,
+            "gap": None if facts.gap_first is None else {
+                "first": str(facts.gap_first), "last": str(facts.gap_last), "months": facts.gap_months},
+            "route": {"possible": self.route.possible, "how": self.route.how.value, "reason": self.route.reason,
+                      "cites": list(self.route.cites)},
+            "months": [_line_json(line) for line in self.lines],
+            "totals": _totals_json(self.totals),
+            "benefits": _benefits_json(self.benefits),
+            "reduced_ratio": None if self.reduced_ratio is None else {
+                "ratio": str(self.reduced_ratio.ratio), "below_months": self.reduced_ratio.below_months,
+                "normal_from": self.reduced_ratio.normal_from.isoformat(), "cites": list(self.reduced_ratio.cites)},
+            "continuity": None if self.continuity is None else {
+                "effect": self.continuity.effect.value, "months_before": self.continuity.months_before,
+                "months_after": self.continuity.months_after, "cites": list(self.continuity.cites)},
+            "three_month_line": _line_advice_json(self.line),
+            "retirement": _retirement_json(self.retirement),
+            "resident": _resident_json(self.resident),
+            "guidance": {"online": list(self.guidance.online), "hotline": self.guidance.hotline,
+                         "offline": list(self.guidance.offline), "materials": list(self.guidance.materials),
+                         "cites": list(self.guidance.cites)},
+            "citations": {key: c.to_json() for key, c in sorted(self.citations.items())},
+            "illustrative": self.illustrative,
+            "notes": list(self.notes),
+        }
+
+
+def money(amount: Decimal) -> str:
+    """Money in JSON: yuan with two decimals, rounded half-up, no thousands separator."""
+    return f"{to_fen(amount):.2f}"
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _line_json(line: MonthLine) -> dict[str, Any]:
+    return {"month": str(line.month), "due_date": line.due_date.isoformat(), "base": money(line.base),
+            "unit_rate": str(line.unit_rate), "personal_rate": str(line.personal_rate),
+            "unit_amount": money(line.unit_amount), "personal_amount": money(line.personal_amount),
+            "amount": money(line.amount), "late_days": line.late_days, "late_fee": money(line.late_fee),
+            "payer": line.payer.value}
+
+
+def _totals_json(totals: Totals) -> dict[str, Any]:
+    return {"contributions": money(totals.contributions), "unit_share": money(totals.unit_share),
+            "personal_share": money(totals.personal_share), "late_fee": money(totals.late_fee),
+            "premium": money(totals.premium), "citizen_owes": money(totals.citizen_owes),
+            "unit_owes": money(totals.unit_owes), "fund_owes": money(totals.fund_owes),
+            "total": money(totals.total), "cites": list(totals.cites)}
+
+
+def _benefits_json(b: Benefits | None) -> dict[str, Any] | None:
+    if b is None:
+        return None
+    return {"resume_on": b.resume_on.isoformat(), "waiting_months": b.waiting_months,
+            "waiting_ends": _iso(b.waiting_ends), "ratio_during_wait": str(b.ratio_during_wait),
+            "gap_bills_reimbursable": b.gap_bills_reimbursable, "rule": b.rule, "cites": list(b.cites)}
+
+
+def _line_advice_json(a: LineAdvice | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    avoids = None if a.avoided_waiting_months is None else {
+        "waiting_months": a.avoided_waiting_months, "rule": a.avoided_rule}
+    return {"last_day_within": a.last_day_within.isoformat(), "first_day_beyond": a.first_day_beyond.isoformat(),
+            "passed": a.passed, "avoids": avoids, "cites": list(a.cites)}
+
+
+def _retirement_json(r: RetirementTopUp | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    return {"required_months": r.required_months, "paid_months": r.paid_months,
+            "actually_paid_months": r.actually_paid_months, "short_months": r.short_months,
+            "short_years": str(Decimal(r.short_months) / 12), "allowed": r.allowed, "base": money(r.base),
+            "rate": str(r.rate), "one_off": money(r.one_off), "year_by_year_total": money(r.year_by_year_total),
+            "assumed_wage_growth": str(r.assumed_wage_growth), "age": r.age, "cites": list(r.cites)}
+
+
+def _resident_json(r: ResidentTerms | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    return {"coverage_year": r.coverage_year, "in_period": r.in_period,
+            "period_start": r.period_start.isoformat(), "period_end": r.period_end.isoformat(),
+            "premium": money(r.premium), "gap_years_counted": r.gap_years_counted,
+            "fixed_wait_months": r.fixed_wait_months, "variable_wait_months": r.variable_wait_months,
+            "repair_years": r.repair_years, "repair_amount": money(r.repair_amount), "cites": list(r.cites)}

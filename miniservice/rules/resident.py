@@ -1,0 +1,91 @@
+"""居民医保 quotes: the 集中缴费期, the yearly premium and the 2025 waiting-period rules.
+
+国办发〔2024〕38号 (public policy; seed 001 gives the same 3 → 6 months): enrolling outside the
+集中参保期, or after 断保, waits a fixed 3 months, plus 1 month for each *additional* year of 断保;
+缴费修复 (paying years back at the current personal premium) removes 1 month of the variable part per
+year; after ≥ 4 years of 断保 the wait stays at least 6 months. Which 断保 years count at all is a
+regional parameter (``count_gap_years_from``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from miniservice.rules.citing import Citer
+from miniservice.rules.months import Month, add_months_to_date
+from miniservice.rules.quote_model import BackPayRoute, Benefits, CitizenFacts, ResidentTerms, Route
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentOutcome:
+    route: BackPayRoute
+    benefits: Benefits
+    terms: ResidentTerms
+
+
+def counted_gap_years(citer: Citer, facts: CitizenFacts) -> int:
+    """断保 years that count: from the gap months when given, else the stated number of years."""
+    count_from = citer.value("resident.count_gap_years_from")
+    if facts.gap_first is not None and facts.gap_last is not None:
+        return sum(1 for year in range(facts.gap_first.year, facts.gap_last.year + 1) if year >= count_from)
+    return facts.resident_gap_years or 0
+
+
+def waiting_months(citer: Citer, gap_years: int, repair_years: int) -> tuple[int, int]:
+    """(fixed, variable) waiting months after 缴费修复, honouring the long-gap minimum."""
+    fixed = citer.value("resident.fixed_wait_months")
+    free = citer.value("resident.free_gap_years")
+    variable = max(0, gap_years - free) * citer.value("resident.extra_wait_per_gap_year")
+    if repair_years:
+        variable = max(0, variable - repair_years * citer.value("resident.repair_months_per_year"))
+    if gap_years >= citer.value("resident.long_gap_years"):
+        variable = max(variable, citer.value("resident.long_gap_min_wait_months") - fixed)
+    return fixed, variable
+
+
+def quote_resident(citer: Citer, facts: CitizenFacts, on_date: date) -> ResidentOutcome:
+    rules = citer.rules
+    with citer.track() as keys:
+        citer.value("resident.period_start")
+        citer.value("resident.period_end")
+        period = rules.resident.period()
+        open_year = period.open_for(on_date)
+        in_period = open_year is not None
+        gap_years = counted_gap_years(citer, facts)
+        online = citer.value("resident.online")
+        enrol_now = not in_period and citer.value("resident.off_period_enrolment")
+        if in_period:
+            year = open_year
+        elif enrol_now:
+            year = on_date.year
+        else:  # wait for the next period, which is on time again
+            year = next(y for y in (on_date.year, on_date.year + 1, on_date.year + 2)
+                        if period.bounds(y)[0] > on_date)
+        start, end = period.bounds(year)
+        _, premium = citer.by_year("resident.premium", year)
+        repair_years = min(facts.resident_repair_years, gap_years)
+        fixed, variable = (0, 0)
+        if enrol_now or gap_years:  # 38号: outside the period, or not continuously enrolled
+            fixed, variable = waiting_months(citer, gap_years, repair_years)
+    how = Route.ONLINE if online else Route.WINDOW
+    if in_period:
+        reason = f"集中缴费期 {start.isoformat()} – {end.isoformat()} is open for {year}"
+        covered_from = max(date(year, 1, 1), (Month.of(on_date) + 1).first_day)
+    elif enrol_now:
+        reason = "outside the 集中缴费期: enrolment now is allowed with a waiting period"
+        covered_from = on_date
+    else:
+        how, reason = Route.NEXT_PERIOD, f"only in the next 集中缴费期, from {start.isoformat()}"
+        covered_from = date(year, 1, 1)
+    wait = fixed + variable
+    resume_on = add_months_to_date(covered_from, wait) if wait else covered_from
+    cites = tuple(keys)
+    return ResidentOutcome(
+        route=BackPayRoute(True, how, reason, cites),
+        benefits=Benefits(resume_on, wait, resume_on - timedelta(days=1) if wait else None, Decimal(0),
+                          False, f"居民医保: {fixed} months fixed + {variable} months variable waiting", cites),
+        terms=ResidentTerms(year, in_period, start, end, premium, gap_years, fixed, variable, repair_years,
+                            premium * repair_years, cites),
+    )

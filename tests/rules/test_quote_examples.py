@@ -1,0 +1,159 @@
+"""Every example of shared/policy-facts.md as a named test, through the shipped rule files."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.quote_model import Route
+from miniservice.rules.schema import ContinuityEffect
+from tests.rules.helpers import gap_quote
+
+
+def test_shenzhen_four_months_at_8000_costs_3200_and_resumes_next_month(book):
+    q = gap_quote(book, "440300", "2025-01", "2025-04", date(2025, 5, 20))
+    data = q.to_json()
+    assert data["totals"]["contributions"] == "3200.00"
+    assert [m["base"] for m in data["months"]] == ["8000.00"] * 4
+    assert data["benefits"]["resume_on"] == "2025-06-01" and data["benefits"]["waiting_months"] == 0
+    wage = data["citations"]["wage.average_monthly.2024"]
+    assert wage["file"] == "440300.toml" and wage["illustrative"] is True and "seed 001" in wage["source"]
+    assert data["illustrative"] is True
+
+
+def test_beijing_three_month_gap_resumes_next_month_without_waiting(book):
+    q = gap_quote(book, "110000", "2025-02", "2025-04", date(2025, 5, 10), scheme=Scheme.EMPLOYEE)
+    assert (q.benefits.resume_on, q.benefits.waiting_months) == (date(2025, 6, 1), 0)
+    assert q.continuity.effect is ContinuityEffect.KEPT
+    assert q.citations[q.benefits.cites[0]].file == "110000.toml"
+
+
+def test_beijing_four_month_gap_needs_six_months_of_payment_first(book):
+    q = gap_quote(book, "110000", "2025-01", "2025-04", date(2025, 5, 10), scheme=Scheme.EMPLOYEE)
+    assert q.benefits.waiting_months == 6
+    assert q.benefits.resume_on == date(2025, 11, 1)  # May..Oct paid, benefits from November
+    assert q.benefits.waiting_ends == date(2025, 10, 31)
+    assert q.continuity.effect is ContinuityEffect.RECOUNTED
+
+
+def test_beijing_line_advice_says_paying_by_the_fourth_due_date_avoids_six_months(book):
+    q = gap_quote(book, "110000", "2025-02", "2025-03", date(2025, 4, 10), scheme=Scheme.EMPLOYEE)
+    assert q.line.last_day_within == date(2025, 5, 31) and not q.line.passed
+    assert q.line.avoided_waiting_months == 6
+
+
+def test_chengdu_waits_six_months_only_above_four_months(book):
+    four = gap_quote(book, "510100", "2025-01", "2025-04", date(2025, 5, 10))
+    five = gap_quote(book, "510100", "2024-12", "2025-04", date(2025, 5, 10))
+    assert four.benefits.waiting_months == 0
+    assert five.benefits.waiting_months == 6 and five.benefits.resume_on == date(2025, 11, 1)
+    assert five.route.possible  # 成都: 补缴后需连续缴费满6个月, so back-pay is accepted
+
+
+@pytest.mark.parametrize("scheme", [Scheme.EMPLOYEE, Scheme.FLEXIBLE])
+def test_xiamen_continuity_below_twelve_months_pays_half(book, scheme):
+    q = gap_quote(book, "350200", "2025-03", "2025-04", date(2025, 5, 10), scheme=scheme,
+                  continuous_months_before=5)
+    assert q.continuity.months_after == 7
+    assert q.reduced_ratio.ratio == Decimal("0.5") and q.reduced_ratio.below_months == 12
+    assert q.reduced_ratio.normal_from == date(2025, 10, 1)  # May..Sep adds 5 → 12 months
+    assert {q.citations[k].file for k in q.reduced_ratio.cites} == {"350000.toml"}
+
+
+def test_xiamen_long_continuity_is_not_reduced_and_beijing_never_is(book):
+    assert gap_quote(book, "350200", "2025-03", "2025-04", date(2025, 5, 10),
+                     continuous_months_before=30).reduced_ratio is None
+    assert gap_quote(book, "110000", "2025-03", "2025-04", date(2025, 5, 10),
+                     continuous_months_before=5).reduced_ratio is None
+
+
+def test_yichang_lapse_up_to_60_days_resumes_next_month(book):
+    q = gap_quote(book, "420500", "2025-01", "2025-02", date(2025, 3, 2))  # 60 days since Jan 1
+    assert q.benefits.resume_on == date(2025, 4, 1) and q.benefits.waiting_months == 0
+
+
+def test_yichang_lapse_61_to_180_days_waits_three_months_from_the_paying_month(book):
+    q61 = gap_quote(book, "420500", "2025-01", "2025-02", date(2025, 3, 3))
+    q180 = gap_quote(book, "420500", "2025-01", "2025-06", date(2025, 6, 30))
+    assert (q61.benefits.resume_on, q61.benefits.waiting_months) == (date(2025, 6, 1), 3)
+    assert q180.benefits.waiting_months == 3 and q180.continuity.effect is ContinuityEffect.KEPT
+
+
+def test_yichang_lapse_over_180_days_is_a_new_enrolment(book):
+    q = gap_quote(book, "420500", "2025-01", "2025-06", date(2025, 7, 1), continuous_months_before=40)
+    assert q.continuity.effect is ContinuityEffect.RESET and q.continuity.months_after == 0
+    band = q.citations[q.benefits.cites[0]]
+    assert band.illustrative and "视同重新参加" in band.source
+
+
+def test_ningbo_gap_bills_are_reimbursable_up_to_three_months_only(book):
+    short = gap_quote(book, "330200", "2025-02", "2025-04", date(2025, 5, 10))
+    long = gap_quote(book, "330200", "2025-01", "2025-04", date(2025, 5, 10))
+    assert short.benefits.gap_bills_reimbursable and "零星报销" in short.benefits.rule
+    assert short.citations[short.benefits.cites[0]].file == "330200.toml"
+    assert not long.benefits.gap_bills_reimbursable
+
+
+def test_national_flexible_gap_over_three_months_waits_until_the_fourth_paid_month(book):
+    q = gap_quote(book, "140100", "2025-01", "2025-05", date(2025, 6, 10))
+    assert q.benefits.resume_on == date(2025, 9, 1)  # June, July, August paid; September is the 4th
+    assert q.benefits.waiting_months == 3
+    assert q.citations[q.benefits.cites[0]].file == "national.toml"
+
+
+def test_national_flexible_gap_within_three_months_resumes_next_month(book):
+    q = gap_quote(book, "140100", "2025-03", "2025-05", date(2025, 6, 10))
+    assert q.benefits.resume_on == date(2025, 7, 1) and q.benefits.waiting_months == 0
+
+
+def test_nanjing_and_shanghai_citizens_may_back_pay_only_the_last_three_months(book):
+    for region in ("320100", "310000"):
+        ok = gap_quote(book, region, "2025-03", "2025-05", date(2025, 6, 10))
+        too_old = gap_quote(book, region, "2025-02", "2025-05", date(2025, 6, 10))
+        assert ok.route.how is Route.ONLINE
+        assert too_old.route.how is Route.NOT_POSSIBLE and too_old.lines == ()
+        assert too_old.continuity.effect is not ContinuityEffect.KEPT
+
+
+def test_unit_caused_gap_costs_the_citizen_nothing_and_resumes_the_day_after_arrival(book):
+    q = gap_quote(book, "310000", "2025-01", "2025-04", date(2025, 5, 20), scheme=Scheme.EMPLOYEE,
+                  cause=Cause.UNIT)
+    data = q.to_json()
+    assert data["totals"]["citizen_owes"] == "0.00"
+    assert data["totals"]["unit_owes"] == data["totals"]["total"] != "0.00"
+    assert {m["payer"] for m in data["months"]} == {"unit"}
+    assert q.benefits.resume_on == date(2025, 5, 21) and q.benefits.gap_bills_reimbursable
+    assert q.route.how is Route.WINDOW and "《社会保险补缴明细表》和《基本医疗保险补缴情况表》(加盖公章)" in \
+        q.guidance.materials
+
+
+def test_unit_may_back_pay_at_most_two_years(book):
+    q = gap_quote(book, "310000", "2023-01", "2023-04", date(2025, 5, 20), scheme=Scheme.EMPLOYEE,
+                  cause=Cause.UNIT)
+    assert not q.route.possible and "24 months" in q.route.reason
+
+
+def test_self_caused_late_fee_is_five_per_ten_thousand_per_day_from_the_due_date(book):
+    q = gap_quote(book, "440300", "2025-04", "2025-04", date(2025, 5, 20))
+    line = q.lines[0]
+    assert line.due_date == date(2025, 4, 30) and line.late_days == 20
+    assert line.late_fee == Decimal(800) * Decimal("0.0005") * 20  # 8.00 元
+    assert q.to_json()["totals"]["late_fee"] == "8.00"
+
+
+def test_unemployed_base_is_sixty_percent_and_the_fund_pays(book):
+    q = gap_quote(book, "440300", "2025-03", "2025-04", date(2025, 5, 20), unemployed=True)
+    assert q.lines[0].base == Decimal(8000) * Decimal("0.60")
+    assert q.totals.citizen_owes == 0 and q.totals.fund_owes == Decimal(4800) * Decimal("0.10") * 2
+    assert q.totals.late_fee == 0
+
+
+def test_unit_declared_wage_is_clamped_to_the_base_band(book):
+    low = gap_quote(book, "440300", "2025-04", "2025-04", date(2025, 5, 20), scheme=Scheme.EMPLOYEE,
+                    cause=Cause.UNIT, monthly_wage=Decimal(2000))
+    high = gap_quote(book, "440300", "2025-04", "2025-04", date(2025, 5, 20), scheme=Scheme.EMPLOYEE,
+                     cause=Cause.UNIT, monthly_wage=Decimal(99999))
+    assert low.lines[0].base == Decimal(4800) and high.lines[0].base == Decimal(24000)

@@ -1,0 +1,65 @@
+"""The one JSON shape of a quote (docs/quote-json.md): keys, formats, rounding."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.months import Month
+from miniservice.rules.quote_model import CitizenFacts, money
+from tests.rules.helpers import gap_quote
+
+TOP_KEYS = {"schema", "region", "on_date", "scheme", "cause", "gap", "route", "months", "totals", "benefits",
+            "reduced_ratio", "continuity", "three_month_line", "retirement", "resident", "guidance",
+            "citations", "illustrative", "notes"}
+MONEY = re.compile(r"^-?\d+\.\d{2}$")
+
+
+def test_quote_json_has_the_documented_top_level_keys_and_serialises(book):
+    data = gap_quote(book, "440300", "2025-01", "2025-04", date(2025, 5, 20)).to_json()
+    assert set(data) == TOP_KEYS and data["schema"] == "miniservice.quote/1"
+    json.dumps(data, ensure_ascii=False)  # JSON-ready: no Decimal, date or enum left
+
+
+def test_quote_json_formats_money_months_and_dates(book):
+    data = gap_quote(book, "440300", "2025-01", "2025-04", date(2025, 5, 20)).to_json()
+    assert all(MONEY.match(v) for k, v in data["totals"].items() if k != "cites")
+    assert [m["month"] for m in data["months"]] == ["2025-01", "2025-02", "2025-03", "2025-04"]
+    assert data["gap"] == {"first": "2025-01", "last": "2025-04", "months": 4}
+    assert data["benefits"]["resume_on"] == "2025-06-01"
+    assert data["region"]["chain"] == ["440300", "440000", "national"]
+
+
+@pytest.mark.parametrize(("amount", "shown"), [("0.005", "0.01"), ("0.015", "0.02"), ("2.675", "2.68"),
+                                                ("3164.805", "3164.81"), ("10", "10.00")])
+def test_money_is_rounded_half_up_to_fen(amount, shown):
+    assert money(Decimal(amount)) == shown
+
+
+def test_every_citation_names_file_version_and_effective_date(book):
+    data = gap_quote(book, "110000", "2025-01", "2025-04", date(2025, 5, 10), scheme=Scheme.EMPLOYEE,
+                     cause=Cause.UNIT).to_json()
+    for key, citation in data["citations"].items():
+        assert citation["file"].endswith(".toml"), key
+        assert citation["version"] and re.match(r"^\d{4}-\d{2}-\d{2}$", citation["effective_from"]), key
+        assert citation["source"], key
+
+
+def test_quote_without_a_gap_is_a_plain_no(book):
+    from miniservice.rules.quote import quote
+
+    data = quote(book.resolve("110000"), CitizenFacts("110000", Scheme.FLEXIBLE), date(2025, 5, 10)).to_json()
+    assert data["route"]["how"] == "not_possible" and data["months"] == [] and data["gap"] is None
+    assert data["totals"]["total"] == "0.00"
+
+
+def test_facts_reject_a_gap_that_ends_before_it_starts():
+    with pytest.raises(ValueError):
+        CitizenFacts("110000", Scheme.FLEXIBLE, Month(2025, 5), Month(2025, 4))
+    with pytest.raises(ValueError):
+        CitizenFacts("110000", Scheme.FLEXIBLE, Month(2025, 5), None)

@@ -1,0 +1,99 @@
+"""居民医保 quotes: 集中缴费期, 3-month fixed wait, +1 per extra 断保 year, repair, 6-month floor."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from miniservice.rules.kinds import Scheme
+from miniservice.rules.loading import rulebook_from_texts
+from miniservice.rules.months import Month
+from miniservice.rules.quote import quote
+from miniservice.rules.quote_model import CitizenFacts, Route
+from tests.rules.helpers import NATIONAL_TEXT, region_text
+
+
+def resident_quote(book, region: str, on: date, first: str | None = None, last: str | None = None, **facts):
+    gap = (Month.parse(first), Month.parse(last)) if first and last else (None, None)
+    return quote(book.region_for(region), CitizenFacts(region, Scheme.RESIDENT, *gap, **facts), on)
+
+
+def test_paying_inside_the_period_has_no_wait_and_covers_next_year(book):
+    q = resident_quote(book, "360100", date(2024, 11, 1))
+    assert q.resident.in_period and q.resident.coverage_year == 2025
+    assert q.benefits.waiting_months == 0 and q.benefits.resume_on == date(2025, 1, 1)
+    assert q.to_json()["totals"]["citizen_owes"] == "380.00"  # 南昌 2025 premium, seed 002
+
+
+def test_jiangxi_period_runs_into_february_and_then_covers_from_next_month(book):
+    q = resident_quote(book, "360100", date(2025, 2, 10))
+    assert q.resident.in_period and q.resident.period_end == date(2025, 2, 28)
+    assert q.benefits.resume_on == date(2025, 3, 1)
+
+
+def test_outside_the_period_the_fixed_wait_is_three_months(book):
+    q = resident_quote(book, "110000", date(2025, 5, 10))
+    assert not q.resident.in_period and q.route.how is Route.ONLINE
+    assert (q.resident.fixed_wait_months, q.resident.variable_wait_months) == (3, 0)
+    assert q.benefits.resume_on == date(2025, 8, 10)
+
+
+@pytest.mark.parametrize(("gap_years", "expected"), [(1, 3), (2, 4), (3, 5), (4, 6), (5, 7)])
+def test_each_extra_year_of_gap_adds_one_month(book, gap_years, expected):
+    last = 2025 + gap_years - 1
+    q = resident_quote(book, "110000", date(last + 1, 5, 10), "2025-01", f"{last}-12")
+    assert q.resident.gap_years_counted == gap_years
+    assert q.benefits.waiting_months == expected
+
+
+def test_four_years_of_gap_wait_six_months(book):
+    q = resident_quote(book, "110000", date(2029, 5, 10), "2025-01", "2028-12")
+    assert q.benefits.waiting_months == 6 and q.benefits.resume_on == date(2029, 11, 10)
+
+
+def test_payment_repair_removes_a_month_per_year_paid_back(book):
+    q = resident_quote(book, "110000", date(2028, 5, 10), "2025-01", "2027-12", resident_repair_years=1)
+    assert q.benefits.waiting_months == 4
+    assert q.resident.repair_amount == q.resident.premium
+    assert q.totals.citizen_owes == 2 * q.resident.premium
+
+
+def test_repair_cannot_go_below_six_months_after_four_years_of_gap(book):
+    q = resident_quote(book, "110000", date(2030, 5, 10), "2025-01", "2029-12", resident_repair_years=5)
+    assert q.benefits.waiting_months == 6
+
+
+def test_gap_years_before_the_counting_year_do_not_count(book):
+    q = resident_quote(book, "110000", date(2026, 5, 10), "2022-01", "2025-12")
+    assert q.resident.gap_years_counted == 1 and q.benefits.waiting_months == 3
+
+
+def test_gap_years_can_be_given_as_a_number(book):
+    q = resident_quote(book, "110000", date(2026, 5, 10), resident_gap_years=4)
+    assert q.benefits.waiting_months == 6
+
+
+def test_missing_premium_year_falls_back_to_the_latest_and_says_so(book):
+    q = resident_quote(book, "110000", date(2029, 5, 10))
+    citation = q.citations["resident.premium.2026"]
+    assert citation.illustrative and "no figure for 2029" in citation.note
+    assert q.resident.premium == Decimal(400)
+
+
+def test_region_without_off_period_enrolment_waits_for_the_next_period(book):
+    body = '[resident]\noff_period_enrolment = { value = false, source = "seed 001: 只能等待下一年度集中缴费期" }\n'
+    closed = rulebook_from_texts({"national.toml": NATIONAL_TEXT, "110000.toml": region_text("110000", body)})
+    q = quote(closed.resolve("110000"), CitizenFacts("110000", Scheme.RESIDENT), date(2025, 5, 10))
+    assert q.route.how is Route.NEXT_PERIOD and q.resident.coverage_year == 2026
+    assert q.resident.period_start == date(2025, 9, 10)
+    assert q.benefits.resume_on == date(2026, 1, 1) and q.benefits.waiting_months == 0
+
+
+def test_next_period_after_a_gap_still_waits_for_the_gap(book):
+    body = '[resident]\noff_period_enrolment = { value = false, source = "seed 001: 只能等待下一年度集中缴费期" }\n'
+    closed = rulebook_from_texts({"national.toml": NATIONAL_TEXT, "110000.toml": region_text("110000", body)})
+    facts = CitizenFacts("110000", Scheme.RESIDENT, resident_gap_years=2)
+    q = quote(closed.resolve("110000"), facts, date(2025, 5, 10))
+    assert q.benefits.waiting_months == 4 and q.benefits.resume_on == date(2026, 5, 1)

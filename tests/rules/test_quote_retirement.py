@@ -1,0 +1,74 @@
+"""Retirement top-up: required years by region and sex, one-off vs year-by-year."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from miniservice.rules.citing import QuoteError
+from miniservice.rules.kinds import Scheme, Sex
+from miniservice.rules.quote import quote
+from miniservice.rules.quote_model import CitizenFacts
+
+
+def retiree(book, region: str, sex: Sex | None, paid_years: int, actual_years: int | None = None):
+    facts = CitizenFacts(region, Scheme.RETIREE, sex=sex, birth_date=date(1970, 3, 1), paid_months=paid_years * 12,
+                         actually_paid_months=None if actual_years is None else actual_years * 12)
+    return quote(book.region_for(region), facts, date(2025, 6, 1))
+
+
+def test_nanchang_woman_with_20_years_is_5_years_short(book):
+    q = retiree(book, "360100", Sex.FEMALE, 20, actual_years=18)
+    top = q.retirement
+    assert (top.required_months, top.short_months) == (300, 60)
+    assert top.one_off == Decimal("6303.33") * Decimal("0.10") * 60  # 37,819.98 元
+    assert q.to_json()["retirement"]["one_off"] == "37819.98"
+    assert q.to_json()["retirement"]["short_years"] == "5"
+    assert top.age == 55
+    assert q.citations["retiree.required_years_female"].file == "360100.toml"
+
+
+def test_year_by_year_costs_more_than_one_off_under_the_stated_growth(book):
+    top = retiree(book, "360100", Sex.FEMALE, 20, actual_years=18).retirement
+    assert top.year_by_year_total > top.one_off
+    growth = top.assumed_wage_growth
+    expected = sum(Decimal("6303.33") * (1 + growth) ** year * Decimal("0.10") * 12 for year in range(5))
+    assert top.year_by_year_total == expected
+
+
+def test_growth_assumption_is_cited_as_illustrative(book):
+    q = retiree(book, "360100", Sex.FEMALE, 20, actual_years=18)
+    assert q.citations["retiree.assumed_wage_growth"].illustrative
+    assert q.illustrative
+
+
+def test_nanchang_man_needs_30_years(book):
+    assert retiree(book, "360100", Sex.MALE, 25, actual_years=20).retirement.short_months == 60
+
+
+def test_actually_paid_years_can_be_the_binding_shortfall(book):
+    top = retiree(book, "360100", Sex.FEMALE, 26, actual_years=12).retirement
+    assert top.short_months == 36  # total is met; actual 12 of 15 years
+
+
+def test_national_example_is_25_years_with_5_actually_paid(book):
+    assert retiree(book, "110000", Sex.MALE, 25, actual_years=5).retirement.short_months == 0
+    assert retiree(book, "110000", Sex.MALE, 25, actual_years=4).retirement.short_months == 12
+
+
+def test_zhuhai_retiree_below_20_years_may_top_up(book):
+    q = retiree(book, "440400", Sex.MALE, 18)
+    assert q.retirement.short_months == 24 and q.retirement.allowed
+    assert "《珠海市社会保险费补缴申请表》" in q.guidance.materials
+
+
+def test_retiree_with_the_required_years_owes_nothing(book):
+    top = retiree(book, "440400", Sex.FEMALE, 21).retirement
+    assert top.short_months == 0 and top.one_off == 0 and top.year_by_year_total == 0
+
+
+def test_retirement_top_up_needs_sex(book):
+    with pytest.raises(QuoteError, match="sex"):
+        retiree(book, "360100", None, 20)
