@@ -16,12 +16,23 @@ from miniservice.config import PROJECT_ROOT, Settings, load_settings
 from miniservice.db import Database
 
 # Capabilities that answer WeChat messages register their handlers when imported.
-HANDLER_MODULES = ("miniservice.wechat.handlers",)
+HANDLER_MODULES = (
+    "miniservice.wechat.handlers",
+    "miniservice.family.handlers",
+    "miniservice.citizens.wechat_handlers",
+    "miniservice.reminders.handlers",
+    "miniservice.quotes.wechat_handlers",
+)
 
 # (module, blueprint attribute) for every blueprint; each module keeps its views thin.
 BLUEPRINTS = (
     ("miniservice.wechat.callback", "bp"),
     ("miniservice.wechat.oauth", "bp"),
+    ("miniservice.family.views", "bp"),
+    ("miniservice.citizens.views", "bp"),
+    ("miniservice.admin.blueprint", "bp"),
+    ("miniservice.quotes.pages", "bp"),
+    ("miniservice.quotes.api", "bp"),
 )
 
 DEMO_BLUEPRINTS = (("miniservice.devtools.phone", "bp"),)

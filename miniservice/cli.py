@@ -21,6 +21,11 @@ from miniservice.db import get_db, init_db
 COMMAND_MODULES = (
     "miniservice.wechat.cli",
     "miniservice.devtools.cli",
+    "miniservice.rulebook.cli",
+    "miniservice.admin.cli",
+    "miniservice.citizens.cli",
+    "miniservice.reminders.cli",
+    "miniservice.quotes.cli",
 )
 
 

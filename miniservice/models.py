@@ -5,10 +5,23 @@ Each capability keeps its models in its own package; add its module here when it
 
 from sqlmodel import SQLModel
 
+from miniservice.admin import models as admin_models
 from miniservice.audit import models as audit_models
 from miniservice.citizens import models as citizen_models
+from miniservice.family import models as family_models
+from miniservice.reminders import models as reminder_models
+from miniservice.rulebook import models as rulebook_models
 from miniservice.wechat import models as wechat_models
 
 metadata = SQLModel.metadata
 
-__all__ = ["audit_models", "citizen_models", "metadata", "wechat_models"]
+__all__ = [
+    "admin_models",
+    "audit_models",
+    "citizen_models",
+    "family_models",
+    "metadata",
+    "reminder_models",
+    "rulebook_models",
+    "wechat_models",
+]

@@ -45,6 +45,7 @@ class Person(SQLModel, table=True):
     employer: str | None = Field(default=None, max_length=200)
     unemployed: bool = False
     enrolled_since: date
+    retired_on: date | None = None  # set for retirees; the scheme then reads ``retiree``
     # Years that count towards retirement without monthly rows here (视同缴费, transfers in).
     deemed_months: int = 0
     created_at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime)
@@ -77,15 +78,22 @@ class Contribution(SQLModel, table=True):
 
 
 class ResidentPremium(SQLModel, table=True):
-    """One year of 居民医保, paid once a year in the 集中缴费期 (or late, with a waiting period)."""
+    """One year of 居民医保, paid once a year in the 集中缴费期 (or late, with a waiting period).
+
+    ``status`` mirrors :class:`Contribution`: an ``unpaid`` row is a year the registry says is owed.
+    """
 
     __tablename__ = "resident_premium"
-    __table_args__ = (UniqueConstraint("person_id", "year", name="uq_resident_premium_person_year"),)
+    __table_args__ = (
+        UniqueConstraint("person_id", "year", name="uq_resident_premium_person_year"),
+        CheckConstraint("status IN ('paid', 'unpaid', 'back_paid')", name="ck_resident_premium_status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False))
     year: int = Field(index=True)
     amount: Decimal = Field(sa_type=Money)
+    status: str = Field(default="paid", max_length=16)
     paid_on: date | None = None
     payer: str | None = Field(default=None, max_length=24)
     payer_person_id: int | None = Field(default=None, foreign_key="person.id")

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: dc1b8eb32ae8
+Revision ID: d3f89132869c
 Revises: 
-Create Date: 2026-11-25 12:04:59.573420
+Create Date: 2026-11-25 12:29:11.332435
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import miniservice.columns
 from alembic import op
 
 
-revision: str = 'dc1b8eb32ae8'
+revision: str = 'd3f89132869c'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -29,6 +29,15 @@ def upgrade() -> None:
     sa.Column('refreshed_at', miniservice.columns.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('app_id')
     )
+    op.create_table('apscheduler_jobs',
+    sa.Column('id', sa.Unicode(length=191), nullable=False),
+    sa.Column('next_run_time', sa.Float(precision=25), nullable=True),
+    sa.Column('job_state', sa.LargeBinary(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('apscheduler_jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_apscheduler_jobs_next_run_time'), ['next_run_time'], unique=False)
+
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', miniservice.columns.UTCDateTime(timezone=True), nullable=False),
@@ -106,6 +115,7 @@ def upgrade() -> None:
     sa.Column('employer', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('unemployed', sa.Boolean(), nullable=False),
     sa.Column('enrolled_since', sa.Date(), nullable=False),
+    sa.Column('retired_on', sa.Date(), nullable=True),
     sa.Column('deemed_months', sa.Integer(), nullable=False),
     sa.Column('created_at', miniservice.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
@@ -116,6 +126,48 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_person_region_code'), ['region_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_person_scheme'), ['scheme'], unique=False)
 
+    op.create_table('rule_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('region_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('parent_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('version', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('effective_from', sa.Date(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('toml_text', sa.Text(), nullable=False),
+    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('based_on_id', sa.Integer(), nullable=True),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('created_at', miniservice.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_by', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+    sa.Column('published_at', miniservice.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('retired_by', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+    sa.Column('retired_at', miniservice.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("source IN ('file', 'admin', 'import')", name='ck_rule_version_source'),
+    sa.CheckConstraint("status IN ('draft', 'published', 'retired')", name='ck_rule_version_status'),
+    sa.ForeignKeyConstraint(['based_on_id'], ['rule_version.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('region_code', 'version', name='uq_rule_version_region_version')
+    )
+    with op.batch_alter_table('rule_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rule_version_content_hash'), ['content_hash'], unique=False)
+        batch_op.create_index('ix_rule_version_in_force', ['region_code', 'status', 'effective_from'], unique=False)
+
+    op.create_table('staff_user',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('failed_logins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', miniservice.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_login_at', miniservice.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', miniservice.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("role IN ('viewer', 'editor', 'publisher')", name='ck_staff_user_role'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('username')
+    )
     op.create_table('account_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
@@ -175,6 +227,33 @@ def upgrade() -> None:
     with op.batch_alter_table('contribution', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contribution_month'), ['month'], unique=False)
 
+    op.create_table('family_link',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('holder_id', sa.Integer(), nullable=False),
+    sa.Column('relative_id', sa.Integer(), nullable=False),
+    sa.Column('relationship', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('consent_mode', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('active_key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('remind_gaps', sa.Boolean(), nullable=False),
+    sa.Column('created_at', miniservice.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('activated_at', miniservice.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', miniservice.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_by_person_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("consent_mode IN ('wechat', 'attested_minor', 'attested_offline')", name='ck_family_link_consent_mode'),
+    sa.CheckConstraint("status IN ('pending', 'active', 'declined', 'expired', 'revoked')", name='ck_family_link_status'),
+    sa.CheckConstraint('holder_id <> relative_id', name='ck_family_link_not_self'),
+    sa.ForeignKeyConstraint(['ended_by_person_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['holder_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['relative_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('active_key')
+    )
+    with op.batch_alter_table('family_link', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_family_link_holder_id'), ['holder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_family_link_relative_id'), ['relative_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_family_link_status'), ['status'], unique=False)
+
     op.create_table('personal_account',
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('balance', miniservice.columns.Money(), nullable=False),
@@ -182,14 +261,47 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('person_id')
     )
+    op.create_table('reminder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('gap_start', sa.Integer(), nullable=False),
+    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('region_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('deadline', sa.Date(), nullable=False),
+    sa.Column('gap_months', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', miniservice.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('lease_until', miniservice.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('planned_at', miniservice.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', miniservice.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('msgid', sa.BigInteger(), nullable=True),
+    sa.Column('last_errcode', sa.Integer(), nullable=True),
+    sa.CheckConstraint("kind IN ('gap_reminder', 'resident_period')", name='ck_reminder_kind'),
+    sa.CheckConstraint("status IN ('planned', 'sending', 'sent', 'failed', 'cancelled_paid', 'expired', 'superseded', 'skipped_opted_out', 'skipped_unreachable', 'skipped_unbound', 'skipped_unlinked')", name='ck_reminder_status'),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['recipient_id'], ['person.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('person_id', 'recipient_id', 'gap_start', 'stage', name='uq_reminder_key')
+    )
+    with op.batch_alter_table('reminder', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reminder_recipient_id'), ['recipient_id'], unique=False)
+        batch_op.create_index('ix_reminder_sendable', ['status', 'due_on'], unique=False)
+
     op.create_table('resident_premium',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
     sa.Column('amount', miniservice.columns.Money(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('paid_on', sa.Date(), nullable=True),
     sa.Column('payer', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=True),
     sa.Column('payer_person_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("status IN ('paid', 'unpaid', 'back_paid')", name='ck_resident_premium_status'),
     sa.ForeignKeyConstraint(['payer_person_id'], ['person.id'], ),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -198,16 +310,95 @@ def upgrade() -> None:
     with op.batch_alter_table('resident_premium', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_resident_premium_year'), ['year'], unique=False)
 
+    op.create_table('family_consent',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('link_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('openid', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('sent_at', miniservice.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', miniservice.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', miniservice.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('answer', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.CheckConstraint("answer IS NULL OR answer IN ('accepted', 'declined')", name='ck_family_consent_answer'),
+    sa.ForeignKeyConstraint(['link_id'], ['family_link.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('link_id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    op.create_table('family_payment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('link_id', sa.Integer(), nullable=False),
+    sa.Column('holder_id', sa.Integer(), nullable=False),
+    sa.Column('relative_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('amount', miniservice.columns.Money(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=True),
+    sa.Column('first_month', sa.Integer(), nullable=True),
+    sa.Column('last_month', sa.Integer(), nullable=True),
+    sa.Column('account_entry_id', sa.Integer(), nullable=True),
+    sa.Column('at', miniservice.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('premium', 'backpay')", name='ck_family_payment_kind'),
+    sa.CheckConstraint('amount > 0', name='ck_family_payment_amount'),
+    sa.ForeignKeyConstraint(['account_entry_id'], ['account_entry.id'], ),
+    sa.ForeignKeyConstraint(['holder_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['link_id'], ['family_link.id'], ),
+    sa.ForeignKeyConstraint(['relative_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('request_key')
+    )
+    with op.batch_alter_table('family_payment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_family_payment_holder_id'), ['holder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_family_payment_link_id'), ['link_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_family_payment_relative_id'), ['relative_id'], unique=False)
+
+    op.create_table('reminder_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reminder_id', sa.Integer(), nullable=False),
+    sa.Column('at', miniservice.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('worker', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('errcode', sa.Integer(), nullable=True),
+    sa.Column('errmsg', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.CheckConstraint("outcome IN ('sent', 'retry', 'failed', 'unreachable')", name='ck_reminder_attempt_outcome'),
+    sa.ForeignKeyConstraint(['reminder_id'], ['reminder.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('reminder_attempt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reminder_attempt_reminder_id'), ['reminder_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('reminder_attempt', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reminder_attempt_reminder_id'))
+
+    op.drop_table('reminder_attempt')
+    with op.batch_alter_table('family_payment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_family_payment_relative_id'))
+        batch_op.drop_index(batch_op.f('ix_family_payment_link_id'))
+        batch_op.drop_index(batch_op.f('ix_family_payment_holder_id'))
+
+    op.drop_table('family_payment')
+    op.drop_table('family_consent')
     with op.batch_alter_table('resident_premium', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_resident_premium_year'))
 
     op.drop_table('resident_premium')
+    with op.batch_alter_table('reminder', schema=None) as batch_op:
+        batch_op.drop_index('ix_reminder_sendable')
+        batch_op.drop_index(batch_op.f('ix_reminder_recipient_id'))
+
+    op.drop_table('reminder')
     op.drop_table('personal_account')
+    with op.batch_alter_table('family_link', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_family_link_status'))
+        batch_op.drop_index(batch_op.f('ix_family_link_relative_id'))
+        batch_op.drop_index(batch_op.f('ix_family_link_holder_id'))
+
+    op.drop_table('family_link')
     with op.batch_alter_table('contribution', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contribution_month'))
 
@@ -222,6 +413,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_account_entry_person_id'))
 
     op.drop_table('account_entry')
+    op.drop_table('staff_user')
+    with op.batch_alter_table('rule_version', schema=None) as batch_op:
+        batch_op.drop_index('ix_rule_version_in_force')
+        batch_op.drop_index(batch_op.f('ix_rule_version_content_hash'))
+
+    op.drop_table('rule_version')
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_person_scheme'))
         batch_op.drop_index(batch_op.f('ix_person_region_code'))
@@ -250,5 +447,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_event_action'))
 
     op.drop_table('audit_event')
+    with op.batch_alter_table('apscheduler_jobs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_apscheduler_jobs_next_run_time'))
+
+    op.drop_table('apscheduler_jobs')
     op.drop_table('api_token')
     # ### end Alembic commands ###

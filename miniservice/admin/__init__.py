@@ -1,0 +1,1 @@
+"""Bureau staff pages under ``/admin``: sign-in, rule versions, previews, audit log, dashboards, imports."""

@@ -1,0 +1,61 @@
+"""Is the service doing its job? The dashboard, and the records upload (the CLI's validated import)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, render_template
+from flask_login import current_user
+
+from miniservice.admin import dashboard
+from miniservice.admin.blueprint import bp
+from miniservice.admin.charts import Series, bar_chart
+from miniservice.admin.forms import UploadForm
+from miniservice.admin.principal import requires
+from miniservice.citizens.importing import import_records
+from miniservice.clock import local_today
+from miniservice.db import get_db
+
+REMINDER_COLORS = {"planned": ("计划", "#8c959f"), "sent": ("已发送", "#1a7f37"), "failed": ("失败", "#cf222e"),
+                   "opted_out": ("已退订", "#9a6700")}
+
+
+@bp.get("/", endpoint="dashboard")
+def dashboard_page() -> Any:
+    tz = current_app.extensions["miniservice.settings"].timezone
+    today = local_today(tz)
+    with get_db().reading() as session:
+        bound = dashboard.bound_citizens(session)
+        stages = dashboard.gaps_by_stage(session, today)
+        passing = dashboard.passing_line_this_week(session, today)
+        reminders = dashboard.reminders_per_day(session, today)
+        callbacks = dashboard.callbacks_per_hour(session, tz)
+        errors = dashboard.recent_errors(session)
+    reminder_chart = bar_chart(
+        [day.strftime("%m-%d") for day in reminders.days],
+        [Series(REMINDER_COLORS[name][0], REMINDER_COLORS[name][1], reminders.values[name])
+         for name in dashboard.REMINDER_SERIES],
+        "每日提醒：计划、已发送、失败、已退订", label_every=2)
+    callback_chart = bar_chart(
+        [hour.strftime("%H时") for hour in callbacks.hours],
+        [Series("收到", "#0b6bcb", callbacks.received), Series("处理失败", "#cf222e", callbacks.failed)],
+        "最近 24 小时每小时回调数", label_every=3)
+    return render_template(
+        "admin/dashboard.html", today=today, bound=bound, stages=stages, passing=passing, reminders=reminders,
+        reminder_chart=reminder_chart, reminder_legend=REMINDER_COLORS, callbacks=callbacks,
+        callback_chart=callback_chart, errors=errors,
+    )
+
+
+@bp.route("/records/upload", methods=["GET", "POST"])
+@requires("editor")
+def upload_records() -> Any:
+    form = UploadForm()
+    report = None
+    status = 200
+    if form.validate_on_submit():
+        report = import_records(get_db(), form.file.data.read(), current_user.actor)
+        status = 200 if report.ok else 422
+    elif form.errors:
+        status = 400
+    return render_template("admin/upload.html", form=form, report=report), status

@@ -1,0 +1,211 @@
+"""A bound citizen's own records, gaps and account, as the RECORDS reply and the H5 pages show them.
+
+The view is data only; the words are in ``templates/messages/records_phrases.txt`` so the WeChat reply
+and the page say the same thing. Gaps come from :func:`miniservice.rules.gaps.detect_gaps` with the
+parameters of the rules in force for the person's region, and every rule figure the page relies on
+(the three-month line, the unit's arrears deadline, the 集中缴费期, the required years) is read
+through a :class:`~miniservice.rules.citing.Citer` so the page can cite file, version and date.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+from flask import current_app
+from sqlalchemy import select
+from sqlmodel import Session
+
+from miniservice.citizens.ledger import balance_of
+from miniservice.citizens.models import AccountEntry, Contribution, Person, ResidentPremium
+from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
+from miniservice.rules.citing import Citation, Citer
+from miniservice.rules.gaps import Gap, GapReport, MonthRecord, detect_gaps
+from miniservice.rules.kinds import PayStatus, Scheme
+from miniservice.rules.loading import resolve_region
+from miniservice.rules.months import Month, month_range
+from miniservice.rules.schema import RegionRules
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_SCHEMES = frozenset({Scheme.EMPLOYEE, Scheme.FLEXIBLE, Scheme.RETIREE})
+
+
+@dataclass(frozen=True)
+class MonthLine:
+    """One month of the timeline; ``status`` adds ``missing`` (no row, due) and ``not_due``."""
+
+    month: Month
+    status: str
+    row: Contribution | None = None
+    in_open_gap: bool = False
+
+
+@dataclass(frozen=True)
+class YearLine:
+    """One 居民医保 year; ``status`` adds ``missing`` for a year with no row."""
+
+    year: int
+    status: str
+    row: ResidentPremium | None = None
+
+
+@dataclass(frozen=True)
+class NextYear:
+    """居民医保: the coming year's premium and its 集中缴费期.
+
+    ``state``: ``paid``; else where today stands against the period: ``upcoming``, ``open``, ``closed``.
+    """
+
+    year: int
+    status: str
+    period_start: date
+    period_end: date
+    state: str
+
+
+@dataclass(frozen=True)
+class RetireeStatus:
+    """Years counted towards the required years (社会保险法 §27), in months."""
+
+    retired_on: date | None
+    paid_months: int
+    deemed_months: int
+    required_months: int
+    required_actual_months: int
+
+    @property
+    def total_months(self) -> int:
+        return self.paid_months + self.deemed_months
+
+    @property
+    def short_months(self) -> int:
+        return max(self.required_months - self.total_months, self.required_actual_months - self.paid_months, 0)
+
+
+@dataclass(frozen=True)
+class RecordsView:
+    person: Person
+    scheme: Scheme
+    region_name: str
+    today: date
+    report: GapReport
+    months: tuple[MonthLine, ...]  # newest first
+    years: tuple[YearLine, ...]  # 居民医保, newest first
+    line_months: int
+    unit_deadline_months: int
+    reset_months: int
+    unit_caused: bool
+    balance: Decimal | None
+    entries: tuple[AccountEntry, ...]
+    next_year: NextYear | None
+    retiree: RetireeStatus | None
+    citations: tuple[Citation, ...]
+
+    @property
+    def current_gap(self) -> Gap | None:
+        """The open gap a citizen is told about; a retiree owes no months, only (maybe) years to top up."""
+        return None if self.retiree else self.report.open_gap
+
+
+def rules_for(session: Session, region_code: str, today: date) -> RegionRules:
+    """Rules in force (published versions); the shipped ``policies/`` files when none are published."""
+    try:
+        return rules_in_force(session, region_code, today)
+    except NoRulesInForce:
+        return _shipped_rules(str(current_app.extensions["miniservice.settings"].policies_dir), region_code)
+
+
+@lru_cache(maxsize=64)
+def _shipped_rules(directory: str, region_code: str) -> RegionRules:
+    log.warning("no published rules for region %s: using the shipped files in %s", region_code, directory)
+    return resolve_region(directory, region_code)
+
+
+def records_view(session: Session, person: Person, today: date, months: int = 24) -> RecordsView:
+    """Everything the records reply and page show for ``person`` on ``today`` (``months``: timeline length)."""
+    assert person.id is not None
+    rules = rules_for(session, person.region_code, today)
+    citer = Citer(rules)
+    scheme = Scheme(person.scheme)
+    contributions = list(session.execute(
+        select(Contribution).where(Contribution.person_id == person.id).order_by(Contribution.month)).scalars())
+    premiums = list(session.execute(
+        select(ResidentPremium).where(ResidentPremium.person_id == person.id).order_by(ResidentPremium.year)).scalars())
+    section = "employee" if scheme is Scheme.EMPLOYEE else "flexible"  # as RegionRules.gap_policy reads them
+    retiree = _retiree(citer, person, contributions) if scheme is Scheme.RETIREE else None
+    records = ([MonthRecord(Month(p.year, 1), PayStatus(p.status)) for p in premiums] if scheme is Scheme.RESIDENT
+               else [MonthRecord(c.year_month, PayStatus(c.status)) for c in contributions])
+    report = detect_gaps(records, scheme=scheme, enrolled_from=Month.of(person.enrolled_since), as_of=today,
+                         policy=rules.gap_policy(scheme), has_required_years=retiree is not None
+                         and not retiree.short_months)
+    timeline = () if scheme is Scheme.RESIDENT else _timeline(contributions, report, person, months)
+    gap_lines = [line for line in timeline if line.in_open_gap]
+    unit_caused = bool(gap_lines) and all(line.row is not None and line.row.payer == "unit" for line in gap_lines)
+    has_account = scheme in ACCOUNT_SCHEMES
+    return RecordsView(
+        person=person, scheme=scheme, region_name=rules.name, today=today, report=report, months=timeline,
+        years=_years(premiums, person, today) if premiums or scheme is Scheme.RESIDENT else (),
+        line_months=citer.value(f"{section}.line_months"),
+        unit_deadline_months=citer.value("employee.backpay.unit_arrears_deadline_months") if unit_caused else 0,
+        reset_months=citer.value(f"{section}.continuity_reset_after_months"),
+        unit_caused=unit_caused,
+        balance=balance_of(session, person.id) if has_account else None,
+        entries=tuple(session.execute(
+            select(AccountEntry).where(AccountEntry.person_id == person.id)
+            .order_by(AccountEntry.at.desc(), AccountEntry.id.desc()).limit(5)).scalars()) if has_account else (),
+        next_year=_next_year(citer, premiums, today) if scheme is Scheme.RESIDENT else None,
+        retiree=retiree,
+        citations=tuple(citer.used[key] for key in sorted(citer.used)),
+    )
+
+
+def _timeline(rows: list[Contribution], report: GapReport, person: Person, count: int) -> tuple[MonthLine, ...]:
+    by_month = {row.year_month: row for row in rows}
+    last = report.last_due or Month.of(report.as_of) - 1
+    if rows and (person.scheme == Scheme.RETIREE.value or rows[-1].year_month > last):
+        last = rows[-1].year_month  # a month paid ahead; for a retiree, the last working month
+    first = max(Month.of(person.enrolled_since), last - (count - 1))
+    gap = report.open_gap
+    lines = []
+    for month in month_range(first, last):
+        row = by_month.get(month)
+        status = row.status if row else ("missing" if report.last_due and month <= report.last_due else "not_due")
+        lines.append(MonthLine(month, status, row, in_open_gap=gap is not None and month in gap))
+    return tuple(reversed(lines))
+
+
+def _years(premiums: list[ResidentPremium], person: Person, today: date) -> tuple[YearLine, ...]:
+    by_year = {p.year: p for p in premiums}
+    first = min([person.enrolled_since.year, *by_year])
+    last = max([today.year, *by_year])
+    return tuple(YearLine(y, by_year[y].status if y in by_year else "missing", by_year.get(y))
+                 for y in range(last, first - 1, -1))
+
+
+def _next_year(citer: Citer, premiums: list[ResidentPremium], today: date) -> NextYear:
+    year = today.year + 1
+    citer.value("resident.period_start")
+    citer.value("resident.period_end")
+    start, end = citer.rules.resident.period().bounds(year)
+    status = next((p.status for p in premiums if p.year == year), "missing")
+    if status in (PayStatus.PAID.value, PayStatus.BACK_PAID.value):
+        state = "paid"
+    else:
+        state = "upcoming" if today < start else "open" if today <= end else "closed"
+    return NextYear(year, status, start, end, state)
+
+
+def _retiree(citer: Citer, person: Person, rows: list[Contribution]) -> RetireeStatus:
+    sex = "male" if person.sex == "M" else "female"
+    paid = sum(1 for row in rows if row.status != PayStatus.UNPAID.value)
+    return RetireeStatus(
+        retired_on=person.retired_on,
+        paid_months=paid,
+        deemed_months=person.deemed_months,
+        required_months=citer.value(f"retiree.required_years_{sex}") * 12,
+        required_actual_months=citer.value("retiree.required_actual_years") * 12,
+    )

@@ -1,0 +1,127 @@
+"""H5 pages: 身份绑定 (``/h5/bind``) and 缴费记录 (``/h5/records``).
+
+Thin views: the visitor is whoever WeChat OAuth says (``g.openid``), never an id in the URL; each
+view parses a form, calls a service and renders. The only URL with an id (a month's detail) looks
+the row up *through* the visitor's binding, so another person's id is simply not found.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import StringField
+
+from miniservice.citizens import binding
+from miniservice.citizens.access import bound_person
+from miniservice.citizens.attempts import LIMIT
+from miniservice.citizens.binding import BindingRefused, BindRequest
+from miniservice.citizens.models import Contribution
+from miniservice.citizens.records import records_view
+from miniservice.clock import local_today
+from miniservice.config import Settings
+from miniservice.db import get_db
+from miniservice.rules.money import format_yuan
+from miniservice.wechat.oauth import citizen_required
+
+bp = Blueprint("citizens", __name__, url_prefix="/h5")
+
+
+@bp.app_template_filter("citizen_yuan")
+def citizen_yuan(amount: Decimal) -> str:
+    """``3200`` → ``3,200.00`` in every template (WeChat replies included)."""
+    return format_yuan(amount)
+
+
+class BindForm(FlaskForm):
+    """Labels and help live in ``h5/bind.html``; only the names and the CSRF token are here."""
+
+    name = StringField()
+    id_number = StringField()
+    factor = StringField(default="card")  # "card" or "phone", checked by the service
+    factor_value = StringField()
+
+
+class UnbindForm(FlaskForm):
+    """Nothing to fill in: the form exists for its CSRF token."""
+
+
+def _settings() -> Settings:
+    return current_app.extensions["miniservice.settings"]
+
+
+def _today() -> date:
+    return local_today(_settings().timezone)
+
+
+def _refused(form: BindForm, refusal: BindingRefused) -> Any:
+    context = dict(refusal.context)
+    if "retry_at" in context:
+        context["retry_at"] = context["retry_at"].astimezone(ZoneInfo(_settings().timezone))
+    return render_template("h5/bind.html", form=form, person=None, refusal=refusal.code, attempt_limit=LIMIT,
+                           **context), refusal.status
+
+
+@bp.route("/bind", methods=["GET", "POST"])
+@citizen_required
+def bind_page() -> Any:
+    form = BindForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return _refused(form, BindingRefused("expired" if form.csrf_token.errors else "invalid"))
+        given = BindRequest(form.name.data or "", form.id_number.data or "", form.factor.data or "",
+                            form.factor_value.data or "")
+        try:
+            binding.bind(get_db(), g.openid, given)
+        except BindingRefused as refusal:
+            return _refused(form, refusal)
+        return redirect(url_for(".bind_page", done="bound"))
+    with get_db().reading() as session:
+        person = bound_person(session, g.openid)
+    return render_template("h5/bind.html", form=form, unbind_form=UnbindForm(), person=person,
+                           done=request.args.get("done"), attempt_limit=LIMIT)
+
+
+@bp.post("/bind/unbind")
+@citizen_required
+def unbind_page() -> Any:
+    if not UnbindForm().validate_on_submit():
+        return render_template("h5/bind_expired.html"), 400
+    binding.unbind(get_db(), g.openid)
+    return redirect(url_for(".bind_page", done="unbound"))
+
+
+@bp.get("/records")
+@citizen_required
+def records_page() -> Any:
+    with get_db().reading() as session:
+        person = bound_person(session, g.openid)
+        if person is None:
+            return render_template("h5/bind_required.html")
+        view = records_view(session, person, _today())
+    return render_template("h5/records.html", view=view)
+
+
+@bp.get("/records/<int:contribution_id>")
+@citizen_required
+def record_detail(contribution_id: int) -> Any:
+    with get_db().reading() as session:
+        person = bound_person(session, g.openid)
+        if person is None:
+            return render_template("h5/bind_required.html")
+        row = session.execute(
+            select(Contribution).where(Contribution.id == contribution_id, Contribution.person_id == person.id)
+        ).scalar_one_or_none()
+    if row is None:
+        abort(404)
+    return render_template("h5/records_month.html", row=row, person=person)
+
+
+@bp.errorhandler(404)
+def not_found(_: Exception) -> Any:
+    return render_template("h5/records_not_found.html"), 404

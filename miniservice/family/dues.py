@@ -1,0 +1,155 @@
+"""What a holder may pay for a linked relative today, priced by the rules and the quote engine.
+
+Two things can be paid from a personal account for a relative (国家医保局 2024: 近亲属参加居民医保、
+灵活就业人员参加职工医保的个人缴费):
+
+* ``premium`` — a 居民医保 year: the coverage year whose 集中缴费期 is open, or, outside the period
+  where the region allows late enrolment, the current year (with the waiting period the quote gives);
+* ``backpay`` — the open gap of a 灵活就业 relative, priced month by month by the quote engine.
+
+Gaps of a relative employed in a unit are the unit's to pay, and retirees owe nothing, so neither
+has anything payable here. Prices are computed afresh for every page and again inside the payment,
+from the rules in force for the *relative's* region on that day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from miniservice.citizens.models import Person, ResidentPremium
+from miniservice.citizens.records import records_view
+from miniservice.family.policy import rules_for
+from miniservice.rules.citing import Citation
+from miniservice.rules.gaps import GapReport
+from miniservice.rules.kinds import Cause, PayStatus, Scheme, Sex
+from miniservice.rules.money import to_fen
+from miniservice.rules.months import Month
+from miniservice.rules.quote import quote
+from miniservice.rules.quote_model import CitizenFacts, MonthLine, Payer, Quote, Route
+from miniservice.rules.schema import RegionRules
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """One payable item: what the pay form names (:attr:`item`) and the amount it must show."""
+
+    kind: str  # "premium" | "backpay"
+    amount: Decimal  # rounded to 分: what is debited
+    year: int | None = None
+    first: Month | None = None
+    last: Month | None = None
+    lines: tuple[MonthLine, ...] = ()
+    in_period: bool = True
+    waiting_months: int = 0
+    resume_on: date | None = None
+    citations: tuple[Citation, ...] = ()
+
+    @property
+    def item(self) -> str:
+        if self.kind == "premium":
+            return f"premium:{self.year}"
+        return f"backpay:{self.first}:{self.last}"
+
+    @property
+    def illustrative(self) -> bool:
+        return any(c.illustrative for c in self.citations)
+
+
+@dataclass(frozen=True, slots=True)
+class RelativeStatus:
+    """A relative's situation as the holder's page shows it; the template words it."""
+
+    dues: tuple[Due, ...]
+    next_period_start: date | None = None  # 居民医保 between periods: when paying opens again
+    unit_gap: bool = False  # an in-unit gap: the unit pays, not the family
+
+    def due(self, item: str) -> Due | None:
+        return next((d for d in self.dues if d.item == item), None)
+
+
+def _facts(person: Person, scheme: Scheme, report: GapReport) -> CitizenFacts:
+    gap = report.open_gap
+    return CitizenFacts(
+        region=person.region_code,
+        scheme=scheme,
+        gap_first=gap.first if gap else None,
+        gap_last=gap.last if gap else None,
+        cause=Cause.SELF,
+        sex=Sex.MALE if person.sex == "M" else Sex.FEMALE,
+        birth_date=person.birth_date,
+        continuous_months_before=report.continuous_months,
+        unemployed=person.unemployed,
+    )
+
+
+def _cited(result: Quote) -> tuple[Citation, ...]:
+    return tuple(result.citations[key] for key in sorted(result.citations))
+
+
+def _premium_due(session: Session, person: Person, result: Quote) -> Due | None:
+    terms = result.resident
+    if terms is None or result.route.how is not Route.ONLINE:
+        return None
+    status = session.execute(
+        select(ResidentPremium.status).where(
+            ResidentPremium.person_id == person.id, ResidentPremium.year == terms.coverage_year
+        )
+    ).scalar_one_or_none()
+    if status in (PayStatus.PAID.value, PayStatus.BACK_PAID.value):
+        return None
+    benefits = result.benefits
+    return Due(
+        kind="premium",
+        amount=to_fen(terms.premium),
+        year=terms.coverage_year,
+        in_period=terms.in_period,
+        waiting_months=benefits.waiting_months if benefits else 0,
+        resume_on=benefits.resume_on if benefits else None,
+        citations=_cited(result),
+    )
+
+
+def _backpay_due(result: Quote) -> Due | None:
+    facts = result.facts
+    if not (result.route.possible and result.route.how is Route.ONLINE and result.lines):
+        return None
+    if any(line.payer is not Payer.CITIZEN for line in result.lines):
+        return None
+    benefits = result.benefits
+    return Due(
+        kind="backpay",
+        amount=to_fen(result.totals.citizen_owes),
+        first=facts.gap_first,
+        last=facts.gap_last,
+        lines=result.lines,
+        waiting_months=benefits.waiting_months if benefits else 0,
+        resume_on=benefits.resume_on if benefits else None,
+        citations=_cited(result),
+    )
+
+
+def relative_status(session: Session, relative: Person, today: date) -> RelativeStatus:
+    """Everything payable for ``relative`` on ``today`` under the rules of their region.
+
+    The gaps are the ones the relative's own records page shows (:func:`records_view`), so holder and
+    relative never see two different answers.
+    """
+    rules: RegionRules = rules_for(session, relative.region_code, today)
+    scheme = Scheme(relative.scheme)
+    report = records_view(session, relative, today).report
+    if scheme is Scheme.RESIDENT:
+        result = quote(rules, _facts(relative, scheme, report), today)
+        due = _premium_due(session, relative, result)
+        next_start = None
+        if result.resident is not None and result.route.how is Route.NEXT_PERIOD:
+            next_start = result.resident.period_start
+        return RelativeStatus((due,) if due else (), next_period_start=next_start)
+    if scheme is Scheme.FLEXIBLE and report.open_gap is not None:
+        due = _backpay_due(quote(rules, _facts(relative, scheme, report), today))
+        return RelativeStatus((due,) if due else ())
+    return RelativeStatus((), unit_gap=scheme is Scheme.EMPLOYEE and report.open_gap is not None)

@@ -1,0 +1,45 @@
+"""The family pages' forms (Flask-WTF, so every POST carries a CSRF token tied to the session).
+
+Fields only check shape here; what the values mean (is this person insured, is this relationship
+allowed in the holder's region) is decided by the services, which give the citizen's message.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from miniservice.family.policy import RELATION_LABELS
+
+
+class AddRelativeForm(FlaskForm):
+    name = StringField("亲属姓名", validators=[DataRequired("请填写亲属姓名。"), Length(max=30)])
+    id_number = StringField("身份证号码", validators=[DataRequired("请填写身份证号码。"), Length(max=18)])
+    relationship = RadioField(
+        "与您的关系",
+        choices=[SelectChoice(relation.value, label) for relation, label in RELATION_LABELS.items()],
+        validators=[InputRequired("请选择与该亲属的关系。")],
+    )
+    card_number = StringField("医保卡号", validators=[DataRequired("请填写亲属的医保卡号。"), Length(max=40)])
+    attested = BooleanField("本人承诺已取得亲属同意（未成年子女或不使用微信的亲属适用）")
+    submit = SubmitField("提交绑定")
+
+
+class ConsentForm(FlaskForm):
+    accept = SubmitField("同意")
+    decline = SubmitField("拒绝")
+
+
+class LinkActionForm(FlaskForm):
+    """Revocation and the reminder switch: nothing to type, the CSRF token is the point."""
+
+    enabled = HiddenField()
+
+
+class PayForm(FlaskForm):
+    link_id = IntegerField(validators=[InputRequired()])
+    item = HiddenField(validators=[DataRequired(), Length(max=40)])
+    amount = HiddenField(validators=[DataRequired(), Length(max=20)])
+    request_key = HiddenField(validators=[DataRequired(), Length(max=64)])

@@ -1,0 +1,20 @@
+"""The keyword 家庭共济: a short status and the link to the 家庭共济 page.
+
+The menu button itself is a VIEW straight to ``/h5/family``; this answers people who type instead.
+"""
+
+from __future__ import annotations
+
+from miniservice.citizens.access import require_binding
+from miniservice.clock import local_today
+from miniservice.family.overview import build_overview
+from miniservice.wechat.router import Inbound, router, text
+
+
+@router.click("FAMILY", "家庭共济", "亲属共济", "共济")
+def family_status(inbound: Inbound) -> str:
+    person = require_binding(inbound)
+    if isinstance(person, str):
+        return person
+    view = build_overview(inbound.session, person, local_today(inbound.settings.timezone))
+    return text("family_status.txt", view=view, url=inbound.h5_url("/h5/family"))

@@ -1,0 +1,240 @@
+"""Linking a relative to a holder's personal account, the relative's consent, and revocation.
+
+Each function is one business step in one transaction. The unique ``active_key`` decides whether a
+pair is already linked (not a prior SELECT), the holder's account row is locked before their links
+are counted, and every step writes the audit trail with masked values only. Messages go out after
+commit (:class:`~miniservice.family.notify.Outbox`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from miniservice.audit import record
+from miniservice.citizens.identity import InvalidIdentity, get_vault, normalise_name, parse_id_number
+from miniservice.citizens.models import Person
+from miniservice.clock import local_today, now_utc
+from miniservice.config import Settings
+from miniservice.db import Database, IntegrityError
+from miniservice.family.consent import request_consent
+from miniservice.family.errors import FamilyError
+from miniservice.family.models import OPEN_STATUSES, FamilyConsent, FamilyLink, active_key
+from miniservice.family.notify import Outbox
+from miniservice.family.people import lock_holder, openid_of, require_holder, require_person
+from miniservice.family.policy import RELATION_LABELS, FamilyTerms, family_terms
+from miniservice.rules.months import add_months_to_date
+from miniservice.rules.schema import Relation
+
+ADULT_AGE_MONTHS = 18 * 12
+_CARD_RE = re.compile(r"^[0-9A-Z]{6,30}$")
+
+NOT_FOUND = "未找到与所填姓名、身份证号码和医保卡号相符的参保人员，请核对后重试。"
+ALREADY_LINKED = "该亲属已与您绑定或正在等待对方确认，无需重复添加。"
+ATTESTATION_NEEDED = "该亲属是未成年子女或未在本公众号绑定身份，需由您勾选“本人承诺已取得亲属同意”后办理。"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRequest:
+    """What the holder typed on the form (raw; validated by :func:`add_link`)."""
+
+    name: str
+    id_number: str
+    card_number: str
+    relationship: str
+    attested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkOutcome:
+    link: FamilyLink
+    relative_masked_name: str
+    needs_consent: bool
+
+
+def normalise_card(text: str) -> str:
+    card = re.sub(r"[\s-]", "", text or "").upper()
+    if not _CARD_RE.match(card):
+        raise InvalidIdentity("医保卡号应为 6 到 30 位数字或字母。")
+    return card
+
+
+def is_minor(birth_date: date, today: date) -> bool:
+    return today < add_months_to_date(birth_date, ADULT_AGE_MONTHS)
+
+
+def _relation(value: str, terms: FamilyTerms) -> Relation:
+    try:
+        relation = Relation(value)
+    except ValueError:
+        raise FamilyError("请选择与该亲属的关系。") from None
+    if not terms.allows(relation):
+        allowed = "、".join(RELATION_LABELS[r] for r in terms.relationships)
+        raise FamilyError(f"您所在地区暂不支持为“{RELATION_LABELS[relation]}”办理家庭共济，目前可绑定：{allowed}。")
+    return relation
+
+
+def _find_relative(session: Session, request: LinkRequest) -> tuple[Person, date]:
+    try:
+        id_number = parse_id_number(request.id_number)
+        name = normalise_name(request.name)
+        card = normalise_card(request.card_number)
+    except InvalidIdentity as exc:
+        raise FamilyError(str(exc)) from None
+    vault = get_vault()
+    relative = session.execute(
+        select(Person).where(Person.id_number_hash == vault.lookup_hash(id_number.value))
+    ).scalar_one_or_none()
+    if (
+        relative is None
+        or vault.decrypt(relative.name_cipher) != name
+        or relative.card_number_hash != vault.lookup_hash(card)
+    ):
+        raise FamilyError(NOT_FOUND)
+    return relative, id_number.birth_date
+
+
+def _expire_stale(session: Session, holder_id: int, now: datetime) -> None:
+    """Pending links whose consent window has closed end as ``expired`` and free their key.
+
+    Runs after :func:`lock_holder`, so nobody else changes this holder's links meanwhile.
+    """
+    unanswered = select(FamilyConsent.link_id).where(
+        FamilyConsent.answered_at.is_(None), FamilyConsent.expires_at < now
+    )
+    stale = session.execute(
+        select(FamilyLink.id).where(
+            FamilyLink.holder_id == holder_id, FamilyLink.status == "pending", FamilyLink.id.in_(unanswered)
+        )
+    ).scalars().all()
+    if not stale:
+        return
+    session.execute(
+        update(FamilyLink)
+        .where(FamilyLink.id.in_(stale))
+        .values(status="expired", active_key=None, ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    for link_id in stale:
+        record(session, "system:family", "family.consent.expire", f"family_link:{link_id}", holder_person_id=holder_id)
+
+
+def _consent_mode(relation: Relation, born: date, today: date, relative_openid: str | None, attested: bool) -> str:
+    """A minor child, or a relative not on WeChat, is linked on the holder's word; anyone else must agree."""
+    minor_child = relation is Relation.CHILD and is_minor(born, today)
+    if (minor_child or relative_openid is None) and not attested:
+        raise FamilyError(ATTESTATION_NEEDED)
+    if minor_child:
+        return "attested_minor"
+    return "attested_offline" if relative_openid is None else "wechat"
+
+
+def _make_room(session: Session, holder: Person, terms: FamilyTerms, now: datetime) -> None:
+    """Lock the holder, let stale requests expire, then refuse when the region's maximum is reached."""
+    lock_holder(session, holder.id)
+    _expire_stale(session, holder.id, now)
+    open_links = session.execute(
+        select(func.count()).where(FamilyLink.holder_id == holder.id, FamilyLink.status.in_(OPEN_STATUSES))
+    ).scalar_one()
+    if open_links >= terms.max_links:
+        raise FamilyError(f"每位参保人最多可绑定 {terms.max_links} 位亲属，请先解除不再需要的绑定。")
+
+
+def add_link(db: Database, settings: Settings, openid: str, request: LinkRequest) -> LinkOutcome:
+    """Link a relative to the visitor's account: at once (attested), or pending the relative's consent."""
+    now, today = now_utc(), local_today(settings.timezone)
+    outbox = Outbox()
+    try:
+        with db.transaction() as session:
+            holder = require_holder(session, openid)
+            terms = family_terms(session, holder.region_code, today)
+            relation = _relation(request.relationship, terms)
+            relative, born = _find_relative(session, request)
+            if relative.id == holder.id:
+                raise FamilyError("不能绑定本人，请填写亲属的信息。")
+            if not terms.covers(holder.region_code, relative.region_code):
+                raise FamilyError("该亲属不在您的家庭共济范围内参保（需在本省参保），暂不能绑定。")
+            relative_openid = openid_of(session, relative.id)
+            mode = _consent_mode(relation, born, today, relative_openid, request.attested)
+            _make_room(session, holder, terms, now)
+            pending = mode == "wechat"
+            link = FamilyLink(holder_id=holder.id, relative_id=relative.id, relationship=relation.value,
+                              consent_mode=mode, status="pending" if pending else "active",
+                              activated_at=None if pending else now, active_key=active_key(holder.id, relative.id))
+            session.add(link)
+            session.flush()  # a second open link for the pair fails here, on the unique active_key
+            if pending:
+                assert relative_openid is not None
+                context = request_consent(session, settings, link, holder, relative_openid, now)
+                outbox.add(relative_openid, "family_consent_request.txt", **context)
+            record(session, f"citizen:#{holder.id}", "family.link", f"family_link:{link.id}",
+                   relative_person_id=relative.id, relative_name=relative.name_masked,
+                   relative_id_number=relative.id_number_masked, relationship=relation.value,
+                   consent_mode=mode, status=link.status)
+    except IntegrityError:
+        raise FamilyError(ALREADY_LINKED) from None
+    outbox.send()
+    return LinkOutcome(link, relative.name_masked, pending)
+
+
+def terms_for_holder(db: Database, settings: Settings, openid: str) -> FamilyTerms:
+    """The visitor's region's 家庭共济 terms, once they are known to be a holder (for the add form)."""
+    with db.reading() as session:
+        holder = require_holder(session, openid)
+        return family_terms(session, holder.region_code, local_today(settings.timezone))
+
+
+def revoke_link(db: Database, openid: str, link_id: int) -> FamilyLink:
+    """Either side ends a pending or active link; the row stays, with who ended it and when."""
+    now = now_utc()
+    outbox = Outbox()
+    with db.transaction() as session:
+        person = require_person(session, openid)
+        link = session.get(FamilyLink, link_id)
+        if link is None or person.id not in (link.holder_id, link.relative_id):
+            raise FamilyError("只能解除与您本人有关的家庭共济绑定。", status=403)
+        previous = link.status
+        changed = session.execute(
+            update(FamilyLink)
+            .where(FamilyLink.id == link.id, FamilyLink.status.in_(OPEN_STATUSES))
+            .values(status="revoked", active_key=None, ended_at=now, ended_by_person_id=person.id)
+        )
+        if changed.rowcount != 1:
+            raise FamilyError("该绑定已经解除，无需重复操作。", status=409)
+        other_id = link.relative_id if person.id == link.holder_id else link.holder_id
+        record(
+            session,
+            f"citizen:#{person.id}",
+            "family.revoke",
+            f"family_link:{link.id}",
+            by="holder" if person.id == link.holder_id else "relative",
+            other_person_id=other_id,
+            previous_status=previous,
+        )
+        outbox.add(openid_of(session, other_id), "family_revoked.txt", by=person.name_masked)
+        session.refresh(link)
+    outbox.send()
+    return link
+
+
+def set_reminders(db: Database, openid: str, link_id: int, enabled: bool) -> None:
+    """The holder's opt-in to be reminded of this relative's coming gaps (read by the reminders planner)."""
+    with db.transaction() as session:
+        holder = require_person(session, openid)
+        changed = session.execute(
+            update(FamilyLink)
+            .where(FamilyLink.id == link_id, FamilyLink.holder_id == holder.id, FamilyLink.status == "active")
+            .values(remind_gaps=enabled)
+        )
+        if changed.rowcount != 1:
+            raise FamilyError("只能为您已生效的家庭共济绑定设置提醒。", status=403)
+        record(
+            session,
+            f"citizen:#{holder.id}",
+            "family.reminders.on" if enabled else "family.reminders.off",
+            f"family_link:{link_id}",
+        )

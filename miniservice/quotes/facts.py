@@ -1,0 +1,162 @@
+"""The engine's :class:`CitizenFacts` for one person on one day, read from the registry.
+
+The engine is pure and knows nothing of rows; this module turns a person's rows into the facts it
+needs. Whatever the length of a record it reads the person's months (or 居民医保 years) in one
+query, and every count — paid months, continuity before the gap, the gap itself — comes from that
+one list through :func:`~miniservice.rules.gaps.detect_gaps`, so a page never costs a query per month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from miniservice.citizens.models import Contribution, Person, ResidentPremium
+from miniservice.rules.gaps import Gap, GapPolicy, GapReport, MonthRecord, detect_gaps, due_date
+from miniservice.rules.kinds import Cause, PayStatus, Scheme, Sex
+from miniservice.rules.months import Month
+from miniservice.rules.quote_model import CitizenFacts
+from miniservice.rules.schema import RegionRules
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One registry row as the facts need it (a 居民医保 year is the January of that year)."""
+
+    month: Month
+    status: PayStatus
+    payer: str | None = None
+    base: Decimal | None = None
+
+    @property
+    def covered(self) -> bool:
+        return self.status is not PayStatus.UNPAID
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """What the registry says about a person on ``on_date``, ready for the engine."""
+
+    scheme: Scheme
+    facts: CitizenFacts
+    report: GapReport | None  # None for retirees: no monthly contributions fall due after retirement
+    covered: frozenset[Month]  # paid or back-paid months (居民医保: January of each paid year)
+    next_due: date | None = None  # 职工医保 without a gap: the day the next unpaid month falls due
+
+    @property
+    def gap(self) -> Gap | None:
+        """The gap the facts describe (the latest unpaid run; 居民医保: the open 断保 years)."""
+        report = self.report
+        if report is None:
+            return None
+        return report.open_gap if self.scheme is Scheme.RESIDENT else report.current
+
+    @property
+    def paid_years(self) -> frozenset[int]:
+        return frozenset(month.year for month in self.covered)
+
+
+def records_of(session: Session, person: Person) -> list[Record]:
+    """Every month (or 居民医保 year) the registry holds for ``person``, in one query."""
+    if person.scheme == Scheme.RESIDENT.value:
+        years = session.execute(
+            select(ResidentPremium.year, ResidentPremium.status, ResidentPremium.payer)
+            .where(ResidentPremium.person_id == person.id)
+        )
+        return [Record(Month(year, 1), PayStatus(status), payer) for year, status, payer in years]
+    months = session.execute(
+        select(Contribution.month, Contribution.status, Contribution.payer, Contribution.base)
+        .where(Contribution.person_id == person.id)
+        .order_by(Contribution.month)
+    )
+    return [Record(Month.from_index(index), PayStatus(status), payer, base) for index, status, payer, base in months]
+
+
+def situation(session: Session, person: Person, rules: RegionRules, on_date: date) -> Situation:
+    """Facts for ``person`` on ``on_date`` under ``rules`` (the version in force on that day)."""
+    return situation_from(person, records_of(session, person), rules, on_date)
+
+
+def situation_from(person: Person, records: list[Record], rules: RegionRules, on_date: date) -> Situation:
+    """The same from rows already read, so a batch (the admin preview) reads many people in one query."""
+    scheme = Scheme(person.scheme)
+    covered = frozenset(r.month for r in records if r.covered)
+    sex = Sex.MALE if person.sex == "M" else Sex.FEMALE
+    actual = len(covered)
+    common = {"region": person.region_code, "sex": sex, "birth_date": person.birth_date}
+    if scheme is Scheme.RETIREE:
+        facts = CitizenFacts(scheme=scheme, paid_months=actual + person.deemed_months,
+                             actually_paid_months=actual, **common)
+        return Situation(scheme, facts, None, covered)
+    enrolled = Month.of(person.enrolled_since)
+    policy = rules.gap_policy(scheme)
+    report = detect_gaps([MonthRecord(r.month, r.status) for r in records], scheme=scheme,
+                         enrolled_from=enrolled, as_of=on_date, policy=policy)
+    if scheme is Scheme.RESIDENT:
+        gap = report.open_gap
+        facts = CitizenFacts(scheme=scheme, gap_first=gap.first if gap else None,
+                             gap_last=gap.last if gap else None, **common)
+        return Situation(scheme, facts, report, covered)
+    gap = report.current
+    if gap is None:
+        facts = CitizenFacts(scheme=scheme, paid_months=actual + person.deemed_months, actually_paid_months=actual,
+                             continuous_months_before=report.continuous_months, unemployed=person.unemployed,
+                             **common)
+        return Situation(scheme, facts, report, covered, _next_due(report, covered, enrolled, policy))
+    in_gap = [r for r in records if r.month in gap]
+    cause = _cause(person, scheme, in_gap)
+    facts = CitizenFacts(
+        scheme=scheme,
+        gap_first=gap.first,
+        gap_last=gap.last,
+        cause=cause,
+        paid_months=actual + person.deemed_months,
+        actually_paid_months=actual,
+        continuous_months_before=_continuous_before(records, gap.first, scheme, enrolled, policy),
+        unemployed=person.unemployed,
+        monthly_wage=_declared_wage(records, in_gap, gap.first) if cause is Cause.UNIT else None,
+        **common,
+    )
+    return Situation(scheme, facts, report, covered)
+
+
+def _cause(person: Person, scheme: Scheme, in_gap: list[Record]) -> Cause:
+    """Who owes a 职工医保 gap: the registry's payer on the unpaid rows, else the unit if there is one.
+
+    灵活就业 pay alone (社会保险法 §23), so their gaps are always their own.
+    """
+    if scheme is not Scheme.EMPLOYEE:
+        return Cause.SELF
+    payers = {r.payer for r in in_gap if r.payer}
+    if payers:
+        return Cause.UNIT if "unit" in payers else Cause.SELF
+    return Cause.UNIT if person.employer else Cause.SELF
+
+
+def _declared_wage(records: list[Record], in_gap: list[Record], first: Month) -> Decimal | None:
+    """The base the unit declared: on the unpaid rows if they carry one, else on the last paid month."""
+    declared = [r.base for r in in_gap if r.base]
+    if declared:
+        return declared[-1]
+    before = [r.base for r in records if r.covered and r.month < first and r.base]
+    return before[-1] if before else None
+
+
+def _continuous_before(records: list[Record], first: Month, scheme: Scheme, enrolled: Month,
+                       policy: GapPolicy) -> int:
+    """Continuous enrolment up to the gap: gap detection as it stood when the gap's first month fell due."""
+    before = [MonthRecord(r.month, r.status) for r in records if r.month < first]
+    as_of = due_date(first - 1, policy.due_day_next_month) + timedelta(days=1)
+    return detect_gaps(before, scheme=scheme, enrolled_from=enrolled, as_of=as_of, policy=policy).continuous_months
+
+
+def _next_due(report: GapReport, covered: frozenset[Month], enrolled: Month, policy: GapPolicy) -> date:
+    """The due date of the first month after the last one due that is not paid ahead."""
+    month = report.last_due + 1 if report.last_due else enrolled
+    while month in covered:
+        month = month + 1
+    return due_date(month, policy.due_day_next_month)

@@ -1,0 +1,102 @@
+"""H5 pages: 补缴计算器 (``/h5/quote``) and 居民医疗保险·网上缴费 (``/h5/resident``).
+
+Thin views: the visitor is whoever WeChat OAuth says (``g.openid``); the quote comes from
+:mod:`miniservice.quotes.service`. The what-if calculator is a plain GET form that re-renders the
+page, so it works without JavaScript and its result can be bookmarked or shared.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, current_app, g, render_template, request
+
+from miniservice.clock import local_today
+from miniservice.db import get_db
+from miniservice.quotes.errors import BadParameter, QuoteUnavailable
+from miniservice.quotes.params import WHAT_IF_SCHEMES, parse_what_if
+from miniservice.quotes.present import QuoteView, percent
+from miniservice.quotes.resident import resident_page
+from miniservice.quotes.service import PersonQuote, bound_person_id, loaded_regions, quote_for_person, what_if_for
+from miniservice.rules.kinds import Scheme
+from miniservice.rules.quote_model import Quote
+from miniservice.wechat.oauth import citizen_required
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("quotes", __name__, url_prefix="/h5")
+bp.add_app_template_filter(percent, "quote_percent")
+
+UNAVAILABLE = "补缴测算暂时无法使用，请稍后再试，或拨打 12333 咨询。"
+FORM_FIELDS = ("region", "scheme", "first", "last", "cause")
+
+
+def _today() -> date:
+    return local_today(current_app.extensions["miniservice.settings"].timezone)
+
+
+def _unavailable(exc: Exception) -> Any:
+    log.error("quote page unavailable: %s", exc)
+    return render_template("h5/error.html", message=UNAVAILABLE), 503
+
+
+def _form(own: PersonQuote | None, regions: list[tuple[str, str]]) -> dict[str, str]:
+    """The calculator's fields: what was submitted, else the citizen's own situation, else blanks."""
+    if "region" in request.args:
+        return {name: request.args.get(name, "").strip() for name in FORM_FIELDS}
+    defaults = {"region": regions[0][0], "scheme": "flexible", "first": "", "last": "",
+                "cause": "self"}
+    if own is not None:
+        facts = own.quote.facts
+        defaults["region"] = own.quote.region_code
+        if own.scheme in WHAT_IF_SCHEMES:
+            defaults["scheme"] = own.scheme.value
+        if facts.gap_first and own.scheme is not Scheme.RESIDENT:
+            defaults |= {"first": str(facts.gap_first), "last": str(facts.gap_last), "cause": facts.cause.value}
+    return defaults
+
+
+@bp.get("/quote")
+@citizen_required
+def quote_page() -> Any:
+    db, today = get_db(), _today()
+    with db.reading() as session:
+        person_id = bound_person_id(session, g.openid)
+    try:
+        own = quote_for_person(db, person_id, today) if person_id else None
+        regions = loaded_regions(db, today)
+    except QuoteUnavailable as exc:
+        return _unavailable(exc)
+    form = _form(own, regions)
+    whatif: Quote | None = None
+    error: BadParameter | None = None
+    if "region" in request.args:
+        try:
+            whatif = what_if_for(db, parse_what_if(on=None, today=today, **form))
+        except BadParameter as exc:
+            error = exc
+        except QuoteUnavailable as exc:
+            return _unavailable(exc)
+    return render_template(
+        "h5/quote.html",
+        bound=person_id is not None,
+        own=own,
+        mine=QuoteView(own.quote, "mine") if own else None,
+        whatif=QuoteView(whatif, "whatif") if whatif else None,
+        form=form,
+        error=error,
+        regions=regions,
+    )
+
+
+@bp.get("/resident")
+@citizen_required
+def resident() -> Any:
+    try:
+        page = resident_page(get_db(), g.openid, _today())
+    except (QuoteUnavailable, BadParameter) as exc:
+        return _unavailable(exc)
+    return render_template("h5/resident.html", page=page, v=QuoteView(page.quote, "resident"),
+                           late=QuoteView(page.late, "late") if page.late else None)

@@ -1,0 +1,159 @@
+"""Quotes for bound citizens and what-ifs, always with the rules in force on the quote's date.
+
+Every surface (WeChat, H5, API, CLI) comes through here, so "which rule version" has one answer:
+:func:`~miniservice.rulebook.resolve.rules_in_force` for the quote's region and day. Nothing here
+writes: a quote is a reading, so it opens a reading session or uses the caller's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from miniservice.citizens.models import Binding, Person
+from miniservice.db import Database
+from miniservice.quotes.errors import BadParameter, QuoteUnavailable, RulesNotLoaded
+from miniservice.quotes.facts import Situation, situation
+from miniservice.quotes.params import WhatIf
+from miniservice.rulebook.models import RuleVersion
+from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
+from miniservice.rulebook.service import regions_overview
+from miniservice.rules.citing import QuoteError
+from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.loading import NATIONAL
+from miniservice.rules.months import Month
+from miniservice.rules.quote import quote
+from miniservice.rules.quote_model import CitizenFacts, Quote, ResidentTerms
+from miniservice.rules.schema import RegionRules
+
+
+class NoRulesOnDate(QuoteUnavailable):
+    """Rules are loaded, but none was in force for the region on the day asked about."""
+
+
+@dataclass(frozen=True)
+class PersonQuote:
+    """A bound citizen's quote: what paying on ``quote.on_date`` means for their actual record."""
+
+    person: Person
+    situation: Situation
+    quote: Quote  # 居民医保: the first unpaid coverage year (quoted on its period's first day if that is ahead)
+    late: Quote | None = None  # 居民医保 quoted in its 集中缴费期: the same year paid after the period
+
+    @property
+    def scheme(self) -> Scheme:
+        return self.situation.scheme
+
+    @property
+    def due(self) -> bool:
+        """Something to pay: a 职工医保 gap, an unpaid 居民医保 year, a retiree short of the years."""
+        if self.scheme is Scheme.RESIDENT:
+            terms, report = self.quote.resident, self.situation.report
+            assert terms is not None and report is not None
+            return terms.coverage_year not in self.situation.paid_years and terms.period_start <= report.as_of
+        if self.scheme is Scheme.RETIREE:
+            return bool(self.quote.retirement and self.quote.retirement.short_months)
+        return self.situation.facts.gap_first is not None
+
+
+def rules_on(session: Session, region_code: str, on_date: date) -> RegionRules:
+    """The region's rules in force on ``on_date``; says plainly when nothing was ever loaded."""
+    try:
+        return rules_in_force(session, region_code, on_date)
+    except NoRulesInForce as exc:
+        loaded = session.execute(select(RuleVersion.id).where(RuleVersion.status == "published").limit(1)).first()
+        if loaded is None:
+            raise RulesNotLoaded() from exc
+        raise NoRulesOnDate(str(exc)) from exc
+
+
+def bound_person_id(session: Session, openid: str) -> int | None:
+    return session.execute(select(Binding.person_id).where(Binding.openid == openid)).scalar_one_or_none()
+
+
+def quote_for_person(db: Database, person_id: int, on_date: date) -> PersonQuote:
+    """The quote for a person's actual record on ``on_date`` (see :func:`person_quote`)."""
+    with db.reading() as session:
+        return person_quote(session, person_id, on_date)
+
+
+def person_quote(session: Session, person_id: int, on_date: date) -> PersonQuote:
+    """Inside the caller's session (a WeChat delivery has one open already)."""
+    person = session.get(Person, person_id)
+    if person is None:
+        raise LookupError(f"no person {person_id}")
+    rules = rules_on(session, person.region_code, on_date)
+    found = situation(session, person, rules, on_date)
+    if found.scheme is Scheme.RESIDENT:
+        return _resident_quote(session, person, found, rules, on_date)
+    return PersonQuote(person, found, _engine(rules, found.facts, on_date))
+
+
+def _resident_quote(session: Session, person: Person, found: Situation, rules: RegionRules,
+                    on_date: date) -> PersonQuote:
+    """The year to pay now; when it is paid already, the next unpaid year on its period's first day."""
+    current = _engine(rules, found.facts, on_date)
+    assert current.resident is not None
+    year = current.resident.coverage_year
+    if year in found.paid_years:
+        year = next(y for y in range(year + 1, year + 100) if y not in found.paid_years)
+        start, _ = rules.resident.period().bounds(year)
+        day = start if start > on_date else max(on_date, date(year, 1, 1))  # its period, or late enrolment
+        current = _engine(rules_on(session, person.region_code, day), found.facts, day)
+        assert current.resident is not None
+    if not current.resident.in_period:
+        return PersonQuote(person, found, current)
+    day = late_day(current.resident)
+    late = _engine(rules_on(session, person.region_code, day), found.facts, day)
+    return PersonQuote(person, found, current, late)
+
+
+def late_day(terms: ResidentTerms) -> date:
+    """The first day a 居民医保 year counts as paid late: after its 集中缴费期, within the year itself."""
+    return max(terms.period_end + timedelta(days=1), date(terms.coverage_year, 1, 1))
+
+
+def _engine(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
+    try:
+        return quote(rules, facts, on_date)
+    except QuoteError as exc:
+        raise QuoteUnavailable(f"{rules.code}@{rules.version}: {exc}") from exc
+
+
+def what_if(db: Database, region: str, scheme: Scheme, first_month: Month | None, last_month: Month | None,
+            cause: Cause, on_date: date, *, continuous_months_before: int = 0, unemployed: bool = False,
+            resident_repair_years: int = 0) -> Quote:
+    """A quote for a hypothetical gap, no identity involved; bad input raises :class:`BadParameter`.
+
+    Without a gap the engine's answer is itself the "no gap" result (``gap`` is null, nothing owed);
+    for 居民医保 it is the premium of the year open for payment.
+    """
+    with db.reading() as session:
+        try:
+            rules = rules_on(session, region, on_date)
+        except NoRulesOnDate as exc:
+            raise BadParameter("on", f"{on_date.isoformat()} 没有生效的政策规则版本") from exc
+    facts = CitizenFacts(region, scheme, first_month, last_month, cause=cause, unemployed=unemployed,
+                         continuous_months_before=continuous_months_before,
+                         resident_repair_years=resident_repair_years)
+    try:
+        return quote(rules, facts, on_date)
+    except QuoteError as exc:
+        raise BadParameter("on", f"按 {on_date.isoformat()} 的规则无法测算：{exc}") from exc
+
+
+def what_if_for(db: Database, request: WhatIf) -> Quote:
+    """:func:`what_if` for a checked request from a form, the API or the CLI."""
+    return what_if(db, request.region, request.scheme, request.first, request.last, request.cause, request.on_date)
+
+
+def loaded_regions(db: Database, today: date) -> list[tuple[str, str]]:
+    """(code, name) of every region with a version in force today, for the what-if form."""
+    with db.reading() as session:
+        regions = [(s.code, s.name) for s in regions_overview(session, today) if s.active and s.code != NATIONAL]
+    if not regions:
+        raise RulesNotLoaded()
+    return regions

@@ -1,0 +1,119 @@
+"""What a reminder says: masked name, months of gap, the deadline, the quoted amount, the quote link.
+
+The field values come from ``templates/messages/remind_gap.txt`` / ``remind_resident.txt`` (one
+``key=value`` per line; the keys are those of the template chosen in the WeChat back office), so
+the wording is edited where all citizen-facing text lives. WeChat refuses a template field longer
+than 20 characters or containing a line break, so every value is checked and shortened here.
+
+The amount is the quote engine's, under the rules in force today, for the gap as it stands today;
+an amount that rests on an illustrative figure is shown as an approximation, never as official, and
+when no quote can be made the field points to the quote page instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from sqlmodel import Session
+
+from miniservice.citizens.models import Person
+from miniservice.config import Settings
+from miniservice.reminders.channel import Message
+from miniservice.reminders.models import Reminder
+from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
+from miniservice.rules.citing import QuoteError
+from miniservice.rules.gaps import last_due_month
+from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.loading import RuleFileError
+from miniservice.rules.money import format_yuan
+from miniservice.rules.months import Month
+from miniservice.rules.quote import quote
+from miniservice.rules.quote_model import CitizenFacts, Quote
+from miniservice.wechat.router import text
+
+log = logging.getLogger(__name__)
+
+FIELD_LIMIT = 20
+QUOTE_PATH = "/h5/quote"
+TEMPLATES = {"gap_reminder": "remind_gap.txt", "resident_period": "remind_resident.txt"}
+# The demo's fake WeChat accepts any template id; a real account must configure its own.
+DEMO_TEMPLATE_IDS = {"gap_reminder": "demo-gap-reminder", "resident_period": "demo-resident-period"}
+
+
+class NotConfigured(LookupError):
+    """No WeChat template id is configured for a reminder kind (settings.template_ids)."""
+
+
+def template_ids(settings: Settings) -> dict[str, str]:
+    """``settings.template_ids`` (WECHAT_TEMPLATE_IDS); the demo falls back to placeholder ids."""
+    if settings.template_ids or settings.env != "demo":
+        return settings.template_ids
+    return DEMO_TEMPLATE_IDS
+
+
+def fit(value: str) -> str:
+    """One template field: a single line of at most 20 characters (WeChat's limit since 2023-05)."""
+    line = " ".join(value.split())
+    return line if len(line) <= FIELD_LIMIT else line[: FIELD_LIMIT - 1] + "…"
+
+
+def fields_from(rendered: str) -> dict[str, dict[str, str]]:
+    """``key=value`` lines → WeChat's ``{"key": {"value": "..."}}`` data."""
+    data = {}
+    for line in rendered.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip():
+            data[key.strip()] = {"value": fit(value)}
+    return data
+
+
+def _day(value: date) -> str:
+    return f"{value.year}年{value.month:02d}月{value.day:02d}日"
+
+
+def _facts(person: Person, reminder: Reminder, today: date, due_day: int | None) -> CitizenFacts:
+    scheme = Scheme(person.scheme)
+    if scheme is Scheme.RESIDENT:
+        return CitizenFacts(person.region_code, scheme)
+    first = Month.from_index(reminder.gap_start)
+    last = max(last_due_month(today, due_day), first)
+    return CitizenFacts(person.region_code, scheme, first, last, cause=Cause.SELF, unemployed=person.unemployed)
+
+
+def _amount_text(result: Quote) -> str | None:
+    owed = result.totals.citizen_owes
+    if owed <= 0:
+        return None
+    approximate = any(result.citations[key].illustrative for key in result.totals.cites if key in result.citations)
+    return f"约{format_yuan(owed)}元(示例)" if approximate else f"{format_yuan(owed)}元"
+
+
+def quoted_amount(session: Session, person: Person, reminder: Reminder, today: date) -> str | None:
+    """The amount to pay, as the field shows it; None when no quote can be made today."""
+    try:
+        rules = rules_in_force(session, person.region_code, today)
+        due_day = None
+        if reminder.kind == "gap_reminder":
+            due_day = rules.contribution(Scheme(person.scheme)).due_day_next_month.value or None
+        return _amount_text(quote(rules, _facts(person, reminder, today, due_day), today))
+    except (NoRulesInForce, RuleFileError, QuoteError, ValueError) as exc:
+        log.warning("reminder %s: no quote (%s)", reminder.id, type(exc).__name__)
+        return None
+
+
+def compose(session: Session, settings: Settings, reminder: Reminder, subject: Person, today: date) -> Message:
+    """The message for ``reminder`` about ``subject``'s gap (the recipient may be a relative)."""
+    template_id = template_ids(settings).get(reminder.kind)
+    if not template_id:
+        raise NotConfigured(f"no WeChat template id for {reminder.kind!r}: set WECHAT_TEMPLATE_IDS")
+    rendered = text(
+        TEMPLATES[reminder.kind],
+        name=subject.name_masked,
+        months=reminder.gap_months,
+        year=Month.from_index(reminder.gap_start).year,
+        deadline=_day(reminder.deadline),
+        amount=quoted_amount(session, subject, reminder, today),
+        for_relative=reminder.recipient_id != reminder.person_id,
+    )
+    return Message(template_id, fields_from(rendered), settings.public_base_url + QUOTE_PATH)

@@ -1,0 +1,241 @@
+"""The daily plan: one INSERT … SELECT per group of regions with the same timings, over every citizen.
+
+Nothing here loops over people in Python. For each distinct region code the rules in force give a
+tiny table of *stage rows* ("a gap that started in month M is at stage S today", see
+:mod:`~miniservice.reminders.stages`); regions with identical tables share one statement. The
+database then computes each citizen's current gap start from their contribution months (GROUP BY,
+over recent months only: an older gap is already past the line) and joins it to the stage rows.
+``ON CONFLICT DO NOTHING`` on the reminder's unique key makes the plan idempotent, so a second run,
+or a second scheduler, adds nothing.
+
+Who is reminded (the *audience*): every bound citizen about their own gaps, and every 家庭共济
+holder who opted in (``family_link.remind_gaps``) about each active linked relative's gaps. Both
+come out of one UNION subquery, so the family case is the same statement, not a second planner.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    Subquery,
+    and_,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
+from miniservice.clock import now_utc
+from miniservice.columns import UTCDateTime
+from miniservice.db import Database
+from miniservice.family.models import FamilyLink
+from miniservice.reminders.models import Reminder
+from miniservice.reminders.stages import RegionTiming, Stage
+from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
+from miniservice.rules.loading import RuleFileError
+from miniservice.wechat.models import Follower
+
+log = logging.getLogger(__name__)
+
+COVERED = ("paid", "back_paid")
+PLANNED_COLUMNS = ("person_id", "recipient_id", "gap_start", "stage", "kind", "region_code", "due_on",
+                   "deadline", "gap_months", "status", "planned_at", "attempts")
+
+
+@dataclass
+class PlanReport:
+    """What one planning run inserted, per stage; regions whose rules could not be read are named."""
+
+    on: date
+    planned: Counter[str] = field(default_factory=Counter)
+    superseded: int = 0
+    regions_without_rules: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.planned.values())
+
+
+def plan_reminders(db: Database, on: date, *, dry_run: bool = False) -> PlanReport:
+    """Plan every reminder due on ``on`` (a local date); ``dry_run`` counts and rolls back."""
+    if dry_run:
+        with db.reading() as session:  # never committed: closing the session rolls the inserts back
+            return _plan(session, on)
+    with db.transaction() as session:
+        return _plan(session, on)
+
+
+def _plan(session: Session, on: date) -> PlanReport:
+    report = PlanReport(on)
+    now = now_utc()
+    groups, report.regions_without_rules = _region_groups(session, on)
+    for (monthly, resident), codes in groups.items():
+        if monthly:
+            report.planned.update(_insert(session, _monthly_select(monthly, codes, now)))
+        if resident is not None:
+            report.planned.update(_insert(session, _resident_select(resident, codes, now)))
+    report.superseded = _supersede(session, now)
+    return report
+
+
+def _region_groups(session: Session, on: date) -> tuple[dict[tuple[Any, Any], list[str]], list[str]]:
+    """Region codes grouped by the stage rows their rules give for ``on``."""
+    groups: dict[tuple[Any, Any], list[str]] = defaultdict(list)
+    missing = []
+    for code in session.execute(select(Person.region_code).distinct()).scalars():
+        try:
+            timing = RegionTiming.from_rules(rules_in_force(session, code, on))
+        except (NoRulesInForce, RuleFileError) as exc:
+            log.warning("no reminders for region %s on %s: %s", code, on, exc)
+            missing.append(code)
+            continue
+        groups[(timing.monthly_stages_on(on), timing.resident_stage_on(on))].append(code)
+    return groups, missing
+
+
+def _audience() -> Subquery:
+    """(subject_id, recipient_id) pairs whose recipient can be messaged and has not opted out."""
+    own = select(Binding.person_id.label("subject_id"), Binding.person_id.label("recipient_id"),
+                 Binding.openid.label("openid"))
+    relatives = (
+        select(FamilyLink.relative_id, FamilyLink.holder_id, Binding.openid)
+        .join(Binding, Binding.person_id == FamilyLink.holder_id)
+        .where(FamilyLink.status == "active", FamilyLink.remind_gaps.is_(True))
+    )
+    pairs = union_all(own, relatives).subquery("pairs")
+    return (
+        select(pairs.c.subject_id, pairs.c.recipient_id)
+        .outerjoin(Follower, Follower.openid == pairs.c.openid)
+        .where(
+            func.coalesce(Follower.reminders_enabled, true()).is_(True),
+            func.coalesce(Follower.subscribed, true()).is_(True),
+            Follower.unreachable_since.is_(None),
+        )
+        .subquery("audience")
+    )
+
+
+def _stage_literals(stage: Stage) -> dict[str, Any]:
+    return {
+        "scheme": literal(stage.scheme.value, String()),
+        "gap_start": literal(stage.gap_start.index, Integer()),
+        "stage": literal(stage.name, String()),
+        "kind": literal(stage.kind, String()),
+        "due_on": literal(stage.due_on, Date()),
+        "deadline": literal(stage.deadline, Date()),
+        "gap_months": literal(stage.gap_months, Integer()),
+    }
+
+
+def _constant_columns(now: Any) -> list[Any]:
+    return [literal("planned", String()), literal(now, UTCDateTime()), literal(0, Integer())]
+
+
+def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any) -> Any:
+    """Citizens whose open gap starts in a month that has a stage in effect today.
+
+    ``gaps`` (materialised on PostgreSQL, so it is computed once rather than once per stage row)
+    holds each citizen's open-gap start, kept only when it falls in the window the stage rows cover.
+    """
+    rows = [select(*(value.label(name) for name, value in _stage_literals(s).items())) for s in stages]
+    table = (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("stages")
+    starts = [s.gap_start.index for s in stages]
+    latest = (
+        select(Contribution.person_id, func.max(Contribution.month).label("month"))
+        .where(Contribution.status.in_(COVERED), Contribution.month >= min(starts) - 1)
+        .group_by(Contribution.person_id)
+        .subquery("latest")
+    )
+    enrolled = (cast(extract("year", Person.enrolled_since), Integer) * 12
+                + cast(extract("month", Person.enrolled_since), Integer) - 1)
+    gap_start = case(
+        (latest.c.month.is_(None), enrolled),
+        (latest.c.month + 1 > enrolled, latest.c.month + 1),
+        else_=enrolled,
+    )
+    gaps = (
+        select(Person.id.label("person_id"), Person.scheme, Person.region_code, gap_start.label("gap_start"))
+        .outerjoin(latest, latest.c.person_id == Person.id)
+        .where(Person.region_code.in_(codes), Person.unemployed.is_(False),
+               Person.scheme.in_(sorted({s.scheme.value for s in stages})),
+               gap_start.between(min(starts), max(starts)))
+        .cte("gaps")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    audience = _audience()
+    return (
+        select(audience.c.subject_id, audience.c.recipient_id, table.c.gap_start, table.c.stage, table.c.kind,
+               gaps.c.region_code, table.c.due_on, table.c.deadline, table.c.gap_months, *_constant_columns(now))
+        .select_from(gaps)
+        .join(table, and_(table.c.scheme == gaps.c.scheme, table.c.gap_start == gaps.c.gap_start))
+        .join(audience, audience.c.subject_id == gaps.c.person_id)
+    )
+
+
+def _resident_select(stage: Stage, codes: list[str], now: Any) -> Any:
+    """居民医保 citizens enrolled by the coverage year who have not paid it while its period is open."""
+    year = stage.gap_start.year
+    paid = exists().where(ResidentPremium.person_id == Person.id, ResidentPremium.year == year,
+                          ResidentPremium.status.in_(COVERED))
+    values = _stage_literals(stage)
+    audience = _audience()
+    return (
+        select(audience.c.subject_id, audience.c.recipient_id, values["gap_start"], values["stage"],
+               values["kind"], Person.region_code, values["due_on"], values["deadline"], values["gap_months"],
+               *_constant_columns(now))
+        .select_from(audience)
+        .join(Person, Person.id == audience.c.subject_id)
+        .where(Person.region_code.in_(codes), Person.scheme == stage.scheme.value,
+               extract("year", Person.enrolled_since) <= year, ~paid)
+    )
+
+
+def _insert(session: Session, query: Any) -> Counter[str]:
+    """INSERT … SELECT … ON CONFLICT DO NOTHING; counts the rows actually inserted, per stage."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = (
+        insert(Reminder)
+        .from_select(list(PLANNED_COLUMNS), query)
+        .on_conflict_do_nothing(index_elements=["person_id", "recipient_id", "gap_start", "stage"])
+        .returning(Reminder.stage)
+    )
+    return Counter(session.execute(statement).scalars())
+
+
+def _supersede(session: Session, now: Any) -> int:
+    """An unsent reminder is dropped once a later stage of the same gap exists for the same recipient."""
+    later = aliased(Reminder)
+    newer_exists = exists().where(
+        later.person_id == Reminder.person_id,
+        later.recipient_id == Reminder.recipient_id,
+        later.gap_start == Reminder.gap_start,
+        later.due_on > Reminder.due_on,
+    )
+    result = session.execute(
+        update(Reminder)
+        .where(Reminder.status == "planned", newer_exists)
+        .values(status="superseded", finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+

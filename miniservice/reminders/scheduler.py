@@ -1,0 +1,101 @@
+"""APScheduler wiring: the daily plan-and-send job and the frequent send job.
+
+Jobs live in APScheduler's ``SQLAlchemyJobStore`` on the service's own database (table
+``apscheduler_jobs``, created by the migrations), under fixed ids with ``replace_existing``, so a
+restart replaces the jobs instead of adding copies. A job refers to its function by name and finds
+the app through this module: the process that starts the scheduler registers it.
+
+Two schedulers running by mistake both fire the jobs; that is harmless by construction (planning is
+keyed, claiming is atomic), and each reminder still goes out once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from miniservice.reminders import service
+from miniservice.reminders.models import SchedulerJob
+from miniservice.reminders.timing import parse_hhmm
+
+log = logging.getLogger(__name__)
+
+DAILY_JOB = "reminders.daily"
+SEND_JOB = "reminders.send"
+SEND_EVERY_MINUTES = 5
+_app: Flask | None = None
+
+S = TypeVar("S", bound=BaseScheduler)
+
+
+def _job_app() -> Flask:
+    if _app is None:
+        raise RuntimeError("no app registered for scheduler jobs: start them with build_scheduler()")
+    return _app
+
+
+def daily_job() -> None:
+    """Plan today's reminders and send them (at ``settings.reminder_run_time``, local)."""
+    with _job_app().app_context():
+        report = service.run_day()
+        log.info("reminders planned %s, sent %s", dict(report.plan.planned), report.send)
+
+
+def send_job() -> None:
+    """Send retries and reminders held back by quiet hours."""
+    with _job_app().app_context():
+        report = service.send_due()
+        if report.sent or report.failed or report.retry:
+            log.info("reminders sent %s, retry %s, failed %s", report.sent, report.retry, report.failed)
+
+
+def build_scheduler(app: Flask, scheduler_class: type[S]) -> S:
+    """A scheduler of ``scheduler_class`` with both jobs in the database job store (not started)."""
+    global _app
+    _app = app
+    settings = app.extensions["miniservice.settings"]
+    zone = ZoneInfo(settings.timezone)
+    run_at = parse_hhmm(settings.reminder_run_time)
+    store = SQLAlchemyJobStore(engine=app.extensions["miniservice.db"].engine, tablename=SchedulerJob.__tablename__)
+    scheduler = scheduler_class(
+        jobstores={"default": store},
+        timezone=zone,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+    )
+    scheduler.add_job(f"{__name__}:daily_job", CronTrigger(hour=run_at.hour, minute=run_at.minute, timezone=zone),
+                      id=DAILY_JOB, name="plan and send reminders", replace_existing=True)
+    scheduler.add_job(f"{__name__}:send_job", IntervalTrigger(minutes=SEND_EVERY_MINUTES, timezone=zone),
+                      id=SEND_JOB, name="send due reminders", replace_existing=True)
+    return scheduler
+
+
+def start_background_scheduler(app: Flask) -> BackgroundScheduler:
+    """Run the jobs in threads of this process (``miniservice demo``); call ``.shutdown()`` to stop.
+
+    In demo mode the daily job also runs once at start, so the demo's citizens are reminded at once
+    instead of at the next ``reminder_run_time``.
+    """
+    scheduler = build_scheduler(app, BackgroundScheduler)
+    scheduler.start()
+    if app.extensions["miniservice.settings"].env == "demo":
+        scheduler.get_job(DAILY_JOB).modify(next_run_time=datetime.now(scheduler.timezone))
+    return scheduler
+
+
+def run_blocking_scheduler(app: Flask) -> None:
+    """The production scheduler process (``miniservice scheduler``): runs until interrupted."""
+    scheduler = build_scheduler(app, BlockingScheduler)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        scheduler.shutdown(wait=False)

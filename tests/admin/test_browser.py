@@ -1,0 +1,96 @@
+"""Staff in a real Chromium: the whole rule-change flow, escaping, roles and the lockout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from miniservice.clock import local_today
+from miniservice.db import Database
+from miniservice.rulebook.resolve import rules_in_force
+from miniservice.rulebook.service import import_toml
+from tests.admin.conftest import PASSWORD
+from tests.conftest import save_screenshot
+
+pytestmark = pytest.mark.browser
+
+HOSTILE = ('code = "440600"\nname = "<script>alert(1)</script>佛山"\nparent = "440000"\n'
+           'version = "2026.1"\neffective_from = 2025-01-01\n')
+
+
+def _sign_in(page: Any, base: str, username: str, password: str = PASSWORD) -> None:
+    page.goto(base + "/admin/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button:has-text('登录')")
+
+
+def _unit_rate(db: Database, on: Any) -> Decimal:
+    return rules_in_force(db, "440300", on).flexible.unit_rate.value
+
+
+def test_a_publisher_edits_previews_publishes_for_a_later_day_and_rolls_back(
+    desktop_page: Any, live_server: Any, app: Flask, db: Database, rules: None, staff: dict[str, str]
+) -> None:
+    page, base = desktop_page, live_server.url
+    page.goto(base + "/admin/rules/440300")
+    assert "/admin/login" in page.url
+    _sign_in(page, base, "publisher")
+    page.goto(base + "/admin/rules/440300")
+    page.click("button:has-text('从生效版本创建草稿')")
+    page.fill("input[name='flexible.unit_rate.value']", "1.5")
+    page.click("button:has-text('保存并校验')")
+    message = page.locator(".figure.has-error .error").first
+    assert message.is_visible()
+    assert "less than or equal to 1" in message.inner_text()
+    save_screenshot(page, "admin-draft-validation")
+
+    page.fill("input[name='flexible.unit_rate.value']", "0.10")
+    page.click("button:has-text('保存并校验')")
+    assert page.locator("text=草稿已保存并通过校验").is_visible()
+    assert page.locator("table.changes >> text=flexible.unit_rate").is_visible()
+    assert page.locator("text=有变化").first.is_visible()
+    save_screenshot(page, "admin-draft-preview")
+
+    day = local_today(app.extensions["miniservice.settings"].timezone) + timedelta(days=10)
+    page.fill("input[name=effective_from]", day.isoformat())
+    page.click("button:has-text('发布')")
+    assert page.locator(f"text=将于 {day.isoformat()} 自动生效").is_visible()
+    assert page.locator(".tag--scheduled").first.is_visible()
+    assert _unit_rate(db, day - timedelta(days=1)) == Decimal("0.08")
+    assert _unit_rate(db, day) == Decimal("0.10")
+
+    page.click("button:has-text('回滚')")
+    assert page.locator("text=上一版本重新生效").is_visible()
+    assert _unit_rate(db, day) == Decimal("0.08")
+    save_screenshot(page, "admin-region-after-rollback")
+
+
+def test_a_viewer_sees_a_hostile_region_name_as_text_and_cannot_edit(
+    desktop_page: Any, live_server: Any, app: Flask, db: Database, rules: None, staff: dict[str, str]
+) -> None:
+    with app.app_context():
+        draft, _ = import_toml(db, HOSTILE, "staff:editor")
+    dialogs: list[str] = []
+    desktop_page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    _sign_in(desktop_page, live_server.url, "viewer")
+    desktop_page.goto(live_server.url + "/admin/rules")
+    assert desktop_page.locator("text=<script>alert(1)</script>佛山").is_visible()
+    assert dialogs == []
+    response = desktop_page.goto(live_server.url + f"/admin/rules/versions/{draft.id}/edit")
+    assert response.status == 403
+    assert desktop_page.locator("text=没有执行此操作的权限").is_visible()
+    assert desktop_page.locator("text=编辑草稿").count() == 0
+
+
+def test_five_wrong_passwords_lock_the_account(desktop_page: Any, live_server: Any, staff: dict[str, str]) -> None:
+    for _ in range(5):
+        _sign_in(desktop_page, live_server.url, "editor", "wrong-password")
+    assert desktop_page.locator("text=账户已锁定").is_visible()
+    _sign_in(desktop_page, live_server.url, "editor")
+    assert desktop_page.locator("text=账户已锁定").is_visible()
+    assert "/admin/login" in desktop_page.url

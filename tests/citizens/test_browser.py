@@ -1,0 +1,42 @@
+"""A phone in real Chromium: WeChat OAuth against the fake, bind, and read the records page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from miniservice.citizens.importing import ImportReport
+from miniservice.devtools.fake_wechat import OPENID_COOKIE, FakeWeChat
+from tests.citizens.conftest import ALICE
+from tests.conftest import save_screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_phone_binds_through_oauth_and_sees_its_records(
+    phone_page: Any, live_server: Any, fake_wechat: FakeWeChat, registry: ImportReport
+) -> None:
+    page = phone_page
+    # Inside WeChat the user is known: the fake's authorize page reads the openid from this cookie.
+    page.context.add_cookies([{"name": OPENID_COOKIE, "value": "o-alice", "url": fake_wechat.base_url}])
+    page.goto(live_server.url + "/h5/bind")
+    assert page.url.split("#")[0] == live_server.url + "/h5/bind"  # to WeChat's authorize and back
+    assert fake_wechat.calls("connect/oauth2/authorize")[-1].query["scope"] == "snsapi_base"
+
+    page.fill("#name", ALICE["name"])
+    page.fill("#id_number", ALICE["id_number"])
+    page.fill("#factor_value", ALICE["card"])
+    page.click("#bind")
+    assert page.locator("#done").inner_text() == "绑定成功，确认消息已发送到公众号。"
+    assert "林*雨" in page.locator("#binding").inner_text()
+    assert [m.touser for m in fake_wechat.sent_messages()] == ["o-alice"]
+
+    page.click("text=查看缴费记录")
+    assert page.url == live_server.url + "/h5/records"
+    assert page.locator(".month").count() == 3 and "2026-10" in page.locator("#months").inner_text()
+    assert "连续参保" in page.locator("#summary").inner_text()
+    assert page.locator("script").count() == 0  # nothing on the way needed JavaScript
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
+    assert page.locator(".weui-cell").first.bounding_box()["width"] <= 390
+    save_screenshot(page, "records-phone")

@@ -1,0 +1,82 @@
+"""``GET /api/quote`` (what-if) and ``/api/quote/me``: exactly ``Quote.to_json()``, or a 4xx naming why."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from miniservice.db import Database
+from miniservice.quotes.service import quote_for_person, what_if
+from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.months import Month
+from tests.quotes.conftest import TODAY, Registry, sign_in
+
+
+def test_what_if_answers_exactly_the_engines_json(client: Any, db: Database, rules: None) -> None:
+    response = client.get("/api/quote?region=440300&scheme=flexible&gap=2025-01..2025-04&cause=self&on=2025-05-20")
+
+    assert response.status_code == 200
+    expected = what_if(db, "440300", Scheme.FLEXIBLE, Month(2025, 1), Month(2025, 4), Cause.SELF, date(2025, 5, 20))
+    assert response.get_json() == expected.to_json()
+    assert response.get_json()["totals"]["contributions"] == "3200.00"
+
+
+def test_what_if_defaults_to_a_self_caused_gap_quoted_today(client: Any, rules: None) -> None:
+    data = client.get("/api/quote?region=110000&scheme=employee&gap=2026-09..2026-10").get_json()
+
+    assert (data["on_date"], data["cause"]) == (TODAY.isoformat(), "self")
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ("scheme=flexible&gap=2025-01..2025-04", "region"),
+    ("region=440300&scheme=flexible&gap=2025-01", "gap"),
+    ("region=440300&scheme=flexible&gap=2025-04..2025-01", "gap"),
+    ("region=440300&scheme=flexible&gap=2025-01..2025-04&cause=unit", "cause"),
+    ("region=440300&scheme=flexible&gap=2025-01..2025-04&sheme=x", "sheme"),
+])
+def test_bad_parameters_are_400_json_naming_the_field(client: Any, query: str, field: str) -> None:
+    response = client.get("/api/quote?" + query)
+
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["field"] == field and body["error"]
+
+
+def test_a_date_before_every_rule_version_is_a_400_on_the_date(client: Any, rules: None) -> None:
+    response = client.get("/api/quote?region=440300&scheme=flexible&gap=2019-01..2019-04&on=2019-05-20")
+
+    assert response.status_code == 400 and response.get_json()["field"] == "on"
+
+
+def test_without_rule_versions_the_api_is_unavailable_not_wrong(client: Any) -> None:
+    response = client.get("/api/quote?region=440300&scheme=flexible&gap=2025-01..2025-04")
+
+    assert response.status_code == 503 and "error" in response.get_json()
+
+
+def test_my_quote_needs_a_session(client: Any) -> None:
+    response = client.get("/api/quote/me")
+
+    assert response.status_code == 401
+    assert response.get_json()["error"]
+
+
+def test_my_quote_for_a_session_without_binding_is_refused(client: Any, rules: None) -> None:
+    sign_in(client, "o-unbound")
+
+    assert client.get("/api/quote/me").status_code == 403
+
+
+def test_my_quote_is_the_bound_citizens_own_gap(client: Any, db: Database, registry: Registry) -> None:
+    person = registry.person(openid="o-me", enrolled=date(2024, 1, 1))
+    registry.months(person, "2024-01", "2026-08")
+    sign_in(client, "o-me")
+
+    response = client.get("/api/quote/me")
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.get_json() == quote_for_person(db, person, TODAY).quote.to_json()
+    assert response.get_json()["gap"] == {"first": "2026-09", "last": "2026-10", "months": 2}

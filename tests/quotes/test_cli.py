@@ -1,0 +1,73 @@
+"""``miniservice quote``: the engine's JSON shape, a readable summary, precise errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from click.testing import CliRunner, Result
+from flask import Flask
+
+from miniservice.db import Database
+from miniservice.quotes.cli import quote_command
+from miniservice.rulebook.resolve import rules_in_force
+from miniservice.rules.kinds import Scheme
+from miniservice.rules.months import Month
+from miniservice.rules.quote import quote
+from miniservice.rules.quote_model import CitizenFacts
+
+SHENZHEN_FOUR_MONTHS = ["--region", "440300", "--scheme", "flexible", "--gap", "2025-01..2025-04", "--on", "2025-05-20"]
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """``miniservice quote ARGS`` against the test app."""
+    monkeypatch.setattr("miniservice.cli.make_app", lambda: app)
+    return lambda *args: CliRunner().invoke(quote_command, list(args))
+
+
+def test_json_for_shenzhen_four_months_at_the_seed_wage_is_the_engines_quote(run: Run, db: Database,
+                                                                            rules: None) -> None:
+    result = run(*SHENZHEN_FOUR_MONTHS, "--json")
+
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    on = date(2025, 5, 20)
+    engine = quote(rules_in_force(db, "440300", on), CitizenFacts("440300", Scheme.FLEXIBLE, Month(2025, 1),
+                                                                  Month(2025, 4)), on)
+    assert printed == engine.to_json()
+    assert printed["totals"]["contributions"] == "3200.00"  # seed 001: 4 months at 8,000 元 ≈ 3,200 元
+    assert printed["totals"]["citizen_owes"] == printed["totals"]["total"] != "3200.00"  # plus the late fee
+
+
+def test_summary_is_readable_and_marks_illustrative_figures(run: Run, rules: None) -> None:
+    result = run(*SHENZHEN_FOUR_MONTHS)
+
+    assert result.exit_code == 0, result.output
+    assert "深圳市 (440300)" in result.output and "2025-01 至 2025-04，共 4 个月" in result.output
+    assert "3,200.00" in result.output
+    assert "[示例数据 illustrative]" in result.output and "440300.toml 2025.1, 2025-01-01" in result.output
+
+
+@pytest.mark.parametrize(("args", "option", "words"), [
+    (["--region", "440300", "--scheme", "flexible", "--gap", "2025-01-2025-04"], "--gap", "YYYY-MM..YYYY-MM"),
+    (["--region", "440300", "--scheme", "retired", "--gap", "2025-01..2025-04"], "--scheme", "employee"),
+])
+def test_bad_input_names_the_option_and_exits_non_zero(run: Run, args: list[str], option: str,
+                                                      words: str) -> None:
+    result = run(*args)
+
+    assert result.exit_code == 2
+    assert f"'{option}'" in result.output and words in result.output
+
+
+def test_without_loaded_rules_the_operator_is_told_what_to_run(run: Run) -> None:
+    result = run(*SHENZHEN_FOUR_MONTHS, "--json")
+
+    assert result.exit_code == 1
+    assert "miniservice policies load" in result.output

@@ -1,0 +1,107 @@
+"""The engine's facts built from the registry: the gap, who caused it, continuity, years; no N+1."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import event
+
+from miniservice.citizens.models import Person
+from miniservice.db import Database
+from miniservice.quotes.facts import Situation, situation
+from miniservice.rulebook.resolve import rules_in_force
+from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.months import Month
+from tests.quotes.conftest import TODAY, Registry
+
+
+def _situation(db: Database, person_id: int) -> Situation:
+    with db.reading() as session:
+        person = session.get(Person, person_id)
+        assert person is not None
+        return situation(session, person, rules_in_force(session, person.region_code, TODAY), TODAY)
+
+
+def test_open_gap_becomes_the_facts_with_continuity_and_paid_months_before_it(db: Database,
+                                                                               registry: Registry) -> None:
+    person = registry.person(enrolled=date(2024, 1, 1), deemed_months=12)
+    registry.months(person, "2024-01", "2026-08")
+
+    found = _situation(db, person)
+
+    facts = found.facts
+    assert (facts.gap_first, facts.gap_last) == (Month(2026, 9), Month(2026, 10))
+    assert facts.cause is Cause.SELF and facts.scheme is Scheme.FLEXIBLE
+    assert facts.continuous_months_before == 32
+    assert (facts.paid_months, facts.actually_paid_months) == (44, 32)
+    assert found.gap is not None and found.gap.open
+
+
+def test_continuity_before_an_earlier_closed_gap_stops_at_that_gap(db: Database, registry: Registry) -> None:
+    person = registry.person(enrolled=date(2025, 1, 1))
+    registry.months(person, "2025-01", "2025-12")
+    registry.months(person, "2026-03", "2026-10")  # 2026-01..02 unpaid, paid since
+
+    facts = _situation(db, person).facts
+
+    assert (facts.gap_first, facts.gap_last) == (Month(2026, 1), Month(2026, 2))
+    assert facts.continuous_months_before == 12
+
+
+def test_unpaid_months_owed_by_the_unit_are_a_unit_gap_at_the_declared_wage(db: Database,
+                                                                              registry: Registry) -> None:
+    person = registry.person(region="330203", scheme="employee", employer="宁波某公司")
+    registry.months(person, "2024-01", "2026-08", payer="unit", scheme="employee", base="9000")
+    registry.months(person, "2026-09", "2026-10", status="unpaid", payer="unit", scheme="employee", base="9500")
+
+    facts = _situation(db, person).facts
+
+    assert facts.cause is Cause.UNIT
+    assert facts.monthly_wage == Decimal("9500")
+
+
+def test_a_flexible_workers_gap_is_always_their_own(db: Database, registry: Registry) -> None:
+    person = registry.person(employer="former employer")
+    registry.months(person, "2024-01", "2026-08", payer="unit")
+
+    assert _situation(db, person).facts.cause is Cause.SELF
+
+
+def test_retiree_counts_deemed_months_and_has_no_monthly_gap(db: Database, registry: Registry) -> None:
+    person = registry.person(region="360102", scheme="retiree", deemed_months=36)
+    registry.months(person, "2011-06", "2023-05", scheme="employee", payer="unit")
+
+    found = _situation(db, person)
+
+    assert found.report is None and found.facts.gap_first is None
+    assert (found.facts.paid_months, found.facts.actually_paid_months) == (144 + 36, 144)
+
+
+def test_resident_unpaid_years_up_to_now_are_the_gap(db: Database, registry: Registry) -> None:
+    person = registry.person(region="140105", scheme="resident", enrolled=date(2022, 1, 1))
+    registry.years(person, 2022, 2023, 2024)
+
+    facts = _situation(db, person).facts
+
+    assert (facts.gap_first, facts.gap_last) == (Month(2025, 1), Month(2026, 12))
+
+
+def test_a_long_record_costs_the_same_number_of_queries_as_a_short_one(db: Database, registry: Registry) -> None:
+    short, long = registry.person(), registry.person(enrolled=date(2010, 1, 1))
+    registry.months(short, "2026-01", "2026-08")
+    registry.months(long, "2010-01", "2026-08")
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        _situation(db, short)
+        short_count = len(statements)
+        statements.clear()
+        _situation(db, long)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) == short_count

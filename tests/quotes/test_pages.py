@@ -1,0 +1,152 @@
+"""H5 pages: the full breakdown with citations, the what-if form without JavaScript, 居民医保 payment."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+
+from miniservice.clock import local_today
+from miniservice.db import Database
+from miniservice.devtools.fake_wechat import OPENID_COOKIE, FakeWeChat
+from miniservice.quotes.service import quote_for_person, what_if
+from miniservice.rules.gaps import last_due_month
+from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.money import format_yuan
+from miniservice.rules.months import Month
+from tests.conftest import LiveServer, save_screenshot
+from tests.quotes.conftest import TODAY, Registry, page_text, sign_in
+
+
+def test_quote_page_breaks_the_gap_down_by_month_with_citations(client: Any, db: Database,
+                                                                 registry: Registry) -> None:
+    person = registry.person(openid="o-gap", enrolled=date(2024, 1, 1))
+    registry.months(person, "2024-01", "2026-08")
+    sign_in(client, "o-gap")
+    expected = quote_for_person(db, person, TODAY).quote
+
+    response = client.get("/h5/quote")
+
+    assert response.status_code == 200
+    html, text = response.get_data(as_text=True), page_text(response)
+    assert len(re.findall(r'class="weui-cell weui-cell_wrap month-line"', html)) == 2
+    for line in expected.lines:
+        assert f"基数 {format_yuan(line.base)} × 单位 8% = {format_yuan(line.unit_amount)}" in text
+        assert f"滞纳金 {format_yuan(line.late_fee)} 元（逾期 {line.late_days} 天）" in text
+    assert f"{format_yuan(expected.totals.total)} 元" in text
+    assert "恢复待遇日期 2026-12-01" in text and "断缴期间费用 不予报销" in text
+    assert "补缴后视为连续参保" in text and "请在 2026-12-31 前补缴" in text
+    wage = expected.citations["wage.average_monthly.2024"]
+    assert "wage.average_monthly.2024：8000 示例数据，非官方" in text
+    assert f"规则文件 {wage.file} · 版本 {wage.version} · {wage.effective_from} 起施行" in text
+    assert 'id="mine-illustrative"' in html  # the whole quote says it rests on illustrative figures
+
+
+def test_retiree_sees_one_off_against_year_by_year(client: Any, registry: Registry) -> None:
+    person = registry.person(region="360102", scheme="retiree", openid="o-retired", deemed_months=36)
+    registry.months(person, "2011-06", "2023-05", scheme="employee", payer="unit")
+    sign_in(client, "o-retired")
+
+    text = page_text(client.get("/h5/quote"))
+
+    assert "一次性补足" in text and "逐年补缴合计" in text and "还差 15 年" in text
+
+
+def test_what_if_form_works_as_a_plain_get_without_javascript(client: Any, db: Database, rules: None) -> None:
+    sign_in(client, "o-visitor")
+    query = {"region": "440300", "scheme": "flexible", "first": "2026-07", "last": "2026-10", "cause": "self"}
+
+    response = client.get("/h5/quote", query_string=query)
+
+    html, text = response.get_data(as_text=True), page_text(response)
+    assert "<script" not in html
+    expected = what_if(db, "440300", Scheme.FLEXIBLE, Month(2026, 7), Month(2026, 10), Cause.SELF, TODAY)
+    assert 'id="whatif-totals"' in html and f"{format_yuan(expected.totals.total)} 元" in text
+    assert 'value="2026-07"' in html and '<option value="440300" selected>' in html  # the form keeps its input
+    assert "/h5/bind" in html  # an unbound visitor is offered binding, and the calculator still works
+
+
+def test_what_if_form_marks_the_field_in_error(client: Any, rules: None) -> None:
+    sign_in(client, "o-visitor")
+    query = {"region": "440300", "scheme": "flexible", "first": "2026-10", "last": "2026-07", "cause": "self"}
+
+    html = client.get("/h5/quote", query_string=query).get_data(as_text=True)
+
+    assert 'data-field="last"' in html and "早于起始月份" in html
+    assert 'id="whatif-totals"' not in html
+
+
+def test_without_rule_versions_the_page_says_it_is_unavailable(client: Any) -> None:
+    sign_in(client, "o-visitor")
+
+    response = client.get("/h5/quote")
+
+    assert response.status_code == 503 and "12333" in page_text(response)
+
+
+def test_quote_page_sends_a_visitor_without_session_through_wechat_oauth(client: Any, rules: None) -> None:
+    response = client.get("/h5/quote")
+
+    assert response.status_code == 302 and "oauth2/authorize" in response.headers["Location"]
+
+
+def test_resident_page_shows_period_amount_late_wait_channels_and_family(client: Any,
+                                                                         registry: Registry) -> None:
+    relative = registry.person(region="140105", scheme="resident", openid="o-mum", enrolled=date(2024, 1, 1))
+    registry.years(relative, 2024, 2025, 2026)
+    holder = registry.person(region="140105", scheme="employee", employer="太原某厂")
+    registry.family_link(holder, relative)
+    sign_in(client, "o-mum")
+
+    response = client.get("/h5/resident")
+
+    html, text = response.get_data(as_text=True), page_text(response)
+    assert "2027 年度尚未缴费" in text
+    assert "集中缴费期 2026-09-10 至 2026-12-25" in text and "个人缴费 400.00 元" in text
+    assert "2026-12-25 后才缴费" in text and "待遇等待期 3 个月" in text
+    assert "公众号 → 智慧人社 → 居民医疗保险 → 网上缴费" in text and "医保经办机构窗口" in text
+    assert 'href="/h5/family"' in html and "1 位已绑定家庭共济的亲属" in text
+    assert "规则文件 national.toml · 版本 2025.1" in text
+
+
+def test_resident_page_without_family_payers_has_no_family_link(client: Any, registry: Registry) -> None:
+    person = registry.person(region="140105", scheme="resident", openid="o-alone", enrolled=date(2024, 1, 1))
+    registry.years(person, 2024, 2025, 2026)
+    sign_in(client, "o-alone")
+
+    assert 'href="/h5/family"' not in client.get("/h5/resident").get_data(as_text=True)
+
+
+def test_resident_page_explains_the_scheme_and_offers_binding_to_others(client: Any, rules: None) -> None:
+    sign_in(client, "o-visitor")
+
+    response = client.get("/h5/resident")
+
+    html, text = response.get_data(as_text=True), page_text(response)
+    assert "什么是城乡居民医保" in text and "全国默认" in text and "集中缴费期外参保需经过 3 个月待遇等待期" in text
+    assert 'id="go-bind"' in html
+
+
+@pytest.mark.browser
+def test_quote_page_on_a_phone(phone_page: Any, live_server: LiveServer, fake_wechat: FakeWeChat,
+                               registry: Registry) -> None:
+    """Through the fake WeChat OAuth, on a phone viewport, with the calculator submitted by a real browser."""
+    registry.person(openid="o-phone", enrolled=date(2020, 1, 1))
+    phone_page.context.add_cookies([{"name": OPENID_COOKIE, "value": "o-phone", "domain": "127.0.0.1", "path": "/"}])
+    last = last_due_month(local_today("Asia/Shanghai"))  # the real clock: Chromium keeps cookies by it
+
+    phone_page.goto(live_server.url + "/h5/quote")
+    phone_page.select_option("#region", "440300")
+    phone_page.select_option("#scheme", "flexible")
+    phone_page.fill("#first", str(last - 1))
+    phone_page.fill("#last", str(last))
+    phone_page.click("#whatif-submit")
+    phone_page.wait_for_selector("#whatif-totals")
+
+    assert "测算结果" in phone_page.inner_text("body")
+    assert phone_page.is_visible("#whatif-illustrative")
+    width = phone_page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "the page must not scroll sideways on a phone"
+    save_screenshot(phone_page, "quote-phone")

@@ -1,0 +1,61 @@
+"""What-if input checks shared by the API, the form and the CLI (pure: no app, no database)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from miniservice.quotes.errors import BadParameter
+from miniservice.quotes.params import parse_what_if, split_gap
+from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.months import Month
+
+TODAY = date(2026, 11, 25)
+GOOD = {"region": "440300", "scheme": "flexible", "first": "2026-07", "last": "2026-10", "cause": "self", "on": ""}
+
+
+def test_a_good_request_defaults_to_a_self_caused_gap_quoted_today() -> None:
+    wanted = parse_what_if(**GOOD | {"cause": None, "on": None}, today=TODAY)
+
+    assert (wanted.region, wanted.scheme, wanted.cause, wanted.on_date) == ("440300", Scheme.FLEXIBLE, Cause.SELF,
+                                                                            TODAY)
+    assert (wanted.first, wanted.last) == (Month(2026, 7), Month(2026, 10))
+
+
+def test_a_resident_premium_needs_no_gap() -> None:
+    wanted = parse_what_if(**GOOD | {"scheme": "resident", "first": "", "last": ""}, today=TODAY)
+
+    assert wanted.first is None and wanted.last is None
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"region": ""}, "region", "请选择地区"),
+    ({"region": "44030x"}, "region", "6 位数字"),
+    ({"scheme": "pension"}, "scheme", "flexible"),
+    ({"scheme": "retiree"}, "scheme", "resident"),
+    ({"cause": "boss"}, "cause", "unit"),
+    ({"cause": "unit"}, "cause", "只有职工医保"),
+    ({"on": "2026/11/25"}, "on", "YYYY-MM-DD"),
+    ({"on": "2026-02-30"}, "on", "不存在"),
+    ({"first": ""}, "first", "起始月份"),
+    ({"last": ""}, "last", "结束月份"),
+    ({"first": "2026-13"}, "first", "YYYY-MM"),
+    ({"last": "2026-7-1"}, "last", "YYYY-MM"),
+    ({"first": "2026-10", "last": "2026-07"}, "last", "早于起始月份"),
+    ({"last": "2026-12"}, "last", "晚于测算日期所在月份"),
+    ({"first": "2016-01"}, "first", "最长 120 个月"),
+])
+def test_each_bad_field_is_named_with_a_chinese_reason(change: dict[str, str], field: str, words: str) -> None:
+    with pytest.raises(BadParameter) as raised:
+        parse_what_if(**GOOD | change, today=TODAY)
+
+    assert raised.value.field == field and words in raised.value.message
+
+
+@pytest.mark.parametrize("text", ["2025-01", "2025-01..", "..2025-04", "2025-01 2025-04"])
+def test_a_gap_without_two_ends_is_a_gap_error(text: str) -> None:
+    with pytest.raises(BadParameter) as raised:
+        split_gap(text)
+
+    assert raised.value.field == "gap"

@@ -1,0 +1,60 @@
+"""APScheduler with its job store in the service's database: fixed jobs, restarts, a real run."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+from sqlalchemy import func, select
+
+from miniservice.db import Database
+from miniservice.devtools.fake_wechat import FakeWeChat
+from miniservice.reminders.models import SchedulerJob
+from miniservice.reminders.scheduler import DAILY_JOB, SEND_JOB, build_scheduler, start_background_scheduler
+from miniservice.rules.months import Month
+from tests.reminders.conftest import Clock, Registry, local
+
+
+def _stored_jobs(db: Database) -> list[str]:
+    with db.reading() as session:
+        return sorted(session.execute(select(SchedulerJob.id)).scalars())
+
+
+def test_restarts_and_a_second_scheduler_keep_one_copy_of_each_job(app: Flask, db: Database, clock: Clock) -> None:
+    clock.at(local(date(2025, 12, 1), 8))
+    first = build_scheduler(app, BackgroundScheduler)
+    first.start(paused=True)
+    second = build_scheduler(app, BackgroundScheduler)  # started by mistake, same database
+    second.start(paused=True)
+    first.shutdown(wait=False)
+    restarted = build_scheduler(app, BackgroundScheduler)
+    restarted.start(paused=True)
+    try:
+        assert _stored_jobs(db) == [DAILY_JOB, SEND_JOB]
+        daily = restarted.get_job(DAILY_JOB)
+        assert daily.next_run_time == local(date(2025, 12, 1), 9, 30)  # settings.reminder_run_time, Shanghai
+    finally:
+        second.shutdown(wait=False)
+        restarted.shutdown(wait=False)
+
+
+def test_the_daily_job_run_by_the_background_scheduler_plans_and_sends(
+    app: Flask, db: Database, registry: Registry, fake_wechat: FakeWeChat, clock: Clock
+) -> None:
+    citizen = registry.person("韩调度", scheme="flexible")
+    registry.paid(citizen, Month(2020, 1), Month(2025, 10))
+    clock.at(local(date(2025, 12, 1), 9, 30))
+    scheduler = start_background_scheduler(app)
+    try:
+        scheduler.get_job(DAILY_JOB).modify(next_run_time=local(date(2025, 12, 1), 9, 30))
+        scheduler.wakeup()
+        deadline = time.monotonic() + 15
+        while not fake_wechat.sent_messages(citizen.openid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert len(fake_wechat.sent_messages(citizen.openid)) == 1
+    with db.reading() as session:
+        assert session.execute(select(func.count()).select_from(SchedulerJob)).scalar_one() == 2

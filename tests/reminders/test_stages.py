@@ -1,0 +1,77 @@
+"""Stage dates from the rules alone: the planner's table "gap started in M → stage due today"."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from miniservice.reminders.stages import MonthlyTiming, RegionTiming, ResidentTiming
+from miniservice.rules.gaps import CollectionPeriod
+from miniservice.rules.kinds import Scheme
+from miniservice.rules.loading import RuleBook, load_rulebook
+from miniservice.rules.months import Month
+from tests.rules.helpers import POLICIES
+
+NATIONAL = MonthlyTiming(due_day_next_month=None, line_months=3, gap_months=(1, 2), days_before_line=15)
+NOV = Month(2025, 11)
+
+
+def _book() -> RuleBook:
+    return load_rulebook(POLICIES)
+
+
+def test_gap_from_november_reaches_its_stages_across_the_new_year() -> None:
+    stages = NATIONAL.stages(Scheme.FLEXIBLE, NOV)
+    assert [(s.name, s.due_on) for s in stages] == [
+        ("gap_1m", date(2025, 12, 1)),
+        ("gap_2m", date(2026, 1, 1)),
+        ("line", date(2026, 2, 14)),  # 15 days before 2026-03-01, when February falls due unpaid
+    ]
+    assert {s.deadline for s in stages} == {date(2026, 2, 28)}
+    assert [s.gap_months for s in stages] == [1, 2, 3]
+
+
+def test_a_stage_stays_in_effect_until_the_next_one_and_none_after_the_line() -> None:
+    assert NATIONAL.stage_on(Scheme.FLEXIBLE, NOV, date(2025, 11, 30)) is None
+    assert NATIONAL.stage_on(Scheme.FLEXIBLE, NOV, date(2025, 12, 31)).name == "gap_1m"
+    assert NATIONAL.stage_on(Scheme.FLEXIBLE, NOV, date(2026, 2, 12)).name == "gap_2m"
+    assert NATIONAL.stage_on(Scheme.FLEXIBLE, NOV, date(2026, 2, 28)).name == "line"
+    assert NATIONAL.stage_on(Scheme.FLEXIBLE, NOV, date(2026, 3, 1)) is None
+
+
+def test_a_due_day_in_the_next_month_moves_every_stage() -> None:
+    timing = MonthlyTiming(due_day_next_month=15, line_months=3, gap_months=(1, 2), days_before_line=10)
+    stages = timing.stages(Scheme.EMPLOYEE, NOV)
+    assert [(s.name, s.due_on) for s in stages] == [
+        ("gap_1m", date(2025, 12, 16)),
+        ("gap_2m", date(2026, 1, 16)),
+        ("line", date(2026, 3, 6)),  # February is due by 03-15; 10 days before 03-16
+    ]
+    assert stages[-1].deadline == date(2026, 3, 15)
+
+
+def test_the_days_table_holds_one_stage_per_gap_start_still_before_its_line() -> None:
+    today = date(2026, 1, 20)
+    table = NATIONAL.stages_on(Scheme.FLEXIBLE, today)
+    assert {(s.gap_start, s.name) for s in table} == {
+        (Month(2025, 12), "gap_1m"),
+        (Month(2025, 11), "gap_2m"),
+        (Month(2025, 10), "line"),  # its line passes on 2026-02-01
+    }
+
+
+def test_resident_period_across_new_year_reminds_30_and_7_days_before_its_end() -> None:
+    timing = ResidentTiming(CollectionPeriod.parse("09-15", "02-28"), (30, 7))
+    assert timing.stage_on(date(2026, 1, 28)) is None
+    first = timing.stage_on(date(2026, 1, 29))
+    assert (first.name, first.gap_start, first.deadline) == ("period_30d", Month(2026, 1), date(2026, 2, 28))
+    assert timing.stage_on(date(2026, 2, 21)).name == "period_7d"
+    assert timing.stage_on(date(2026, 3, 1)) is None  # the period is over
+
+
+def test_region_timings_come_from_the_rule_files_with_national_defaults() -> None:
+    book = _book()
+    national = RegionTiming.from_rules(book.region_for("110105"))
+    assert national.flexible == NATIONAL
+    jiangxi = RegionTiming.from_rules(book.region_for("360102"))
+    assert jiangxi.resident.period == CollectionPeriod.parse("09-15", "02-28")
+    assert jiangxi.resident.days_before_end == (30, 7)
