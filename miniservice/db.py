@@ -102,8 +102,10 @@ def insert_ignore(session: Session, model: type[Any], **values: Any) -> bool:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = session.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    statement = insert(model).values(**values).on_conflict_do_nothing()
+    # psycopg reports -1 for an INSERT's rowcount unless SQLAlchemy is asked to keep the real one.
+    result = session.execute(statement.execution_options(preserve_rowcount=True))
+    return result.rowcount == 1
 
 
 def make_revision(db: Database, message: str) -> None:

@@ -23,3 +23,15 @@ def test_migrations_create_exactly_the_schema_the_models_describe(database_url: 
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     db.dispose()
     assert differences == []
+
+
+def test_insert_ignore_says_whether_it_inserted(database_url: str) -> None:
+    from miniservice.db import insert_ignore
+    from miniservice.wechat.models import Follower
+
+    db = Database(database_url)
+    with db.transaction() as session:
+        first = insert_ignore(session, Follower, openid="o_once")
+        second = insert_ignore(session, Follower, openid="o_once")
+    db.dispose()
+    assert (first, second) == (True, False)
