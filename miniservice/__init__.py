@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 
+from miniservice.citizens.redaction import install_redaction
 from miniservice.config import PROJECT_ROOT, Settings, load_settings
 from miniservice.db import Database
 
@@ -72,4 +73,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Identity data must never reach a log, whoever logs it: mask it on every handler's way out.
+    install_redaction(logging.getLogger(), app.logger)
     return app

@@ -209,8 +209,7 @@ def insert_new_rows(session: Session, model: type[SQLModel], rows: list[dict[str
                     key_names: tuple[str, ...]) -> set[tuple[Any, ...]]:
     """INSERT … ON CONFLICT DO NOTHING RETURNING the keys of the rows really inserted.
 
-    RETURNING, not the row count, tells what happened: with psycopg 3 the count of such an INSERT
-    comes back as -1, so a count-based check would take every conflict for an insert.
+    One executemany for a whole batch; RETURNING says *which* rows went in, which a count cannot.
     """
     if not rows:
         return set()
