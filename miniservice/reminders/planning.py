@@ -85,10 +85,11 @@ def plan_reminders(db: Database, on: date, *, dry_run: bool = False) -> PlanRepo
 def _plan(session: Session, on: date) -> PlanReport:
     report = PlanReport(on)
     now = now_utc()
+    postgresql = session.get_bind().dialect.name == "postgresql"
     groups, report.regions_without_rules = _region_groups(session, on)
     for (monthly, resident), codes in groups.items():
         if monthly:
-            report.planned.update(_insert(session, _monthly_select(monthly, codes, now)))
+            report.planned.update(_insert(session, _monthly_select(monthly, codes, now, materialize=postgresql)))
         if resident is not None:
             report.planned.update(_insert(session, _resident_select(resident, codes, now)))
     report.superseded = _supersede(session, now)
@@ -148,11 +149,11 @@ def _constant_columns(now: Any) -> list[Any]:
     return [literal("planned", String()), literal(now, UTCDateTime()), literal(0, Integer())]
 
 
-def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any) -> Any:
+def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, materialize: bool) -> Any:
     """Citizens whose open gap starts in a month that has a stage in effect today.
 
-    ``gaps`` (materialised on PostgreSQL, so it is computed once rather than once per stage row)
-    holds each citizen's open-gap start, kept only when it falls in the window the stage rows cover.
+    ``gaps`` holds each citizen's open-gap start, kept only when it falls in the window the stage
+    rows cover; on PostgreSQL it is a MATERIALIZED CTE, computed once rather than once per stage row.
     """
     rows = [select(*(value.label(name) for name, value in _stage_literals(s).items())) for s in stages]
     table = (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("stages")
@@ -170,15 +171,15 @@ def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any) -> An
         (latest.c.month + 1 > enrolled, latest.c.month + 1),
         else_=enrolled,
     )
-    gaps = (
+    query = (
         select(Person.id.label("person_id"), Person.scheme, Person.region_code, gap_start.label("gap_start"))
         .outerjoin(latest, latest.c.person_id == Person.id)
         .where(Person.region_code.in_(codes), Person.unemployed.is_(False),
                Person.scheme.in_(sorted({s.scheme.value for s in stages})),
                gap_start.between(min(starts), max(starts)))
-        .cte("gaps")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
+    # pysqlite opens no transaction before a statement starting with WITH, so SQLite gets a subquery.
+    gaps = query.cte("gaps").prefix_with("MATERIALIZED") if materialize else query.subquery("gaps")
     audience = _audience()
     return (
         select(audience.c.subject_id, audience.c.recipient_id, table.c.gap_start, table.c.stage, table.c.kind,

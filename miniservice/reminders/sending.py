@@ -145,9 +145,10 @@ class Sender:
             answer = self._deliver(ready, today)
             self._record(ready, answer)
             report.count(answer.outcome)
-            if answer.rate_limited:
+            if answer.rate_limited:  # every next call would fail the same way: hand the rest back
                 report.stopped = "rate_limited"
                 self._release(ids[position + 1:], retry_at=now_utc() + retry_delay(1, answer.errcode))
+                return
 
     def _prepare(self, reminder_id: int, today: date, report: SendReport) -> _Ready | None:
         """Renew the claim, re-check the row, and count the attempt before WeChat is called."""
