@@ -136,6 +136,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         wechat_api_base=env.get("WECHAT_API_BASE") or None,
         wechat_oauth_base=env.get("WECHAT_OAUTH_BASE") or None,
         reminder_run_time=env.get("MINISERVICE_REMINDER_TIME", "09:30"),
+        reminder_quiet_start=env.get("MINISERVICE_REMINDER_QUIET_START", "09:00"),
+        reminder_quiet_end=env.get("MINISERVICE_REMINDER_QUIET_END", "20:00"),
         reminder_rate_per_second=float(env.get("MINISERVICE_REMINDER_RATE", "20")),
         template_ids=_template_ids(env.get("WECHAT_TEMPLATE_IDS")),
     )

@@ -25,13 +25,26 @@ __all__ = ["Database", "IntegrityError", "get_db", "init_db"]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers run beside the single writer; busy_timeout makes writers queue, not fail."""
+    """WAL lets readers run beside the single writer; busy_timeout makes writers queue, not fail.
+
+    Python's sqlite3 opens transactions itself only before INSERT/UPDATE/DELETE, so a write that
+    starts with ``WITH`` would commit on the spot; SQLAlchemy's documented remedy is to switch that
+    off here and emit BEGIN ourselves (:func:`_sqlite_begin`).
+    """
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    """Write transactions take the write lock at BEGIN, so they queue on busy_timeout instead of
+    failing when a read inside them is followed by a write after another writer committed."""
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Database:
@@ -45,8 +58,11 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(url, connect_args={"timeout": 15})
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+            self._writer: Engine = self.engine.execution_options(sqlite_immediate=True)
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            self._writer = self.engine
 
     @property
     def is_sqlite(self) -> bool:
@@ -55,7 +71,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits when the block ends and rolls back on any exception."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
             yield session
 
     @contextmanager

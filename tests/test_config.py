@@ -47,3 +47,13 @@ def test_generated_aes_keys_are_ones_wechatpy_can_use(tmp_path: Path) -> None:
         crypto = WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
         envelope = crypto.encrypt_message("<xml><Content>hi</Content></xml>", "nonce", "1")
         assert "<Encrypt>" in envelope
+
+
+def test_reminder_quiet_hours_come_from_the_environment(tmp_path: Path) -> None:
+    environ = {
+        "MINISERVICE_INSTANCE_DIR": str(tmp_path),
+        "MINISERVICE_REMINDER_QUIET_START": "08:30",
+        "MINISERVICE_REMINDER_QUIET_END": "19:00",
+    }
+    settings = load_settings(environ)
+    assert (settings.reminder_quiet_start, settings.reminder_quiet_end) == ("08:30", "19:00")

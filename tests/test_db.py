@@ -35,3 +35,22 @@ def test_insert_ignore_says_whether_it_inserted(database_url: str) -> None:
         second = insert_ignore(session, Follower, openid="o_once")
     db.dispose()
     assert (first, second) == (True, False)
+
+
+def test_a_write_starting_with_with_rolls_back_with_its_transaction(database_url: str) -> None:
+    from sqlalchemy import text
+
+    db = Database(database_url)
+    try:
+        with db.transaction() as session:
+            session.execute(
+                text("WITH n AS (SELECT 'o_cte' AS openid) INSERT INTO follower (openid, subscribed, "
+                     "reminders_enabled) SELECT openid, true, true FROM n")
+            )
+            raise RuntimeError("abandon the transaction")
+    except RuntimeError:
+        pass
+    with db.reading() as session:
+        count = session.execute(text("SELECT count(*) FROM follower WHERE openid = 'o_cte'")).scalar_one()
+    db.dispose()
+    assert count == 0
