@@ -10,11 +10,12 @@ import importlib
 import logging
 from typing import Any
 
-from flask import Flask
+from flask import Flask, render_template
 
 from miniservice.citizens.redaction import install_redaction
 from miniservice.config import PROJECT_ROOT, Settings, load_settings
 from miniservice.db import Database
+from miniservice.rulebook.resolve import NoRulesInForce
 
 # Capabilities that answer WeChat messages register their handlers when imported.
 HANDLER_MODULES = (
@@ -70,9 +71,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     blueprints = BLUEPRINTS + (DEMO_BLUEPRINTS if settings.env == "demo" else ())
     for module, attribute in blueprints:
         app.register_blueprint(getattr(importlib.import_module(module), attribute))
+    app.register_error_handler(NoRulesInForce, _rules_not_published)
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
     # Identity data must never reach a log, whoever logs it: mask it on every handler's way out.
     install_redaction(logging.getLogger(), app.logger)
     return app
+
+
+def _rules_not_published(error: NoRulesInForce) -> tuple[str, int]:
+    """No published rule version covers the region and date: say so rather than guess figures."""
+    logging.getLogger(__name__).error("no rules in force: %s (run `miniservice policies load`)", error)
+    return render_template("h5/error.html", message="本地区医保政策规则暂未发布，请稍后再试或拨打 12333 咨询。"), 503

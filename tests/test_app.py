@@ -24,3 +24,21 @@ def test_create_app_masks_identity_data_on_every_log_handler(
     err = capsys.readouterr().err
     assert "lookup failed" in err
     assert id_number not in err and "13912345678" not in err
+
+
+def test_a_page_needing_rules_that_nobody_published_says_so_in_chinese(client: Any) -> None:
+    from sqlalchemy import select
+
+    from miniservice.citizens.demo_data import generate_demo_data
+    from miniservice.citizens.models import Binding
+
+    db = client.application.extensions["miniservice.db"]
+    with client.application.app_context():
+        generate_demo_data(db, __import__("datetime").date(2026, 11, 20))
+    with db.reading() as session:
+        openid = session.execute(select(Binding.openid).limit(1)).scalar_one()
+    with client.session_transaction() as session:
+        session["openid"] = openid
+    response = client.get("/h5/records")
+    assert response.status_code == 503
+    assert "政策规则暂未发布" in response.get_data(as_text=True)

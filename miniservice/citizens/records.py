@@ -9,27 +9,21 @@ through a :class:`~miniservice.rules.citing.Citer` so the page can cite file, ve
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 
-from flask import current_app
 from sqlalchemy import select
 from sqlmodel import Session
 
 from miniservice.citizens.ledger import balance_of
 from miniservice.citizens.models import AccountEntry, Contribution, Person, ResidentPremium
-from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
+from miniservice.rulebook.resolve import rules_in_force
 from miniservice.rules.citing import Citation, Citer
 from miniservice.rules.gaps import Gap, GapReport, MonthRecord, detect_gaps
 from miniservice.rules.kinds import PayStatus, Scheme
-from miniservice.rules.loading import resolve_region
 from miniservice.rules.months import Month, month_range
 from miniservice.rules.schema import RegionRules
-
-log = logging.getLogger(__name__)
 
 ACCOUNT_SCHEMES = frozenset({Scheme.EMPLOYEE, Scheme.FLEXIBLE, Scheme.RETIREE})
 
@@ -112,17 +106,9 @@ class RecordsView:
 
 
 def rules_for(session: Session, region_code: str, today: date) -> RegionRules:
-    """Rules in force (published versions); the shipped ``policies/`` files when none are published."""
-    try:
-        return rules_in_force(session, region_code, today)
-    except NoRulesInForce:
-        return _shipped_rules(str(current_app.extensions["miniservice.settings"].policies_dir), region_code)
-
-
-@lru_cache(maxsize=64)
-def _shipped_rules(directory: str, region_code: str) -> RegionRules:
-    log.warning("no published rules for region %s: using the shipped files in %s", region_code, directory)
-    return resolve_region(directory, region_code)
+    """The published rules in force on ``today``: the same source as quotes and reminders, so a page
+    never shows figures from a file on disk that staff have not published (raises NoRulesInForce)."""
+    return rules_in_force(session, region_code, today)
 
 
 def records_view(session: Session, person: Person, today: date, months: int = 24) -> RecordsView:

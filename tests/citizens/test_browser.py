@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_phone_binds_through_oauth_and_sees_its_records(
-    phone_page: Any, live_server: Any, fake_wechat: FakeWeChat, registry: ImportReport
+    phone_page: Any, live_server: Any, fake_wechat: FakeWeChat, registry: ImportReport, rules: None
 ) -> None:
     page = phone_page
     # Inside WeChat the user is known: the fake's authorize page reads the openid from this cookie.
