@@ -1,0 +1,52 @@
+"""Each benchmark's smoke mode, run as a real process, so that the scripts cannot rot.
+
+The numbers at these sizes mean nothing and are not checked; what is checked is that every script
+runs end to end and that the properties it reports hold: no request errors, one ``inbound_delivery``
+row per distinct delivery despite retries, reminders planned and sent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from miniservice.config import PROJECT_ROOT
+
+
+def run_smoke(module: str, *args: str, timeout: float = 240) -> str:
+    done = subprocess.run([sys.executable, "-m", module, "--smoke", *args], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    assert done.returncode == 0, f"{module} exited {done.returncode}\n{done.stdout}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def test_quote_engine_smoke_prints_a_rate_for_every_case() -> None:
+    output = run_smoke("bench.quote_engine")
+    rows = [line for line in output.splitlines() if re.search(r"\d[\d,]* +\d+ +[\d,]+ +[\d.]+x$", line)]
+    assert len(rows) == 6, output
+    assert "all cases (mean)" in output
+
+
+def test_reminder_scan_smoke_plans_at_two_sizes_and_sends_at_the_configured_rate() -> None:
+    output = run_smoke("bench.reminder_scan")
+    plans = re.findall(r"^ +([\d,]+) +[\d.]+ +[\d.]+ +([\d,]+) ", output, re.MULTILINE)
+    assert [size for size, _ in plans] == ["500", "1,500"], output
+    assert all(int(planned.replace(",", "")) > 0 for _, planned in plans), output
+    sends = re.findall(r"^ +(\d+|unthrottled) +(\d+) +(\d+) +[\d.]+ +[\d.]+ .* (\d+)$", output, re.MULTILINE)
+    assert [(rate, count == sent, not_sent) for rate, count, sent, not_sent in sends] == [
+        ("50", True, "0"), ("unthrottled", True, "0")], output
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_callback_smoke_answers_every_delivery_once_under_gunicorn(backend: str) -> None:
+    if backend == "postgresql" and not os.environ.get("MINISERVICE_TEST_DATABASE_URL"):
+        pytest.skip("PostgreSQL not configured: set MINISERVICE_TEST_DATABASE_URL to run the gunicorn bench on it")
+    output = run_smoke("bench.callback", "--backends", backend)
+    assert re.search(r"^floor \(Flask\+wechatpy\) +saturation +\d+ +\d+ +0 ", output, re.MULTILINE), output
+    verdicts = [line for line in output.splitlines() if "of the floor" in line]
+    assert len(verdicts) == 1, output
+    assert "errors 0 (failed handlers 0)" in verdicts[0] and "no double effects" in verdicts[0], output
