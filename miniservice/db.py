@@ -16,6 +16,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import current_app
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -107,18 +109,18 @@ def table_names(db: Database) -> list[str]:
     return sorted(inspect(db.engine).get_table_names())
 
 
+def dialect_insert(session: Session) -> Any:
+    """The INSERT construct with ON CONFLICT support for the session's backend (SQLite or PostgreSQL)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 def insert_ignore(session: Session, model: type[Any], **values: Any) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row was inserted.
 
     For rows that concurrent requests may all try to create (a follower seen for the first time):
     the database, not a prior SELECT, decides who creates it.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(model).values(**values).on_conflict_do_nothing()
+    statement = dialect_insert(session)(model).values(**values).on_conflict_do_nothing()
     # psycopg reports -1 for an INSERT's rowcount unless SQLAlchemy is asked to keep the real one.
     result = session.execute(statement.execution_options(preserve_rowcount=True))
     return result.rowcount == 1

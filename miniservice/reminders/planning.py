@@ -45,7 +45,7 @@ from sqlmodel import Session
 from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
 from miniservice.clock import now_utc
 from miniservice.columns import UTCDateTime
-from miniservice.db import Database
+from miniservice.db import Database, dialect_insert
 from miniservice.family.models import FamilyLink
 from miniservice.reminders.models import Reminder
 from miniservice.reminders.stages import RegionTiming, Stage
@@ -217,12 +217,8 @@ def _resident_select(stage: Stage, codes: list[str], now: Any) -> Any:
 
 def _insert(session: Session, query: Any) -> Counter[str]:
     """INSERT … SELECT … ON CONFLICT DO NOTHING; counts the rows actually inserted, per stage."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     statement = (
-        insert(Reminder)
+        dialect_insert(session)(Reminder)
         .from_select(list(PLANNED_COLUMNS), query)
         .on_conflict_do_nothing(index_elements=["person_id", "recipient_id", "gap_start", "stage"])
         .returning(Reminder.stage)

@@ -13,12 +13,10 @@ import time
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from miniservice.clock import now_utc
 from miniservice.config import Settings
-from miniservice.db import Database, IntegrityError
+from miniservice.db import Database, IntegrityError, dialect_insert
 from miniservice.wechat.models import Follower, InboundDelivery
 from miniservice.wechat.router import Inbound, Router
 
@@ -69,8 +67,8 @@ def _touch_follower(session: Any, openid: str) -> None:
     """Create the follower on first sight and stamp ``last_seen_at``: one upsert on every delivery
     (an insert, a select and an update were 13% of a callback's time in bench/callback.py)."""
     now = now_utc()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Follower).values(openid=openid, subscribed=True, subscribed_at=now, last_seen_at=now)
+    values = {"openid": openid, "subscribed": True, "subscribed_at": now, "last_seen_at": now}
+    statement = dialect_insert(session)(Follower).values(**values)
     session.execute(statement.on_conflict_do_update(index_elements=["openid"], set_={"last_seen_at": now}))
 
 
