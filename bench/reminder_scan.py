@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from datetime import date
@@ -47,7 +48,7 @@ from miniservice.config import PROJECT_ROOT
 APP_ID = "wxbench0000000001"
 APP_SECRET = "bench-secret"
 TEMPLATES = {"gap_reminder": "TPL-GAP", "resident_period": "TPL-RESIDENT"}
-UNTHROTTLED = 100_000.0
+UNTHROTTLED = 1000.0  # far above what one process manages; the batch claimed is one second of it
 
 
 # -- planning, in a child process so that its memory is its own ------------------------------------------
@@ -124,71 +125,109 @@ def _serve_fake(openids: list[str], ready: Any, stop: Any) -> None:
         stop.wait(1800)
 
 
-def _release(db: Any, count: int) -> list[str]:
-    """Make exactly ``count`` planned reminders sendable now (the rest wait); their recipients' openids."""
-    with db.engine.begin() as connection:
-        connection.execute(text("UPDATE reminder SET next_attempt_at = :later WHERE status = 'planned'"),
-                           {"later": "2999-01-01 00:00:00+00:00" if not db.is_sqlite else "2999-01-01 00:00:00"})
-        ids = connection.execute(text("SELECT id FROM reminder WHERE status = 'planned' ORDER BY id LIMIT :n"),
-                                 {"n": count}).scalars().all()
-        if ids:
-            connection.execute(text("UPDATE reminder SET next_attempt_at = NULL WHERE id IN ("
-                                    + ",".join(str(int(i)) for i in ids) + ")"))
+def _recipients(db: Any) -> list[str]:
+    """Every recipient of a planned reminder: the fake WeChat API must know them all as followers."""
+    with db.engine.connect() as connection:
         return list(connection.execute(text(
             "SELECT DISTINCT b.openid FROM reminder r JOIN binding b ON b.person_id = r.recipient_id "
-            "WHERE r.status = 'planned' AND r.next_attempt_at IS NULL")).scalars())
+            "WHERE r.status = 'planned'")).scalars())
 
 
-def measure_sending(url: str, on: date, rates: list[float], seconds: float, capacity_count: int,
-                    redis_url: str | None) -> list[dict[str, Any]]:
-    """Sent/s at each configured rate (about ``seconds`` of sending each) and unthrottled."""
+class StopAfter:
+    """A transport that sends ``count`` messages, then answers 45009 (daily quota) so that every sender
+    stops the way it stops in production; the whole day's plan stays in place, so claims cost what
+    they cost on a real day, instead of a cut-down table."""
+
+    def __init__(self, count: int) -> None:
+        self.left = count
+        self.lock = threading.Lock()
+
+    def __call__(self, client: Any, openid: str, message: Any, client_msg_id: str) -> Any:
+        from miniservice.reminders import channel
+
+        with self.lock:
+            self.left -= 1
+            go = self.left >= 0
+        return channel.send(client, openid, message, client_msg_id) if go else channel.Answer("retry", 45009, "stop")
+
+
+def _send_with(url: str, base_url: str, rate: float, senders: int, count: int, on: date,
+               redis_url: str | None) -> tuple[Any, float]:
+    """``senders`` threads each running ``send_due`` (they split the rows by claim, share one rate)."""
     from miniservice import create_app
-    from miniservice.db import Database
+    from miniservice.reminders.sending import SendReport
     from miniservice.reminders.service import send_due
+
+    with tempfile.TemporaryDirectory() as instance:
+        app = create_app({
+            "env": "test", "instance_dir": Path(instance), "database_url": url, "secret_key": "bench",
+            "data_key": BENCH_DATA_KEY, "wechat_token": "benchtoken", "wechat_app_id": APP_ID,
+            "wechat_app_secret": APP_SECRET, "wechat_api_base": base_url, "redis_url": redis_url,
+            "template_ids": dict(TEMPLATES), "reminder_rate_per_second": rate,
+            "reminder_quiet_start": "00:00", "reminder_quiet_end": "23:59",
+        })
+        if redis_url:
+            import redis
+
+            redis.Redis.from_url(redis_url).delete(f"miniservice:reminders:rate:{APP_ID}")
+        reports: list[SendReport] = []
+        transport = StopAfter(count)
+
+        def one() -> None:
+            with app.app_context():
+                reports.append(send_due(on, transport=transport))
+
+        threads = [threading.Thread(target=one) for _ in range(senders)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(600)
+        elapsed = time.perf_counter() - started
+        app.extensions["miniservice.db"].dispose()
+    total = SendReport()
+    for report in reports:
+        for outcome in ("sent", "retry", "failed", "unreachable"):
+            setattr(total, outcome, getattr(total, outcome) + getattr(report, outcome))
+        total.skipped.update(report.skipped)
+        total.stopped = total.stopped or report.stopped
+    return total, elapsed
+
+
+def measure_sending(url: str, on: date, rates: list[float], senders: int, seconds: float, capacity_count: int,
+                    redis_url: str | None) -> list[dict[str, Any]]:
+    """Sent/s at each configured rate (about ``seconds`` of sending each), then unthrottled: the capacity
+    of one sender, and of ``senders`` sender threads sharing the rate when that is more than one."""
+    from miniservice.db import Database
 
     db = Database(url)
     rows = []
-    runs = [(rate, max(2, int(rate * seconds))) for rate in rates] + [(UNTHROTTLED, capacity_count)]
+    runs = [(rate, 1, max(2, int(rate * seconds))) for rate in rates] + [(UNTHROTTLED, 1, capacity_count)]
+    if senders > 1:
+        runs.append((UNTHROTTLED, senders, capacity_count))
     context = multiprocessing.get_context("spawn")
-    for rate, count in runs:
-        openids = _release(db, count)
-        ready, stop = context.Queue(), context.Event()
-        fake = context.Process(target=_serve_fake, args=(openids, ready, stop), daemon=True)
-        fake.start()
-        try:
-            base_url = ready.get(timeout=120)
-            with tempfile.TemporaryDirectory() as instance:
-                app = create_app({
-                    "env": "test", "instance_dir": Path(instance), "database_url": url, "secret_key": "bench",
-                    "data_key": BENCH_DATA_KEY, "wechat_token": "benchtoken", "wechat_app_id": APP_ID,
-                    "wechat_app_secret": APP_SECRET, "wechat_api_base": base_url, "redis_url": redis_url,
-                    "template_ids": dict(TEMPLATES), "reminder_rate_per_second": rate,
-                    "reminder_quiet_start": "00:00", "reminder_quiet_end": "23:59",
-                })
-                if redis_url:
-                    import redis
-
-                    redis.Redis.from_url(redis_url).flushdb()
-                with app.app_context():
-                    started = time.perf_counter()
-                    report = send_due(on)
-                    elapsed = time.perf_counter() - started
-                app.extensions["miniservice.db"].dispose()
-        finally:
-            stop.set()
-            fake.join(10)
-        problems = report.retry + report.failed + report.unreachable + sum(report.skipped.values())
-        rows.append({"rate": rate, "count": count, "sent": report.sent, "seconds": elapsed,
-                     "per_second": report.sent / elapsed if elapsed else float("nan"), "not_sent": problems,
-                     "stopped": report.stopped})
+    ready, stop = context.Queue(), context.Event()
+    fake = context.Process(target=_serve_fake, args=(_recipients(db), ready, stop), daemon=True)
+    fake.start()
+    try:
+        base_url = ready.get(timeout=300)
+        for rate, threads, count in runs:
+            report, elapsed = _send_with(url, base_url, rate, threads, count, on, redis_url)
+            problems = report.failed + report.unreachable + sum(report.skipped.values())
+            rows.append({"rate": rate, "senders": threads, "count": count, "sent": report.sent, "seconds": elapsed,
+                         "per_second": report.sent / elapsed if elapsed else float("nan"), "not_sent": problems,
+                         "stopped": report.stopped})
+    finally:
+        stop.set()
+        fake.join(10)
     db.dispose()
     return rows
 
 
 # -- the run ------------------------------------------------------------------------------------------------
 
-def run(url: str, sizes: list[int], on: date, rates: list[float], send_seconds: float, capacity_count: int,
-        redis_url: str | None, quiet_load: float, max_wait: float) -> int:
+def run(url: str, sizes: list[int], on: date, rates: list[float], senders: int, send_seconds: float,
+        capacity_count: int, redis_url: str | None, quiet_load: float, max_wait: float) -> int:
     for line in machine_lines():
         print(line)
     print(f"database: {url.split('@')[-1]}  planning date: {on.isoformat()}")
@@ -196,14 +235,15 @@ def run(url: str, sizes: list[int], on: date, rates: list[float], send_seconds: 
     if sizes:
         plan_sizes(url, sizes, on, quiet_load, max_wait)
     print(f"sending to the fake WeChat API (separate process); load {wait_for_quiet(quiet_load, max_wait)}")
-    print(f"{'configured/s':>12} {'messages':>9} {'sent':>6} {'seconds':>8} {'sent/s':>8} {'ratio':>6} {'not sent':>9}")
-    for row in measure_sending(url, on, rates, send_seconds, capacity_count, redis_url):
+    print(f"{'configured/s':>12} {'senders':>7} {'messages':>9} {'sent':>6} {'seconds':>8} {'sent/s':>8} {'ratio':>6} "
+          f"{'not sent':>9}")
+    for row in measure_sending(url, on, rates, senders, send_seconds, capacity_count, redis_url):
         configured = "unthrottled" if row["rate"] == UNTHROTTLED else f"{row['rate']:.0f}"
         ratio = "" if row["rate"] == UNTHROTTLED else f"{row['per_second'] / row['rate']:.2f}"
-        print(f"{configured:>12} {row['count']:>9} {row['sent']:>6} {row['seconds']:>8.2f} "
+        print(f"{configured:>12} {row['senders']:>7} {row['count']:>9} {row['sent']:>6} {row['seconds']:>8.2f} "
               f"{row['per_second']:>8.1f} {ratio:>6} {row['not_sent']:>9}"
-              + (f"  stopped: {row['stopped']}" if row["stopped"] else ""))
-    print("  ratio = sent/s ÷ configured rate; 'unthrottled' is the sender's own capacity (one process)")
+              + (f"  stopped: {row['stopped']}" if row["stopped"] not in (None, "rate_limited") else ""))
+    print("  ratio = sent/s ÷ configured rate; 'unthrottled' = what the senders manage alone (threads of one process)")
     return 0
 
 
@@ -246,9 +286,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="shared rate limit for sending ('' for none)")
     parser.add_argument("--sizes", default="100000,300000,1000000", help="'' = only send, from the plan in place")
     parser.add_argument("--date", default="2025-12-01", help="the local day planned (in a 居民医保 period)")
-    parser.add_argument("--rates", default="20,100", help="configured reminder_rate_per_second values")
-    parser.add_argument("--send-seconds", type=float, default=15.0)
-    parser.add_argument("--capacity-count", type=int, default=2000)
+    parser.add_argument("--rates", default="10,20", help="configured reminder_rate_per_second values")
+    parser.add_argument("--senders", type=int, default=3, help="sender threads for the extra capacity run (1: none)")
+    parser.add_argument("--send-seconds", type=float, default=20.0)
+    parser.add_argument("--capacity-count", type=int, default=800)
     parser.add_argument("--quiet-load", type=float, default=3.0, help="wait for a 1-min load average under this")
     parser.add_argument("--max-wait", type=float, default=1200.0)
     parser.add_argument("--child-plan", metavar="URL", help=argparse.SUPPRESS)
@@ -260,11 +301,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.smoke:
         with tempfile.TemporaryDirectory() as scratch:
-            return run(f"sqlite:///{scratch}/scan.db", [500, 1500], on, [50.0], 0.5, 30, None,
+            return run(f"sqlite:///{scratch}/scan.db", [500, 1500], on, [50.0], 1, 0.5, 30, None,
                        quiet_load=float("inf"), max_wait=0)
     sizes = [int(size) for size in args.sizes.split(",") if size]  # --sizes '': send from the database as it is
     rates = [float(rate) for rate in args.rates.split(",")]
-    return run(args.database_url, sizes, on, rates, args.send_seconds, args.capacity_count,
+    return run(args.database_url, sizes, on, rates, args.senders, args.send_seconds, args.capacity_count,
                args.redis_url or None, args.quiet_load, args.max_wait)
 
 
