@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from miniservice import create_app
+from miniservice.config import PROJECT_ROOT
 from miniservice.db import Database, get_db, init_db
 from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.devtools.simulator import CallbackAccount, Simulator
@@ -161,6 +162,15 @@ def app(
 def db(app: Flask) -> Database:
     with app.app_context():
         return get_db()
+
+
+@pytest.fixture
+def rules(db: Database) -> None:
+    """The shipped ``policies/`` published as rule versions (a package may override the directory)."""
+    from miniservice.rulebook.service import load_directory
+
+    report = load_directory(db, PROJECT_ROOT / "policies", "test")
+    assert report.ok, report.problems
 
 
 @pytest.fixture

@@ -185,7 +185,7 @@ def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, mater
                Person.scheme.in_(sorted({s.scheme.value for s in stages})),
                gap_start.between(min(starts), max(starts)))
     )
-    # pysqlite opens no transaction before a statement starting with WITH, so SQLite gets a subquery.
+    # MATERIALIZED steers PostgreSQL's planner (docs/performance.md); SQLite keeps the plain subquery.
     gaps = query.cte("gaps").prefix_with("MATERIALIZED") if materialize else query.subquery("gaps")
     audience = _audience(materialize)
     return (

@@ -20,20 +20,12 @@ from flask import Flask
 from miniservice.admin import accounts
 from miniservice.admin.accounts import create_user
 from miniservice.citizens.models import Binding, Contribution, Person
-from miniservice.config import PROJECT_ROOT
 from miniservice.db import Database
-from miniservice.rulebook.service import load_directory
 from miniservice.rules.months import Month
 
 PASSWORD = "correct-horse-battery"
 ROLES = ("viewer", "editor", "publisher")
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-@pytest.fixture
-def rules(db: Database) -> None:
-    report = load_directory(db, PROJECT_ROOT / "policies", "test")
-    assert report.ok, report.problems
 
 
 @pytest.fixture(autouse=True)

@@ -18,10 +18,8 @@ from flask import Flask
 from miniservice.citizens.demo_data import DemoPerson, generate_demo_data
 from miniservice.citizens.identity import id_check_char
 from miniservice.citizens.importing import ImportReport, import_records
-from miniservice.config import PROJECT_ROOT
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
-from miniservice.rulebook.service import load_directory
 
 NOW = "2026-11-20 10:00:00 +08:00"
 TODAY = date(2026, 11, 20)
@@ -61,11 +59,6 @@ def ctx(app: Flask) -> Iterator[Flask]:
     with app.app_context():
         yield app
 
-
-@pytest.fixture
-def rules(db: Database) -> None:
-    report = load_directory(db, PROJECT_ROOT / "policies", "test")
-    assert not report.problems, report.problems
 
 
 @pytest.fixture

@@ -17,14 +17,12 @@ from typing import Any
 
 import pytest
 import time_machine
-from flask import Flask
 
 from miniservice.citizens.identity import IdentityVault, id_check_char, mask_id_number, mask_name
 from miniservice.citizens.models import Binding, Contribution, Person, PersonalAccount, ResidentPremium
 from miniservice.config import PROJECT_ROOT
 from miniservice.db import Database
 from miniservice.family.models import FamilyLink, active_key
-from miniservice.rulebook.service import load_directory
 from miniservice.rules.months import Month, month_range
 from tests.conftest import TEST_DATA_KEY
 
@@ -42,13 +40,6 @@ def frozen_time(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     with time_machine.travel(NOW, tick=True):
         yield
-
-
-@pytest.fixture
-def rules(app: Flask, db: Database) -> None:
-    with app.app_context():
-        report = load_directory(db, POLICIES, "test")
-    assert report.ok, report.problems
 
 
 @dataclass

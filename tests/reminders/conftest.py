@@ -22,14 +22,12 @@ from sqlalchemy import delete, select
 
 from miniservice.citizens.identity import IdentityVault, id_check_char, mask_id_number, mask_name
 from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
-from miniservice.config import PROJECT_ROOT
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.family.models import FamilyLink, active_key
 from miniservice.reminders.models import Reminder, ReminderAttempt
 from miniservice.reminders.sending import SendReport
 from miniservice.reminders.service import DayReport, run_day, send_due
-from miniservice.rulebook.service import load_directory
 from miniservice.rules.months import Month
 from miniservice.wechat.models import Follower
 from tests.conftest import TEST_DATA_KEY
@@ -45,13 +43,6 @@ def app_overrides() -> dict[str, Any]:
 
 def local(day: date, hour: int = 10, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), SHANGHAI)
-
-
-@pytest.fixture
-def rules(app: Flask, db: Database) -> None:
-    with app.app_context():
-        report = load_directory(db, PROJECT_ROOT / "policies", "test")
-    assert report.ok, report.problems
 
 
 _serial = itertools.count(1)
