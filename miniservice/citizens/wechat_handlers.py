@@ -10,7 +10,7 @@ from miniservice.wechat.router import Inbound, router, text
 REPLY_MONTHS = 12
 
 
-@router.click("RECORDS", "缴费记录", "缴费查询", "查缴费")
+@router.click("RECORDS", "缴费记录", "缴费查询", "查缴费", reads_only=True)
 def records(inbound: Inbound) -> str:
     """The last 12 months in a few lines, any current gap first, and the link to the full page."""
     person = require_binding(inbound)

@@ -11,7 +11,7 @@ from miniservice.family.overview import build_overview
 from miniservice.wechat.router import Inbound, router, text
 
 
-@router.click("FAMILY", "家庭共济", "亲属共济", "共济")
+@router.click("FAMILY", "家庭共济", "亲属共济", "共济", reads_only=True)
 def family_status(inbound: Inbound) -> str:
     person = require_binding(inbound)
     if isinstance(person, str):

@@ -19,7 +19,7 @@ from miniservice.wechat.router import Inbound, router, text
 log = logging.getLogger(__name__)
 
 
-@router.click("QUOTE", "补缴", "补缴测算")
+@router.click("QUOTE", "补缴", "补缴测算", reads_only=True)
 def quote_reply(inbound: Inbound) -> str:
     person = require_binding(inbound)
     if isinstance(person, str):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,7 +33,13 @@ from miniservice.rulebook.queries import (
     regions_overview,
     versions_of,
 )
-from miniservice.rulebook.resolve import NoRulesInForce, preview_rules, rules_in_force, version_in_force
+from miniservice.rulebook.resolve import (
+    NoRulesInForce,
+    forget_recent,
+    preview_rules,
+    rules_in_force,
+    version_in_force,
+)
 from miniservice.rules.loading import Problem, RuleFileError, dump_toml, parse_region, rulebook_from_texts
 from miniservice.rules.schema import RegionHeader
 
@@ -61,6 +69,14 @@ class LoadReport:
 def content_hash(region: RegionHeader) -> str:
     """Hash of the canonical text: comments and layout do not make a new version."""
     return hashlib.sha256(dump_toml(region).encode("utf-8")).hexdigest()
+
+
+@contextmanager
+def _changing_what_is_in_force(db: Database) -> Iterator[Session]:
+    """A transaction after whose commit this process stops using rules it resolved a moment ago."""
+    with db.transaction() as session:
+        yield session
+    forget_recent()
 
 
 def _today() -> date:
@@ -139,7 +155,7 @@ def _store_file(db: Database, region: RegionHeader, text: str, filename: str, ac
     """True when stored, False when already there, a Problem when the label is taken."""
     for _attempt in range(2):
         try:
-            with db.transaction() as session:
+            with _changing_what_is_in_force(db) as session:
                 if _same_content(session, region.code, content_hash(region)):
                     return False
                 clash = _same_label(session, region.code, region.version)
@@ -236,7 +252,7 @@ def publish(db: Database, draft_id: int, effective_from: date, actor: str, today
     today = today or _today()
     if effective_from < today:
         raise RulebookError(f"生效日期 {effective_from.isoformat()} 早于今天 {today.isoformat()}：不能追溯生效")
-    with db.transaction() as session:
+    with _changing_what_is_in_force(db) as session:
         draft = _draft(session, draft_id)
         region = parse_region(draft.toml_text, draft.filename)
         text = draft.toml_text
@@ -290,7 +306,7 @@ def rollback(db: Database, region_code: str, actor: str, expected_version_id: in
     ``expected_version_id`` is the version the publisher saw as latest: if someone changed the region
     since, nothing happens, so two clicks never roll back two versions.
     """
-    with db.transaction() as session:
+    with _changing_what_is_in_force(db) as session:
         published = _published(session, region_code)
         if len(published) < 2:
             raise RulebookError(f"{region_code} 没有更早的已发布版本，无法回滚")

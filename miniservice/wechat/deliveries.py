@@ -4,6 +4,12 @@ WeChat retries a delivery three times when the reply is slow. The delivery row, 
 effects and the reply commit in one transaction keyed by a unique ``dedupe_key``: a retry that
 arrives while the first is running waits on that key inside the database (PostgreSQL row lock,
 SQLite write lock), then fails the insert and returns the stored reply, with no second effect.
+
+Most taps only read (缴费记录, 补缴测算, 帮助): for those routes (``reads_only``) the reply is
+computed in a read session first and the delivery is then recorded with its reply by one
+``INSERT … ON CONFLICT DO NOTHING``. A retry may compute the same reply twice but stores nothing
+twice and answers with the stored reply; the write lock is held for one insert instead of for the
+whole handler, which on SQLite is what let other deliveries through (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -16,9 +22,9 @@ from sqlalchemy import select
 
 from miniservice.clock import now_utc
 from miniservice.config import Settings
-from miniservice.db import Database, IntegrityError, dialect_insert
+from miniservice.db import Database, IntegrityError, dialect_insert, insert_ignore
 from miniservice.wechat.models import Follower, InboundDelivery
-from miniservice.wechat.router import Inbound, Router
+from miniservice.wechat.router import Inbound, Route, Router
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +45,10 @@ def handle(db: Database, router: Router, settings: Settings, message: Any) -> st
     key = dedupe_key(message)
     route = router.route_for(message)
     try:
+        if route.reads_only:
+            return _answer_then_record(db, route, key, settings, message)
         with db.transaction() as session:
-            delivery = InboundDelivery(
-                dedupe_key=key,
-                openid=message.source,
-                msg_type=message.type,
-                event=getattr(message, "event", None),
-                event_key=getattr(message, "key", None) or getattr(message, "url", None),
-                handler=route.name,
-            )
+            delivery = InboundDelivery(**_delivery_row(key, message, route.name))
             session.add(delivery)
             session.flush()
             _touch_follower(session, message.source)
@@ -61,6 +62,30 @@ def handle(db: Database, router: Router, settings: Settings, message: Any) -> st
     except Exception:
         log.exception("handler %s failed for delivery %s", route.name, key)
         return _record_failure(db, key, message, route.name)
+
+
+def _answer_then_record(db: Database, route: Route, key: str, settings: Settings, message: Any) -> str:
+    with db.reading() as session:
+        reply = route.handler(Inbound(message, message.source, session, settings))
+    with db.transaction() as session:
+        recorded = insert_ignore(session, InboundDelivery, **_delivery_row(key, message, route.name), reply=reply)
+        _touch_follower(session, message.source)
+    if recorded:
+        return reply
+    stored = _stored_reply(db, key)
+    return reply if stored is None else stored
+
+
+def _delivery_row(key: str, message: Any, handler: str) -> dict[str, Any]:
+    return {
+        "dedupe_key": key,
+        "openid": message.source,
+        "msg_type": message.type,
+        "event": getattr(message, "event", None),
+        "event_key": getattr(message, "key", None) or getattr(message, "url", None),
+        "received_at": now_utc(),
+        "handler": handler,
+    }
 
 
 def _touch_follower(session: Any, openid: str) -> None:
@@ -88,17 +113,7 @@ def _record_failure(db: Database, key: str, message: Any, handler: str) -> str:
     """A failed handler leaves no effects; the delivery is kept, marked failed, with a polite reply."""
     try:
         with db.transaction() as session:
-            session.add(
-                InboundDelivery(
-                    dedupe_key=key,
-                    openid=message.source,
-                    msg_type=message.type,
-                    event=getattr(message, "event", None),
-                    handler=handler,
-                    reply=FAILURE_REPLY,
-                    failed=True,
-                )
-            )
+            session.add(InboundDelivery(**_delivery_row(key, message, handler), reply=FAILURE_REPLY, failed=True))
     except IntegrityError:
         return _stored_reply(db, key) or FAILURE_REPLY
     return FAILURE_REPLY

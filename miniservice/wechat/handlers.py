@@ -29,18 +29,18 @@ def goodbye(inbound: Inbound) -> str:
     return ""  # WeChat delivers nothing to a user who has just left.
 
 
-@router.event("view")
+@router.event("view", reads_only=True)
 def menu_link_opened(_: Inbound) -> str:
     """The delivery row already records the URL opened; a VIEW event takes no reply."""
     return ""
 
 
-@router.click("HELP", "帮助", "菜单", "?", "？", "help")
+@router.click("HELP", "帮助", "菜单", "?", "？", "help", reads_only=True)
 def help_text(inbound: Inbound) -> str:
     return text("help.txt", bind_url=inbound.h5_url("/h5/bind"))
 
 
-@router.click("CHANNELS", "渠道", "办理渠道", "电话", "12333")
+@router.click("CHANNELS", "渠道", "办理渠道", "电话", "12333", reads_only=True)
 def channels(_: Inbound) -> str:
     return text("channels.txt")
 

@@ -36,8 +36,12 @@ Handler = Callable[[Inbound], str]
 
 @dataclass(frozen=True)
 class Route:
+    """``reads_only``: the handler changes nothing, so its reply is computed before the delivery is
+    recorded and the write transaction is one short insert (see :mod:`miniservice.wechat.deliveries`)."""
+
     name: str
     handler: Handler
+    reads_only: bool = False
 
 
 class Router:
@@ -47,28 +51,28 @@ class Router:
         self.events: dict[str, Route] = {}
         self.fallback: Route | None = None
 
-    def click(self, key: str, *keywords: str) -> Callable[[Handler], Handler]:
+    def click(self, key: str, *keywords: str, reads_only: bool = False) -> Callable[[Handler], Handler]:
         """Register the handler for menu key ``key`` and for texts equal to any of ``keywords``."""
 
         def register(handler: Handler) -> Handler:
             if key in self.clicks:
                 raise ValueError(f"menu key {key!r} already has a handler")
-            self.clicks[key] = Route(f"click:{key}", handler)
+            self.clicks[key] = Route(f"click:{key}", handler, reads_only)
             for word in keywords:
                 self.keywords[word] = key
             return handler
 
         return register
 
-    def event(self, name: str) -> Callable[[Handler], Handler]:
+    def event(self, name: str, *, reads_only: bool = False) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.events[name] = Route(f"event:{name}", handler)
+            self.events[name] = Route(f"event:{name}", handler, reads_only)
             return handler
 
         return register
 
     def default(self, handler: Handler) -> Handler:
-        self.fallback = Route("help", handler)
+        self.fallback = Route("help", handler, reads_only=True)
         return handler
 
     def route_for(self, message: Any) -> Route:
@@ -78,13 +82,13 @@ class Router:
                 return self.clicks[message.key]
             if event in self.events:
                 return self.events[event]
-            return Route(f"ignored:{event}", _no_reply)
+            return Route(f"ignored:{event}", _no_reply, reads_only=True)
         if message.type == "text":
             word = (message.content or "").strip()
             if word in self.keywords:
                 return self.clicks[self.keywords[word]]
         if message.type != "text":
-            return Route(f"ignored:{message.type}", _no_reply)
+            return Route(f"ignored:{message.type}", _no_reply, reads_only=True)
         assert self.fallback is not None, "the foundation handlers register the fallback"
         return self.fallback
 
