@@ -109,9 +109,10 @@ def table_names(db: Database) -> list[str]:
     return sorted(inspect(db.engine).get_table_names())
 
 
-def dialect_insert(session: Session) -> Any:
-    """The INSERT construct with ON CONFLICT support for the session's backend (SQLite or PostgreSQL)."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+def dialect_insert(source: Session | str) -> Any:
+    """The INSERT construct with ON CONFLICT support for a session's backend or a dialect's name."""
+    dialect = source if isinstance(source, str) else source.get_bind().dialect.name
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 def insert_ignore(session: Session, model: type[Any], **values: Any) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from miniservice.citizens.models import AccountEntry, PersonalAccount
@@ -44,10 +44,12 @@ class Posting:
     created: bool
 
 
+_BALANCE = select(PersonalAccount.balance).where(PersonalAccount.person_id == bindparam("person_id"))
+
+
 def balance_of(session: Session, person_id: int) -> Decimal:
     """The account balance; a person without an account has 0."""
-    value = session.execute(select(PersonalAccount.balance).where(PersonalAccount.person_id == person_id))
-    return value.scalar_one_or_none() or ZERO
+    return session.execute(_BALANCE, {"person_id": person_id}).scalar_one_or_none() or ZERO
 
 
 def post_entry(session: Session, person_id: int, amount: Decimal, reason: str, request_key: str) -> Posting:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from miniservice.citizens.ledger import balance_of
@@ -105,6 +105,14 @@ class RecordsView:
         return None if self.retiree else self.report.open_gap
 
 
+# Built once (a 缴费记录 reply runs all three; building them per reply cost more than running them).
+_PERSON_ID = bindparam("person_id")
+_CONTRIBUTIONS = select(Contribution).where(Contribution.person_id == _PERSON_ID).order_by(Contribution.month)
+_PREMIUMS = select(ResidentPremium).where(ResidentPremium.person_id == _PERSON_ID).order_by(ResidentPremium.year)
+_LATEST_ENTRIES = (select(AccountEntry).where(AccountEntry.person_id == _PERSON_ID)
+                   .order_by(AccountEntry.at.desc(), AccountEntry.id.desc()).limit(5))
+
+
 def rules_for(session: Session, region_code: str, today: date) -> RegionRules:
     """The published rules in force on ``today``: the same source as quotes and reminders, so a page
     never shows figures from a file on disk that staff have not published (raises NoRulesInForce)."""
@@ -117,10 +125,8 @@ def records_view(session: Session, person: Person, today: date, months: int = 24
     rules = rules_for(session, person.region_code, today)
     citer = Citer(rules)
     scheme = Scheme(person.scheme)
-    contributions = list(session.execute(
-        select(Contribution).where(Contribution.person_id == person.id).order_by(Contribution.month)).scalars())
-    premiums = list(session.execute(
-        select(ResidentPremium).where(ResidentPremium.person_id == person.id).order_by(ResidentPremium.year)).scalars())
+    contributions = list(session.execute(_CONTRIBUTIONS, {"person_id": person.id}).scalars())
+    premiums = list(session.execute(_PREMIUMS, {"person_id": person.id}).scalars())
     section = "employee" if scheme is Scheme.EMPLOYEE else "flexible"  # as RegionRules.gap_policy reads them
     retiree = _retiree(citer, person, contributions) if scheme is Scheme.RETIREE else None
     records = ([MonthRecord(Month(p.year, 1), PayStatus(p.status)) for p in premiums] if scheme is Scheme.RESIDENT
@@ -140,9 +146,7 @@ def records_view(session: Session, person: Person, today: date, months: int = 24
         reset_months=citer.value(f"{section}.continuity_reset_after_months"),
         unit_caused=unit_caused,
         balance=balance_of(session, person.id) if has_account else None,
-        entries=tuple(session.execute(
-            select(AccountEntry).where(AccountEntry.person_id == person.id)
-            .order_by(AccountEntry.at.desc(), AccountEntry.id.desc()).limit(5)).scalars()) if has_account else (),
+        entries=tuple(session.execute(_LATEST_ENTRIES, {"person_id": person.id}).scalars()) if has_account else (),
         next_year=_next_year(citer, premiums, today) if scheme is Scheme.RESIDENT else None,
         retiree=retiree,
         citations=tuple(citer.used[key] for key in sorted(citer.used)),
