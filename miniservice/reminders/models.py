@@ -51,7 +51,7 @@ class Reminder(SQLModel, table=True):
         UniqueConstraint("person_id", "recipient_id", "gap_start", "stage", name="uq_reminder_key"),
         CheckConstraint(_in("status", STATUSES), name="ck_reminder_status"),
         CheckConstraint(_in("kind", KINDS), name="ck_reminder_kind"),
-        Index("ix_reminder_sendable", "status", "due_on"),
+        Index("ix_reminder_sendable", "status", "due_on", "id"),  # the claim reads in (due_on, id) order
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -44,6 +44,9 @@ from miniservice.wechat.models import Follower
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+# A claim's ids go back to the database as bind parameters (PostgreSQL takes at most 65,535) and each
+# claimed row waits under a lease until its turn: a high configured rate must not claim a whole day.
+MAX_BATCH = 500
 Transport = Callable[[Any, str, channel.Message, str], channel.Answer]
 
 
@@ -84,7 +87,7 @@ class Sender:
         self.settings = settings
         self.client = client
         self.limiter = limiter
-        self.batch_size = batch_size or max(1, int(settings.reminder_rate_per_second))
+        self.batch_size = min(batch_size or max(1, int(settings.reminder_rate_per_second)), MAX_BATCH)
         self.lease = lease
         self.transport = transport
         self.worker = worker_id()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from flask import Flask
 
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
-from miniservice.reminders import channel
+from miniservice.reminders import channel, sending
 from miniservice.reminders.rate import TokenBucket
 from miniservice.reminders.sending import Sender, SendReport
 from miniservice.reminders.service import DayReport
@@ -210,3 +211,29 @@ def test_two_concurrent_senders_send_each_reminder_once(
     assert sum(r.sent for r in reports) == 30
     assert received(fake_wechat, citizens) == Counter({c.openid: 1 for c in citizens})
     assert len(fake_wechat.calls("template/send")) == 30
+
+
+def test_a_very_high_configured_rate_still_claims_small_batches(
+    app: Flask, db: Database, registry: Registry, fake_wechat: FakeWeChat, live_day: Callable[..., DayReport],
+    clock: Clock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    citizens = with_gaps(registry, 7)
+    live_day(DEC_1, hour=8)
+    clock.at(local(DEC_1, 10))
+    monkeypatch.setattr(sending, "MAX_BATCH", 3)
+    settings = replace(app.extensions["miniservice.settings"], reminder_rate_per_second=100_000.0)
+    claims: list[int] = []
+    with app.app_context():
+        worker = Sender(db, settings, get_client(), TokenBucket(100_000))
+        claim = worker._claim
+
+        def counted(*args: Any) -> list[int]:
+            ids = claim(*args)
+            claims.append(len(ids))
+            return ids
+
+        monkeypatch.setattr(worker, "_claim", counted)
+        report = worker.run()
+    assert report.sent == 7
+    assert claims == [3, 3, 1, 0]
+    assert received(fake_wechat, citizens) == Counter({c.openid: 1 for c in citizens})
