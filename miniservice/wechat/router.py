@@ -2,7 +2,10 @@
 
 Capabilities register handlers with the module-level :data:`router` in their own
 ``wechat_handlers`` module (imported by the app factory): a menu CLICK key, optionally with text
-keywords so that people who type reach the same handler as people who tap.
+keywords so that people who type reach the same handler as people who tap. A handler that only
+reads says so (``reads_only=True``): its delivery is then recorded after the reply is computed, in
+one short write, which is most of what a menu push costs (docs/performance.md). A handler that
+writes anything must not say so: its effects commit in the delivery's own transaction.
 """
 
 from __future__ import annotations

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 
+import pytest
+from sqlalchemy import text
+
+from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.reminders.service import DayReport
 from miniservice.rules.months import Month
@@ -122,3 +127,25 @@ def test_nobody_is_planned_who_paid_ahead_is_opted_out_or_is_not_bound(
 
     assert report.plan.total == 0
     assert fake_wechat.sent_messages() == []
+
+
+def test_a_plan_that_adds_reminders_refreshes_their_statistics_for_the_senders_claims(
+    db: Database, registry: Registry, fake_wechat: FakeWeChat, live_day: Callable[..., DayReport]
+) -> None:
+    if db.is_sqlite:
+        pytest.skip("planner statistics are PostgreSQL's: SQLite keeps none to refresh")
+
+    def analyses() -> int:
+        with db.reading() as session:
+            return session.execute(text(
+                "SELECT analyze_count FROM pg_stat_user_tables"
+                " WHERE relname = 'reminder' AND schemaname = current_schema()")).scalar_one()
+
+    before = analyses()
+    flexible = registry.person("郑统计", scheme="flexible")
+    registry.paid(flexible, Month(2020, 1), Month(2025, 10))
+    assert live_day(date(2025, 12, 1)).plan.total == 1
+    deadline = time.monotonic() + 5  # statistics reach pg_stat views within about half a second
+    while analyses() == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert analyses() == before + 1
