@@ -148,6 +148,7 @@ class _Req:
     body: Any
     cookies: dict[str, str]
     now: float
+    generation: int = 0  # the reset() count when it arrived: see FakeWeChat._recording
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -188,6 +189,7 @@ class FakeWeChat:
         self._faults = FaultBoard()
         self._calls: list[Call] = []
         self._sent: list[SentMessage] = []
+        self._generation = 0
         self._init_state()
 
     def _init_state(self) -> None:
@@ -295,6 +297,7 @@ class FakeWeChat:
         """Forget recorded calls and/or fault rules; ``state=True`` also drops tokens, menu, users."""
         with self._lock:
             if calls:
+                self._generation += 1
                 self._calls.clear()
                 self._sent.clear()
             if faults:
@@ -323,6 +326,8 @@ class FakeWeChat:
                 body = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 body, bad_json = raw.decode("utf-8", "replace"), True
+        with self._lock:
+            generation = self._generation
         route = ROUTES.get(path)
         if route is None:
             response, errcode = _json({"errmsg": f"fake WeChat does not implement /{path}"}, 404), None
@@ -330,13 +335,19 @@ class FakeWeChat:
             seconds = self._faults.take_delay(path)
             if seconds:
                 self._stopping.wait(seconds)
-            req = _Req(query, body, dict(request.cookies), self._clock())
+            req = _Req(query, body, dict(request.cookies), self._clock(), generation)
             response, errcode = self._answer(route, request.method, path, req, raw, bad_json)
         with self._lock:
-            self._calls.append(Call(method=request.method, path=path, query=mask_secrets(query),
-                                    body=mask_secrets(body), time=self._clock(), errcode=errcode,
-                                    status=response.status_code))
+            if self._recording(generation):
+                self._calls.append(Call(method=request.method, path=path, query=mask_secrets(query),
+                                        body=mask_secrets(body), time=self._clock(), errcode=errcode,
+                                        status=response.status_code))
         return response
+
+    def _recording(self, generation: int) -> bool:
+        """A call that arrived before the last ``reset()`` and finished after it (a delayed call whose
+        client timed out long ago) belongs to whoever reset: it is answered but not recorded."""
+        return generation == self._generation
 
     def _answer(self, route: tuple[str, str, bool], method: str, path: str, req: _Req, raw: bytes,
                 bad_json: bool) -> tuple[Response, int]:
@@ -465,8 +476,9 @@ class FakeWeChat:
     def _deliver(self, kind: str, req: _Req, follower: Follower, template_id: str | None,
                  with_msgid: bool) -> dict[str, Any]:
         msgid = next(self._msgids) if with_msgid else None
-        self._sent.append(SentMessage(kind=kind, touser=follower.openid, template_id=template_id,
-                                      body=copy.deepcopy(req.body), msgid=msgid, time=req.now))
+        if self._recording(req.generation):
+            self._sent.append(SentMessage(kind=kind, touser=follower.openid, template_id=template_id,
+                                          body=copy.deepcopy(req.body), msgid=msgid, time=req.now))
         return ok_body(msgid=msgid) if with_msgid else ok_body()
 
     def _template_send(self, req: _Req) -> dict[str, Any]:

@@ -75,6 +75,17 @@ def test_delay_makes_a_short_timeout_client_time_out(fake: FakeWeChat) -> None:
     wx.message.send_template(FOLLOWER, "TPL", DATA)  # the delay was used up
 
 
+def test_a_delayed_call_still_in_flight_at_reset_is_not_recorded_after_it(fake: FakeWeChat) -> None:
+    wx = make_client(fake.base_url, APPID, SECRET, timeout=0.3, auto_retry=False)
+    wx.fetch_access_token()
+    fake.delay("template/send", 1.0)
+    with pytest.raises(requests.Timeout):
+        wx.message.send_template(FOLLOWER, "TPL", DATA)
+    fake.reset()  # the next test starts while the fake still holds the delayed call
+    time.sleep(1.0)
+    assert (fake.calls(), fake.sent_messages()) == ([], [])
+
+
 def test_delay_on_token_endpoint_respects_client_timeout(fake: FakeWeChat) -> None:
     """wechatpy's own token fetch sends no timeout; wiring's client applies the client's timeout."""
     fake.delay("cgi-bin/token", 3.0)
