@@ -322,7 +322,8 @@ def in_process(database_url: str, count: int) -> None:
     """The app's own cost per delivery, one thread, no HTTP: what a profiler (py-spy) should look at.
 
     Prints milliseconds (wall, and this process's CPU: steadier when the machine is busy) and SQL
-    statements per delivery for the same traffic mix as the HTTP run.
+    statements per delivery for the same traffic mix as the HTTP run, and the floor app's
+    milliseconds for the same requests through its own test client.
     """
     from sqlalchemy import event
 
@@ -351,10 +352,18 @@ def in_process(database_url: str, count: int) -> None:
                 raise RuntimeError("the app refused a delivery")
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         app.extensions["miniservice.db"].dispose()
+        from bench.floor_app import app as floor  # reads WECHAT_* from the environment set above
+
+        floor_client = floor.test_client()
+        floor_started = time.perf_counter()
+        for path, body in timed:
+            if floor_client.post(path, data=body, content_type="text/xml").status_code != 200:
+                raise RuntimeError("the floor refused a delivery")
+        floor_elapsed = time.perf_counter() - floor_started
     print(f"in-process, one thread, {database_url.split('://')[0]}: {len(timed)} deliveries, "
           f"{elapsed / len(timed) * 1000:.2f} ms ({cpu / len(timed) * 1000:.2f} ms of this process's CPU) and "
-          f"{statements[0] / len(timed):.1f} SQL statements per delivery; "
-          f"load {load_average()}")
+          f"{statements[0] / len(timed):.1f} SQL statements per delivery; the floor app, same requests: "
+          f"{floor_elapsed / len(timed) * 1000:.2f} ms; load {load_average()}")
 
 
 def main(argv: list[str] | None = None) -> int:
