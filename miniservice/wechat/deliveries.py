@@ -43,7 +43,7 @@ def dedupe_key(message: Any) -> str:
 
 
 def handle(db: Database, router: Router, settings: Settings, message: Any) -> str:
-    """The reply text for ``message`` ("" means answer ``success``), computed at most once."""
+    """The reply text for ``message`` ("" means answer ``success``); its effects happen at most once."""
     key = dedupe_key(message)
     route = router.route_for(message)
     try:

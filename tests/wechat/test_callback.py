@@ -8,6 +8,7 @@ from typing import Any
 import requests
 from sqlalchemy import func, select
 
+from miniservice.audit.models import AuditEvent
 from miniservice.devtools.simulator import build_delivery, click_xml, text_xml
 from miniservice.wechat.models import Follower, InboundDelivery
 
@@ -73,6 +74,16 @@ def test_duplicate_click_from_three_threads_has_one_effect_and_one_reply(simulat
     assert len({reply.content for reply in replies}) == 1
     assert _count(db, InboundDelivery) == 1
     assert _count(db, Follower) == 1
+
+
+def test_duplicate_taps_on_a_button_that_writes_have_one_effect_and_one_reply(simulator: Any, db: Any) -> None:
+    xml = click_xml(simulator.account, "o_retried_off", "REMINDERS_OFF")
+    replies = simulator.duplicate(xml, times=3, threads=3)
+    assert all(reply.status == 200 for reply in replies)
+    assert len({reply.content for reply in replies}) == 1
+    with db.reading() as session:
+        audits = session.execute(select(AuditEvent.action).where(AuditEvent.actor == "wechat:o_retried_off")).all()
+    assert (_count(db, InboundDelivery), len(audits)) == (1, 1)
 
 
 def test_duplicate_encrypted_text_with_fresh_envelopes_is_handled_once(aes_simulator: Any, db: Any) -> None:
