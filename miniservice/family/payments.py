@@ -171,8 +171,16 @@ def pay(db: Database, settings: Settings, openid: str, request: PayRequest) -> P
     replayed = _replay(db, request.request_key, holder.id)
     if replayed is not None:
         return replayed
-    with db.reading() as session:
-        link, relative, due = _priced(session, holder, request, today)
+    try:
+        with db.reading() as session:
+            link, relative, due = _priced(session, holder, request, today)
+    except FamilyError:
+        # A replay that arrives while the first request commits finds nothing above, then finds the
+        # item paid: it is still a replay, and gets the first result rather than "already paid".
+        replayed = _replay(db, request.request_key, holder.id)
+        if replayed is not None:
+            return replayed
+        raise
     outbox = Outbox()
     context = {"relative": relative.name_masked, "holder": holder.name_masked, "kind": due.kind, "year": due.year,
                "first": due.first, "last": due.last, "amount": due.amount}

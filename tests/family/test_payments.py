@@ -15,6 +15,7 @@ from miniservice.audit.models import AuditEvent
 from miniservice.citizens.models import AccountEntry, Contribution, ResidentPremium
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
+from miniservice.family import payments
 from miniservice.family.models import FamilyPayment
 from miniservice.rules.months import Month
 from tests.family.conftest import (
@@ -283,3 +284,25 @@ def test_an_employees_gap_is_left_to_the_unit(
     _link(app, fake_wechat, holder, wife, "spouse")
     page = holder.get("/h5/family").get_data(as_text=True)
     assert "由单位负责补缴" in page and _pay_forms(holder) == []
+
+
+def test_a_replay_that_finds_the_item_paid_by_its_own_first_request_gets_the_first_result(
+    app: Flask, db: Database, family: Family, fake_wechat: FakeWeChat, registry: Registry, holder: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _link(app, fake_wechat, holder, family.mother, "parent")
+    [form] = _pay_forms(holder)
+    first, replay = _post(app, "o-holder", form), _post(app, "o-holder", form)
+    assert first()[0] == 200
+    looked_up = payments._replay
+    calls: list[str] = []
+
+    def before_the_first_committed(db: Database, key: str, holder_id: int) -> Any:
+        calls.append(key)  # the replay's first look happened just before the first request committed
+        return None if len(calls) == 1 else looked_up(db, key, holder_id)
+
+    monkeypatch.setattr(payments, "_replay", before_the_first_committed)
+    status, body = replay()
+    assert (status, "此前已处理" in body) == (200, True)
+    assert registry.balance(family.holder) == Decimal("4600.00")
+    assert _count(db, FamilyPayment) == 1 and _count(db, AccountEntry) == 1
