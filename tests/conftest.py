@@ -21,6 +21,8 @@ from sqlalchemy import create_engine, text
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from miniservice import create_app
+from miniservice.citizens.identity import IdentityVault, mask_id_number, mask_name, parse_id_number
+from miniservice.citizens.models import Person
 from miniservice.config import PROJECT_ROOT
 from miniservice.db import Database, get_db, init_db
 from miniservice.devtools.fake_wechat import FakeWeChat
@@ -36,6 +38,20 @@ TEST_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 TEST_DATA_KEY = "x" * 43 + "="  # 32 bytes, urlsafe base64
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+
+def sealed_person(vault: IdentityVault, id_number: str, name: str, *, card: str | None = None,
+                  **columns: Any) -> Person:
+    """A person row as the registry holds one: identity encrypted, hashed for look-up and masked;
+    sex and birth date read from the ID number, as the importer reads them."""
+    parsed = parse_id_number(id_number)
+    return Person(
+        id_number_hash=vault.lookup_hash(id_number), id_number_cipher=vault.encrypt(id_number),
+        id_number_masked=mask_id_number(id_number), name_cipher=vault.encrypt(name), name_masked=mask_name(name),
+        card_number_hash=vault.lookup_hash(card) if card else None,
+        card_number_cipher=vault.encrypt(card) if card else None,
+        sex=parsed.sex, birth_date=parsed.birth_date, **columns,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

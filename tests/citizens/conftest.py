@@ -14,10 +14,13 @@ from typing import Any
 import pytest
 import time_machine
 from flask import Flask
+from sqlalchemy import delete
 
+from miniservice.citizens.binding import BindingRefused, BindRequest, bind
 from miniservice.citizens.demo_data import DemoPerson, generate_demo_data
 from miniservice.citizens.identity import id_check_char
 from miniservice.citizens.importing import ImportReport, import_records
+from miniservice.citizens.models import BindingAttempt
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
 
@@ -103,3 +106,15 @@ def page_text(response: Any) -> str:
     """The visible text of a page, whitespace collapsed."""
     text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", response.get_data(as_text=True), flags=re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text))
+
+
+def five_wrong_guesses_then_rows_lost(db: Database, openid: str) -> BindRequest:
+    """``openid`` guesses Alice's card wrong five times, then the attempt rows are deleted (as if the
+    database were restored); returns the right request, for the sixth try."""
+    wrong = BindRequest(ALICE["name"], ALICE["id_number"], "card", "SZ9999999999")
+    for _ in range(5):
+        with pytest.raises(BindingRefused):
+            bind(db, openid, wrong)
+    with db.transaction() as session:
+        session.execute(delete(BindingAttempt))
+    return BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"])

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from miniservice.audit.models import AuditEvent
 from miniservice.citizens.binding import BindingRefused, BindRequest, bind, unbind
@@ -19,7 +19,15 @@ from miniservice.citizens.models import Binding, BindingAttempt, BindingEvent
 from miniservice.clock import now_utc
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
-from tests.citizens.conftest import ALICE, BOB, bind_form, csrf_token, page_text, sign_in
+from tests.citizens.conftest import (
+    ALICE,
+    BOB,
+    bind_form,
+    csrf_token,
+    five_wrong_guesses_then_rows_lost,
+    page_text,
+    sign_in,
+)
 
 ALICE_BY_CARD = {"name": ALICE["name"], "id_number": ALICE["id_number"], "factor": "card",
                  "factor_value": ALICE["card"]}
@@ -235,11 +243,5 @@ def test_failed_attempts_are_cleared_from_view_after_the_database_rows_go_withou
     ctx: Flask, db: Database, registry: ImportReport
 ) -> None:
     """The control for the Redis test: with the rows gone and no Redis, nothing remembers the guesses."""
-    wrong = BindRequest(ALICE["name"], ALICE["id_number"], "card", "SZ9999999999")
-    for _ in range(5):
-        with pytest.raises(BindingRefused):
-            bind(db, "o-mallory", wrong)
-    with db.transaction() as session:
-        session.execute(delete(BindingAttempt))
-    right = BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"])
+    right = five_wrong_guesses_then_rows_lost(db, "o-mallory")
     assert bind(db, "o-mallory", right).id is not None

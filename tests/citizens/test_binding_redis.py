@@ -7,13 +7,11 @@ from typing import Any
 import pytest
 import redis
 from flask import Flask
-from sqlalchemy import delete
 
 from miniservice.citizens.binding import BindingRefused, BindRequest, bind
 from miniservice.citizens.importing import ImportReport
-from miniservice.citizens.models import BindingAttempt
 from miniservice.db import Database
-from tests.citizens.conftest import ALICE
+from tests.citizens.conftest import ALICE, five_wrong_guesses_then_rows_lost
 
 
 @pytest.fixture
@@ -24,13 +22,7 @@ def app_overrides(redis_url: str) -> dict[str, Any]:
 def test_redis_keeps_the_count_when_the_database_rows_are_gone(
     ctx: Flask, db: Database, registry: ImportReport, redis_url: str
 ) -> None:
-    wrong = BindRequest(ALICE["name"], ALICE["id_number"], "card", "SZ9999999999")
-    for _ in range(5):
-        with pytest.raises(BindingRefused):
-            bind(db, "o-mallory", wrong)
-    with db.transaction() as session:
-        session.execute(delete(BindingAttempt))
-    right = BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"])
+    right = five_wrong_guesses_then_rows_lost(db, "o-mallory")
     with pytest.raises(BindingRefused) as blocked:
         bind(db, "o-mallory", right)
     assert blocked.value.code == "blocked"

@@ -25,15 +25,15 @@ import time_machine
 from flask import Flask
 from sqlalchemy import select
 
-from miniservice.citizens.identity import IdentityVault, id_check_char, mask_id_number, mask_name
-from miniservice.citizens.models import Binding, Contribution, Person, PersonalAccount, ResidentPremium
+from miniservice.citizens.identity import IdentityVault, id_check_char
+from miniservice.citizens.models import Binding, Contribution, PersonalAccount, ResidentPremium
 from miniservice.config import PROJECT_ROOT
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.family.models import FamilyLink
 from miniservice.rulebook.service import load_directory
 from miniservice.rules.months import Month
-from tests.conftest import TEST_DATA_KEY
+from tests.conftest import TEST_DATA_KEY, sealed_person
 
 T = TypeVar("T")
 
@@ -116,20 +116,8 @@ class Registry:
         id_number = first17 + id_check_char(first17)
         card = f"C{id_number[-9:]}"
         with self.db.transaction() as session:
-            person = Person(
-                id_number_hash=self.vault.lookup_hash(id_number),
-                id_number_cipher=self.vault.encrypt(id_number),
-                id_number_masked=mask_id_number(id_number),
-                name_cipher=self.vault.encrypt(name),
-                name_masked=mask_name(name),
-                card_number_hash=self.vault.lookup_hash(card),
-                card_number_cipher=self.vault.encrypt(card),
-                sex="M" if int(id_number[16]) % 2 else "F",
-                birth_date=born,
-                region_code=region,
-                scheme=scheme,
-                enrolled_since=enrolled,
-            )
+            person = sealed_person(self.vault, id_number, name, card=card, region_code=region, scheme=scheme,
+                                   enrolled_since=enrolled)
             session.add(person)
             session.flush()
             if balance is not None:

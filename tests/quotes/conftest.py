@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 import time_machine
 
-from miniservice.citizens.identity import IdentityVault, id_check_char, mask_id_number, mask_name
-from miniservice.citizens.models import Binding, Contribution, Person, PersonalAccount, ResidentPremium
+from miniservice.citizens.identity import IdentityVault, id_check_char
+from miniservice.citizens.models import Binding, Contribution, PersonalAccount, ResidentPremium
 from miniservice.config import PROJECT_ROOT
 from miniservice.db import Database
 from miniservice.family.models import FamilyLink, active_key
 from miniservice.rules.months import Month, month_range
-from tests.conftest import TEST_DATA_KEY
+from tests.conftest import TEST_DATA_KEY, sealed_person
 
 NOW = "2026-11-25 10:00:00 +08:00"
 TODAY = date(2026, 11, 25)
@@ -56,13 +56,9 @@ class Registry:
         first17 = f"{region}{born:%Y%m%d}{serial % 100:02d}{1 if male else 2}"
         id_number = first17 + id_check_char(first17)
         with self.db.transaction() as session:
-            person = Person(
-                id_number_hash=self.vault.lookup_hash(id_number), id_number_cipher=self.vault.encrypt(id_number),
-                id_number_masked=mask_id_number(id_number), name_cipher=self.vault.encrypt("测试人"),
-                name_masked=mask_name("测试人"), sex="M" if male else "F", birth_date=born, region_code=region,
-                scheme=scheme, employer=employer, unemployed=unemployed, enrolled_since=enrolled,
-                deemed_months=deemed_months,
-            )
+            person = sealed_person(self.vault, id_number, "测试人", region_code=region, scheme=scheme,
+                                   employer=employer, unemployed=unemployed, enrolled_since=enrolled,
+                                   deemed_months=deemed_months)
             session.add(person)
             session.flush()
             if openid:

@@ -20,8 +20,8 @@ import time_machine
 from flask import Flask
 from sqlalchemy import delete, select
 
-from miniservice.citizens.identity import IdentityVault, id_check_char, mask_id_number, mask_name
-from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
+from miniservice.citizens.identity import IdentityVault, id_check_char, mask_name
+from miniservice.citizens.models import Binding, Contribution, ResidentPremium
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.family.models import FamilyLink, active_key
@@ -30,7 +30,7 @@ from miniservice.reminders.sending import SendReport
 from miniservice.reminders.service import DayReport, run_day, send_due
 from miniservice.rules.months import Month
 from miniservice.wechat.models import Follower
-from tests.conftest import TEST_DATA_KEY
+from tests.conftest import TEST_DATA_KEY, sealed_person
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEMPLATES = {"gap_reminder": "TPL-GAP", "resident_period": "TPL-RESIDENT"}
@@ -70,12 +70,8 @@ class Registry:
         id_number = first17 + id_check_char(first17)
         openid = f"o-reminder-{serial}" if openid == "auto" else openid
         with self.db.transaction() as session:
-            person = Person(
-                id_number_hash=self.vault.lookup_hash(id_number), id_number_cipher=self.vault.encrypt(id_number),
-                id_number_masked=mask_id_number(id_number), name_cipher=self.vault.encrypt(name),
-                name_masked=mask_name(name), sex="M" if int(id_number[16]) % 2 else "F",
-                birth_date=date(1985, 1, 1), region_code=region, scheme=scheme, enrolled_since=enrolled,
-            )
+            person = sealed_person(self.vault, id_number, name, region_code=region, scheme=scheme,
+                                   enrolled_since=enrolled)
             session.add(person)
             session.flush()
             if openid is not None:
