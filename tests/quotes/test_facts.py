@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import event
-
 from miniservice.citizens.models import Person
 from miniservice.db import Database
 from miniservice.quotes.facts import Situation, situation
 from miniservice.rulebook.resolve import rules_in_force
 from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.months import Month
+from tests.conftest import statements_run
 from tests.quotes.conftest import TODAY, Registry
 
 
@@ -91,18 +90,9 @@ def test_a_long_record_costs_the_same_number_of_queries_as_a_short_one(db: Datab
     short, long = registry.person(), registry.person(enrolled=date(2010, 1, 1))
     registry.months(short, "2026-01", "2026-08")
     registry.months(long, "2010-01", "2026-08")
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    _situation(db, short)  # the rules in force are remembered for a moment: both counts below start warm
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    _situation(db, short)  # the rules in force are remembered while unchanged: both counts below start warm
+    with statements_run(db) as for_short:
         _situation(db, short)
-        short_count = len(statements)
-        statements.clear()
+    with statements_run(db) as for_long:
         _situation(db, long)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    assert len(statements) == short_count
+    assert len(for_long) == len(for_short)
