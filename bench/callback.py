@@ -88,6 +88,7 @@ SMOKE = Sizes(bound=200, unbound=50, warm=10, saturation=120, latency=60, concur
 @dataclass
 class DeliverySet:
     requests: list[bytes] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # beside each request: what it is ("click RECORDS", ...)
     distinct: int = 0
     openids: set[str] = field(default_factory=set)
 
@@ -102,7 +103,7 @@ def http_request(params: dict[str, str], body: str) -> bytes:
 def build_set(openids: list[str], count: int, first_serial: int, rng: random.Random) -> DeliverySet:
     """``count`` distinct deliveries, openids in turn, each event at its own CreateTime; plus retries."""
     weights = [weight for weight, _, _ in MIX]
-    keyed: list[tuple[float, bytes]] = []
+    keyed: list[tuple[float, bytes, str]] = []
     made = DeliverySet(distinct=count)
     base_time = int(time.time()) - 10_000_000
     for index in range(count):
@@ -117,12 +118,15 @@ def build_set(openids: list[str], count: int, first_serial: int, rng: random.Ran
         else:
             xml = subscribe_xml(ACCOUNT, openid, create_time=created)
         delivery = build_delivery(ACCOUNT, xml)
-        keyed.append((index, http_request(delivery.params, delivery.body)))
+        what = f"{kind} {argument}".strip()
+        keyed.append((index, http_request(delivery.params, delivery.body), what))
         if rng.random() < DUPLICATE_SHARE:
             for _ in range(rng.randint(1, 2)):
                 retry = build_delivery(ACCOUNT, xml, nonce=str(rng.randrange(10**9)))
-                keyed.append((index + rng.randint(1, 8) + 0.5, http_request(retry.params, retry.body)))
-    made.requests = [request for _, request in sorted(keyed, key=lambda pair: pair[0])]
+                keyed.append((index + rng.randint(1, 8) + 0.5, http_request(retry.params, retry.body), what))
+    keyed.sort(key=lambda item: item[0])
+    made.requests = [request for _, request, _ in keyed]
+    made.kinds = [what for _, _, what in keyed]
     return made
 
 
@@ -322,48 +326,60 @@ def in_process(database_url: str, count: int) -> None:
     """The app's own cost per delivery, one thread, no HTTP: what a profiler (py-spy) should look at.
 
     Prints milliseconds (wall, and this process's CPU: steadier when the machine is busy) and SQL
-    statements per delivery for the same traffic mix as the HTTP run, and the floor app's
-    milliseconds for the same requests through its own test client.
+    statements per delivery for the same traffic mix as the HTTP run, the floor app's milliseconds for
+    the same requests through its own test client, and both per kind of delivery: a 帮助 tap, whose
+    reply is fixed text, shows what recording a delivery costs beside the floor.
     """
     from sqlalchemy import event
 
     from miniservice import create_app
 
-    _seed(database_url, 2_000)
+    bound = min(count, 2_000)
+    _seed(database_url, bound)
     with tempfile.TemporaryDirectory(prefix="bench-inprocess-") as instance:
         os.environ.update(app_env(database_url, None, Path(instance)))
         app = create_app()
         statements = [0]
         event.listen(app.extensions["miniservice.db"].engine, "before_cursor_execute",
                      lambda *_: statements.__setitem__(0, statements[0] + 1))
-        made = build_set([f"obench{i}" for i in range(1, 2_001)], count, 0, random.Random(7))
-        client = app.test_client()
+        made = build_set([f"obench{i}" for i in range(1, bound + 1)], count, 0, random.Random(7))
         posts = []
         for raw in made.requests:
             head, body = raw.split(b"\r\n\r\n", 1)
             posts.append((head.split(b" ")[1].decode(), body))
-        warm, timed = posts[:100], posts[100:]
-        for path, body in warm:
-            client.post(path, data=body, content_type="text/xml")
+        warm, timed, kinds = posts[:100], posts[100:], made.kinds[100:]
+        client = app.test_client()
+        _post_each(client, warm)
         statements[0] = 0
-        started, cpu_started = time.perf_counter(), time.process_time()
-        for path, body in timed:
-            if client.post(path, data=body, content_type="text/xml").status_code != 200:
-                raise RuntimeError("the app refused a delivery")
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        started = time.perf_counter()
+        cpu = _post_each(client, timed)
+        elapsed = time.perf_counter() - started
         app.extensions["miniservice.db"].dispose()
         from bench.floor_app import app as floor  # reads WECHAT_* from the environment set above
 
-        floor_client = floor.test_client()
         floor_started = time.perf_counter()
-        for path, body in timed:
-            if floor_client.post(path, data=body, content_type="text/xml").status_code != 200:
-                raise RuntimeError("the floor refused a delivery")
+        floor_cpu = _post_each(floor.test_client(), timed)
         floor_elapsed = time.perf_counter() - floor_started
     print(f"in-process, one thread, {database_url.split('://')[0]}: {len(timed)} deliveries, "
-          f"{elapsed / len(timed) * 1000:.2f} ms ({cpu / len(timed) * 1000:.2f} ms of this process's CPU) and "
+          f"{elapsed / len(timed) * 1000:.2f} ms ({sum(cpu) / len(timed) * 1000:.2f} ms of this process's CPU) and "
           f"{statements[0] / len(timed):.1f} SQL statements per delivery; the floor app, same requests: "
           f"{floor_elapsed / len(timed) * 1000:.2f} ms; load {load_average()}")
+    print(f"  {'count':>6} {'app CPU ms':>10} {'floor CPU ms':>12}  kind")
+    for kind in sorted(set(kinds), key=lambda k: -sum(c for c, w in zip(cpu, kinds, strict=True) if w == k)):
+        mine = [index for index, what in enumerate(kinds) if what == kind]
+        print(f"  {len(mine):>6} {sum(cpu[i] for i in mine) / len(mine) * 1000:>10.2f} "
+              f"{sum(floor_cpu[i] for i in mine) / len(mine) * 1000:>12.2f}  {kind}")
+
+
+def _post_each(client: Any, posts: list[tuple[str, bytes]]) -> list[float]:
+    """POST each request in turn; this process's CPU seconds for each."""
+    spent = []
+    for path, body in posts:
+        before = time.process_time()
+        if client.post(path, data=body, content_type="text/xml").status_code != 200:
+            raise RuntimeError("a delivery was refused")
+        spent.append(time.process_time() - before)
+    return spent
 
 
 def main(argv: list[str] | None = None) -> int:

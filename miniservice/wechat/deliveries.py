@@ -19,7 +19,7 @@ import time
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Executable, select
+from sqlalchemy import Connection, Executable, select
 from sqlmodel import Session
 
 from miniservice.clock import now_utc
@@ -72,8 +72,8 @@ def _answer_then_record(db: Database, route: Route, key: str, settings: Settings
     if db.is_sqlite:
         with db.reading() as session:
             reply = route.handler(Inbound(message, message.source, session, settings))
-        with db.transaction() as session:
-            recorded = _record(session, key, message, route.name, reply)
+        with db.writing() as connection:
+            recorded = _record(connection, key, message, route.name, reply)
     else:
         with db.transaction() as session:
             reply = route.handler(Inbound(message, message.source, session, settings))
@@ -84,11 +84,11 @@ def _answer_then_record(db: Database, route: Route, key: str, settings: Settings
     return reply if stored is None else stored
 
 
-def _record(session: Session, key: str, message: Any, handler: str, reply: str) -> bool:
+def _record(bind: Session | Connection, key: str, message: Any, handler: str, reply: str) -> bool:
     """Insert the delivery with its reply unless a retry's row is there already; touch the follower."""
     row = {**_delivery_row(key, message, handler), "reply": reply, "failed": False}
-    recorded = session.execute(_statements(session).record, row).rowcount == 1
-    _touch_follower(session, message.source)
+    recorded = bind.execute(_statements(bind).record, row).rowcount == 1
+    _touch_follower(bind, message.source)
     return recorded
 
 
@@ -104,11 +104,11 @@ def _delivery_row(key: str, message: Any, handler: str) -> dict[str, Any]:
     }
 
 
-def _touch_follower(session: Session, openid: str) -> None:
+def _touch_follower(bind: Session | Connection, openid: str) -> None:
     """Create the follower on first sight and stamp ``last_seen_at``: one upsert on every delivery
     (an insert, a select and an update were 15% of a callback's time: docs/performance.md)."""
     now = now_utc()
-    session.execute(_statements(session).touch_follower, {
+    bind.execute(_statements(bind).touch_follower, {
         "openid": openid, "subscribed": True, "subscribed_at": now, "last_seen_at": now, "reminders_enabled": True})
 
 
@@ -119,8 +119,9 @@ class _Statements(NamedTuple):
     touch_follower: Executable
 
 
-def _statements(session: Session) -> _Statements:
-    return _statements_for(session.get_bind().dialect.name)
+def _statements(bind: Session | Connection) -> _Statements:
+    engine = bind if isinstance(bind, Connection) else bind.get_bind()
+    return _statements_for(engine.dialect.name)
 
 
 @cache
