@@ -46,9 +46,11 @@ from bench.common import (
     load_average,
     machine_lines,
     prepare_database,
+    tcp_counters,
     wait_for_quiet,
     with_database,
 )
+from bench.loadgen import SLOW
 from bench.population import generate
 from miniservice.config import PROJECT_ROOT
 from miniservice.devtools.simulator import (
@@ -68,6 +70,7 @@ MIX = ((30, "click", "RECORDS"), (20, "click", "QUOTE"), (10, "click", "HELP"), 
        (5, "click", "REMINDERS_ON"), (10, "text", "缴费记录"), (5, "text", "补缴"),
        (10, "text", "你好，请问断缴三个月怎么补缴？"), (5, "subscribe", ""))
 DUPLICATE_SHARE = 0.05
+SLOW_MS = int(SLOW * 1000)
 WORKERS = 4
 
 
@@ -206,10 +209,13 @@ def drive(port: int, requests_file: Path, *, closed: int | None = None, rate: fl
     command = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--requests", str(requests_file)]
     # Every delivery is sent (the row count is checked against them): the time limit is only a safety net.
     command += ["--closed", str(closed), "--max-seconds", "900"] if closed else ["--rate", f"{rate:.1f}"]
+    before = tcp_counters()
     done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=1000, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"load generator failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["tcp"] = {key: value - before[key] for key, value in tcp_counters().items() if value != before[key]}
+    return result
 
 
 def count_deliveries(database_url: str) -> tuple[int, int]:
@@ -251,9 +257,14 @@ def _seed(database_url: str, bound: int) -> None:
 
 def _row(name: str, phase: str, r: dict[str, Any]) -> str:
     errors = r["errors"] + (0 if r["sent"] == r["ok"] + r["errors"] else r["sent"] - r["ok"] - r["errors"])
-    return (f"{name:<22} {phase:<16} {r['sent']:>6} {r['ok']:>6} {errors:>4} {r['rps']:>7.1f} {r['p50_ms']:>7.1f} "
-            f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.1f}  {r['load']}"
-            + (f"  {r['error_kinds']}" if r["error_kinds"] else ""))
+    row = (f"{name:<22} {phase:<16} {r['sent']:>6} {r['ok']:>6} {errors:>4} {r['rps']:>7.1f} {r['p50_ms']:>7.1f} "
+           f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.1f}  {r['load']}")
+    if r["error_kinds"]:
+        row += f"  {r['error_kinds']}"
+    if r["stalls"] or r["tcp"]:
+        seconds = ", ".join(f"{s['count']} sent at {s['second']} s (max {s['max_ms']:.0f} ms)" for s in r["stalls"])
+        row += f"\n{'':<39}replies > {SLOW_MS} ms: {seconds or 'none'}; TCP counters: {r['tcp'] or 'unchanged'}"
+    return row
 
 
 def report(results: list[dict[str, Any]], len_of: dict[str, int]) -> int:

@@ -118,3 +118,21 @@ def prepare_database(url: str) -> Database:
     if not report.ok:
         raise RuntimeError(f"shipped rules did not load: {report.problems}")
     return db
+
+
+TCP_COUNTERS = ("TcpExt:ListenOverflows", "TcpExt:ListenDrops", "TcpExt:TCPSynRetrans", "Tcp:RetransSegs")
+
+
+def tcp_counters() -> dict[str, int]:
+    """This machine's TCP counters that explain a stall on loopback: a full accept queue drops SYNs,
+    and a dropped SYN is sent again after 1 s, then 3 s (Linux). Empty where /proc/net is absent."""
+    found: dict[str, int] = {}
+    for name in ("/proc/net/netstat", "/proc/net/snmp"):
+        try:
+            lines = Path(name).read_text().splitlines()
+        except OSError:
+            continue
+        for header, values in zip(lines[::2], lines[1::2], strict=False):
+            prefix, *names = header.split()
+            found.update({f"{prefix}{key}": int(value) for key, value in zip(names, values.split()[1:], strict=False)})
+    return {key: found[key] for key in TCP_COUNTERS if key in found}

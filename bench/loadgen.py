@@ -31,9 +31,13 @@ HOST = "127.0.0.1"
 DEADLINE = 5.0  # WeChat retries a callback that has not answered in 5 seconds
 
 
+SLOW = 0.5  # a reply this late is reported with when it was sent (see ``stalls``)
+
+
 @dataclass
 class Tally:
     latencies: list[float] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)  # beside each latency: when it was sent
     errors: Counter[str] = field(default_factory=Counter)
     started: float = 0.0
     finished: float = 0.0
@@ -71,6 +75,7 @@ async def _one(port: int, request: bytes, since: float, tally: Tally) -> None:
         tally.errors[f"http {status}"] += 1
         return
     tally.latencies.append(time.perf_counter() - since)
+    tally.sent_at.append(since - tally.started)
 
 
 async def closed_loop(port: int, requests: list[bytes], concurrency: int, max_seconds: float) -> Tally:
@@ -103,13 +108,24 @@ async def open_loop(port: int, requests: list[bytes], rate: float) -> Tally:
     return tally
 
 
+def stalls(tally: Tally) -> list[dict[str, float]]:
+    """Replies slower than ``SLOW``, grouped by the second they were sent in: a pause of the server
+    shows as one group of many, a slow handler as scattered ones (where a p99 comes from)."""
+    groups: dict[int, list[float]] = {}
+    for sent_at, latency in zip(tally.sent_at, tally.latencies, strict=True):
+        if latency > SLOW:
+            groups.setdefault(int(sent_at), []).append(latency)
+    return [{"second": second, "count": len(group), "max_ms": round(max(group) * 1000, 1)}
+            for second, group in sorted(groups.items())]
+
+
 def summary(tally: Tally, sent: int) -> dict[str, object]:
     seconds = tally.finished - tally.started
     ms = [latency * 1000 for latency in tally.latencies]
     return {"sent": sent, "ok": len(ms), "errors": sum(tally.errors.values()), "error_kinds": dict(tally.errors),
             "seconds": seconds, "rps": len(ms) / seconds if seconds else 0.0, "p50_ms": percentile(ms, 50),
             "p90_ms": percentile(ms, 90), "p99_ms": percentile(ms, 99), "max_ms": max(ms, default=float("nan")),
-            "load": " ".join(f"{value:.2f}" for value in os.getloadavg())}
+            "load": " ".join(f"{value:.2f}" for value in os.getloadavg()), "stalls": stalls(tally)}
 
 
 def main(argv: list[str] | None = None) -> int:
