@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from miniservice.rules.kinds import PayStatus, Scheme
-from miniservice.rules.months import Month, month_range
+from miniservice.rules.months import Month
 
 __all__ = [
     "CollectionPeriod",
@@ -263,7 +263,12 @@ def _spans(values: Iterable[int]) -> Iterator[tuple[int, int]]:
 
 def _runs(months: Iterable[Month]) -> Iterator[tuple[Month, Month]]:
     """Consecutive runs of the given months, oldest first."""
-    for first, last in _spans(m.index for m in months):
+    return _index_runs(m.index for m in months)
+
+
+def _index_runs(indexes: Iterable[int]) -> Iterator[tuple[Month, Month]]:
+    """Consecutive runs of months given by their indexes, oldest first."""
+    for first, last in _spans(indexes):
         yield Month.from_index(first), Month.from_index(last)
 
 
@@ -283,9 +288,12 @@ def _monthly_report(
     latest_paid: Month | None,
 ) -> GapReport:
     last_due = last_due_month(as_of, policy.due_day_next_month)
-    missed = [m for m in month_range(enrolled_from, last_due) if m not in covered]
+    # Month indexes, not Month objects: a person enrolled for twenty years has 240 months to walk, and
+    # building a Month for each was a sixth of a 补缴测算 reply's time (docs/performance.md).
+    paid = {m.index for m in covered}
+    missed = [i for i in range(enrolled_from.index, last_due.index + 1) if i not in paid]
     paid_after_due = latest_paid is not None and latest_paid > last_due
-    gaps = [Gap(first, last, open=(last == last_due and not paid_after_due)) for first, last in _runs(missed)]
+    gaps = [Gap(first, last, open=(last == last_due and not paid_after_due)) for first, last in _index_runs(missed)]
     current = gaps[-1] if gaps else None
     line = None
     if current is not None and current.open:
@@ -299,14 +307,14 @@ def _monthly_report(
         past=tuple(gaps[:-1]),
         repaired=tuple(Gap(f, la, paid_back=True) for f, la in _runs(back_paid)),
         latest_paid=latest_paid,
-        continuous_months=_continuous_months(covered, gaps, enrolled_from, latest_paid, reset),
+        continuous_months=_continuous_months(paid, gaps, enrolled_from, latest_paid, reset),
         continuity_lost=bool(current and current.open and reset is not None and current.months > reset),
         line=line,
     )
 
 
 def _continuous_months(
-    covered: set[Month], gaps: list[Gap], enrolled_from: Month, latest_paid: Month | None, reset: int | None
+    paid: set[int], gaps: list[Gap], enrolled_from: Month, latest_paid: Month | None, reset: int | None
 ) -> int:
     """Covered months counted back from ``latest_paid``; a gap longer than ``reset`` stops the count.
 
@@ -320,7 +328,7 @@ def _continuous_months(
         if gap.last < latest_paid and (reset is None or gap.months > reset):
             start = gap.last + 1
             break
-    return sum(1 for m in month_range(start, latest_paid) if m in covered)
+    return sum(1 for index in range(start.index, latest_paid.index + 1) if index in paid)
 
 
 def _resident_report(
@@ -344,7 +352,7 @@ def _resident_report(
     if open_year is not None and open_year not in paid_years and open_year >= enrolled_from.year:
         coming = Gap(Month(open_year, 1), Month(open_year, 12), open=True, unit="year",
                      deadline=period.bounds(open_year)[1])
-    year_months = {Month(y, 1) + k for y in paid_years for k in range(12)}
+    year_months = {Month(y, 1).index + k for y in paid_years for k in range(12)}
     latest_paid = Month(latest_paid_year, 12) if latest_paid_year is not None else None
     reset = policy.continuity_reset_after
     current = gaps[-1] if gaps else None
