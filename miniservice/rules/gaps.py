@@ -289,7 +289,7 @@ def _monthly_report(
 ) -> GapReport:
     last_due = last_due_month(as_of, policy.due_day_next_month)
     # Month indexes, not Month objects: a person enrolled for twenty years has 240 months to walk, and
-    # building a Month for each was a sixth of a 补缴测算 reply's time (docs/performance.md).
+    # building a Month for each was a sixth of a 补缴测算 delivery's time (docs/performance.md).
     paid = {m.index for m in covered}
     missed = [i for i in range(enrolled_from.index, last_due.index + 1) if i not in paid]
     paid_after_due = latest_paid is not None and latest_paid > last_due
