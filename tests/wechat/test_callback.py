@@ -67,6 +67,21 @@ def test_view_event_is_logged_without_reply(simulator: Any, db: Any) -> None:
     assert row.event == "view" and row.event_key == "http://127.0.0.1/h5/records"
 
 
+def test_every_tap_stamps_when_the_follower_was_last_seen(simulator: Any, db: Any) -> None:
+    """``last_seen_at`` decides whether a customer-service message may still be sent (48 h); a
+    read-only tap records it in the delivery's own write (on PostgreSQL, the same statement)."""
+
+    def last_seen() -> Any:
+        with db.reading() as session:
+            return session.execute(select(Follower.last_seen_at).where(Follower.openid == "o_seen")).scalar_one()
+
+    simulator.click("o_seen", "HELP")
+    first = last_seen()
+    simulator.click("o_seen", "CHANNELS")
+    assert first is not None and last_seen() > first
+    assert _count(db, Follower) == 1
+
+
 def test_duplicate_click_from_three_threads_has_one_effect_and_one_reply(simulator: Any, db: Any) -> None:
     xml = click_xml(simulator.account, "o_retried", "HELP")
     replies = simulator.duplicate(xml, times=3, threads=3)
