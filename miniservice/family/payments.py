@@ -3,9 +3,10 @@
 One payment is one transaction: the payment row (unique ``request_key``) is written first, so a
 replayed or double-clicked form waits on that key inside the database and then returns the first
 result without a second effect; the relative's year or months are marked paid by ``family`` only if
-they are still unpaid (a conditional write, so two holders cannot both pay them); the balance moves
-with a guarded ``UPDATE … SET balance = balance - :x WHERE balance >= :x`` whose row count decides
-(the CHECK ``balance >= 0`` is the last line, never the first). Any refusal rolls everything back.
+they are still unpaid (a conditional write, so two holders cannot both pay them); the debit goes
+through :func:`miniservice.citizens.ledger.post_entry`, which locks the holder's account row before
+it reads the balance (the CHECK ``balance >= 0`` is the last line, never the first). Any refusal
+rolls everything back.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from miniservice.audit import record
-from miniservice.citizens.models import AccountEntry, Contribution, Person, PersonalAccount, ResidentPremium
-from miniservice.clock import local_today, now_utc
+from miniservice.citizens.ledger import InsufficientBalance, post_entry
+from miniservice.citizens.models import AccountEntry, Contribution, Person, ResidentPremium
+from miniservice.clock import local_today
 from miniservice.config import Settings
 from miniservice.db import Database, IntegrityError
 from miniservice.family.dues import Due, relative_status
@@ -142,23 +144,13 @@ def _mark_paid(session: Session, relative: Person, holder: Person, due: Due, tod
 
 
 def _debit(session: Session, holder: Person, amount: Decimal, reason: str, key: str) -> AccountEntry:
-    """Take ``amount`` from the holder's balance, or refuse: the WHERE clause decides, not a prior read."""
-    moved = session.execute(
-        update(PersonalAccount)
-        .where(PersonalAccount.person_id == holder.id, PersonalAccount.balance >= amount)
-        .values(balance=PersonalAccount.balance - amount)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
-        raise FamilyError(INSUFFICIENT, status=409)
-    balance = session.execute(
-        select(PersonalAccount.balance).where(PersonalAccount.person_id == holder.id)
-    ).scalar_one()
-    entry = AccountEntry(person_id=holder.id, at=now_utc(), amount=-amount, balance_after=balance, reason=reason,
-                         request_key=f"family:{key}")
-    session.add(entry)
-    session.flush()
-    return entry
+    """Take ``amount`` from the holder's account through the one ledger every entry goes through
+    (locks the account row, then checks the balance), or refuse with the citizen's message."""
+    assert holder.id is not None
+    try:
+        return post_entry(session, holder.id, -amount, reason, f"family:{key}").entry
+    except InsufficientBalance:
+        raise FamilyError(INSUFFICIENT, status=409) from None
 
 
 def pay(db: Database, settings: Settings, openid: str, request: PayRequest) -> PaymentOutcome:
