@@ -1,11 +1,12 @@
 """The 职工医保 personal-account ledger: one append-only entry per credit or debit.
 
 Every entry carries a ``request_key`` chosen by the caller (``import:credit:…`` for imported monthly
-credits, a payment's id for a 家庭共济 debit); the unique key on it makes a repeated request a no-op.
-Posting first locks the person's account row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite has a
-single writer), *then* looks for the keys already used, so two requests with one key cannot both
-pass the check, and each entry's ``balance_after`` is exact. The CHECK ``balance >= 0`` stays as
-the last line of defence against an overdraft.
+credits, ``family:`` and the payment's request key for a 家庭共济 debit); the unique key on it makes a
+repeated request a no-op. Every writer of entries and balances goes through here. Posting first
+locks the person's account row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite has a single writer),
+*then* looks for the keys already used, so two requests with one key cannot both pass the check, and
+each entry's ``balance_after`` is exact. The CHECK ``balance >= 0`` stays as the last line of defence
+against an overdraft.
 """
 
 from __future__ import annotations
