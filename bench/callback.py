@@ -375,11 +375,12 @@ def in_process(database_url: str, count: int) -> None:
           f"{elapsed / len(timed) * 1000:.2f} ms ({sum(cpu) / len(timed) * 1000:.2f} ms of this process's CPU) and "
           f"{statements[0] / len(timed):.1f} SQL statements per delivery; the floor app, same requests: "
           f"{floor_elapsed / len(timed) * 1000:.2f} ms; load {load_average()}")
-    print(f"  {'count':>6} {'app CPU ms':>10} {'floor CPU ms':>12}  kind")
-    for kind in sorted(set(kinds), key=lambda k: -sum(c for c, w in zip(cpu, kinds, strict=True) if w == k)):
-        mine = [index for index, what in enumerate(kinds) if what == kind]
-        print(f"  {len(mine):>6} {sum(cpu[i] for i in mine) / len(mine) * 1000:>10.2f} "
-              f"{sum(floor_cpu[i] for i in mine) / len(mine) * 1000:>12.2f}  {kind}")
+    print(f"  {'count':>6} {'app CPU ms':>10} {'floor CPU ms':>12} {'over floor':>10}  kind")
+    by_kind = {kind: [i for i, what in enumerate(kinds) if what == kind] for kind in set(kinds)}
+    for kind, mine in [*sorted(by_kind.items(), key=lambda item: -sum(cpu[i] for i in item[1])),
+                       ("all", list(range(len(kinds))))]:
+        app_ms, floor_ms = (sum(spent[i] for i in mine) / len(mine) * 1000 for spent in (cpu, floor_cpu))
+        print(f"  {len(mine):>6} {app_ms:>10.2f} {floor_ms:>12.2f} {app_ms - floor_ms:>10.2f}  {kind}")
 
 
 def _post_each(client: Any, posts: list[tuple[str, bytes]]) -> list[float]:
