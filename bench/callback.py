@@ -333,13 +333,14 @@ def run(sizes: Sizes, sqlite: bool, pg_url: str | None, redis_url: str | None, s
     return report(results, {name: len(made.requests) for name, made in sets.items()})
 
 
-def in_process(database_url: str, count: int) -> None:
+def in_process(database_url: str, count: int, only: str | None = None) -> None:
     """The app's own cost per delivery, one thread, no HTTP: what a profiler (py-spy) should look at.
 
     Prints milliseconds (wall, and this process's CPU: steadier when the machine is busy) and SQL
     statements per delivery for the same traffic mix as the HTTP run, the floor app's milliseconds for
     the same requests through its own test client, and both per kind of delivery: a 帮助 tap, whose
-    reply is fixed text, shows what recording a delivery costs beside the floor.
+    reply is fixed text, shows what recording a delivery costs beside the floor. ``only`` keeps the
+    first delivery of one kind ("click HELP") and drops the rest: that kind alone, no retries.
     """
     from sqlalchemy import event
 
@@ -354,11 +355,16 @@ def in_process(database_url: str, count: int) -> None:
         event.listen(app.extensions["miniservice.db"].engine, "before_cursor_execute",
                      lambda *_: statements.__setitem__(0, statements[0] + 1))
         made = build_set([f"obench{i}" for i in range(1, bound + 1)], count, 0, random.Random(7))
-        posts = []
-        for raw in made.requests:
+        posts, kinds = [], []
+        for raw, kind in zip(made.requests, made.kinds, strict=True):
             head, body = raw.split(b"\r\n\r\n", 1)
-            posts.append((head.split(b" ")[1].decode(), body))
-        warm, timed, kinds = posts[:100], posts[100:], made.kinds[100:]
+            post = (head.split(b" ")[1].decode(), body)
+            if only is None or (kind == only and post not in posts[-9:]):  # a retry follows within 8
+                posts.append(post)
+                kinds.append(kind)
+        if len(posts) <= 100:
+            raise SystemExit(f"only {len(posts)} deliveries of {only!r}: ask for more with --in-process")
+        warm, timed, kinds = posts[:100], posts[100:], kinds[100:]
         client = app.test_client()
         _post_each(client, warm)
         statements[0] = 0
@@ -401,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", BENCH_REDIS_URL))
     parser.add_argument("--backends", default="sqlite,postgresql", help="app targets beside the floor")
     parser.add_argument("--in-process", type=int, metavar="N", help="instead: N deliveries through the test client")
+    parser.add_argument("--only", metavar="KIND", help='with --in-process: one kind alone, e.g. "click HELP"')
     parser.add_argument("--quiet-load", type=float, default=3.0, help="wait for a 1-min load average under this")
     parser.add_argument("--max-wait", type=float, default=1200.0)
     args = parser.parse_args(argv)
@@ -410,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
             urls = ([f"sqlite:///{scratch}/inprocess.db"] if "sqlite" in backends else []) + (
                 [with_database(args.pg_url, "miniservice_bench_inprocess")] if "postgresql" in backends else [])
             for url in urls:
-                in_process(url, args.in_process)
+                in_process(url, args.in_process, args.only)
         return 0
     if args.smoke:
         configured = os.environ.get("MINISERVICE_TEST_DATABASE_URL")

@@ -57,3 +57,9 @@ def test_callback_in_process_prints_the_app_and_the_floor_for_each_kind_of_deliv
     assert re.search(r"^in-process, one thread, sqlite: \d+ deliveries, [\d.]+ ms", output, re.MULTILINE), output
     kinds = re.findall(r"^ +\d+ +[\d.]+ +[\d.]+ +-?[\d.]+  (.+)$", output, re.MULTILINE)
     assert {"click RECORDS", "click QUOTE", "click HELP", "subscribe", "all"} <= set(kinds), output
+
+
+def test_callback_in_process_can_time_one_kind_of_delivery_alone() -> None:
+    output = run_smoke("bench.callback", "--in-process", "2000", "--only", "click HELP", "--backends", "sqlite")
+    kinds = re.findall(r"^ +\d+ +[\d.]+ +[\d.]+ +-?[\d.]+  (.+)$", output, re.MULTILINE)
+    assert kinds == ["click HELP", "all"], output
