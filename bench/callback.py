@@ -60,6 +60,7 @@ from miniservice.devtools.simulator import (
     sign,
     subscribe_xml,
     text_xml,
+    view_xml,
 )
 
 ACCOUNT = CallbackAccount(token="benchtoken", app_id="wxbench0000000001",
@@ -103,27 +104,30 @@ def http_request(params: dict[str, str], body: str) -> bytes:
     return head.encode("ascii") + payload
 
 
-def build_set(openids: list[str], count: int, first_serial: int, rng: random.Random) -> DeliverySet:
+def build_set(openids: list[str], count: int, first_serial: int, rng: random.Random,
+              mix: tuple[tuple[int, str, str], ...] = MIX, retries: bool = True) -> DeliverySet:
     """``count`` distinct deliveries, openids in turn, each event at its own CreateTime; plus retries."""
-    weights = [weight for weight, _, _ in MIX]
+    weights = [weight for weight, _, _ in mix]
     keyed: list[tuple[float, bytes, str]] = []
     made = DeliverySet(distinct=count)
     base_time = int(time.time()) - 10_000_000
     for index in range(count):
         openid = openids[(first_serial + index) % len(openids)]
         made.openids.add(openid)
-        _, kind, argument = rng.choices(MIX, weights)[0]
+        _, kind, argument = rng.choices(mix, weights)[0]
         created = base_time + first_serial + index  # unique: events are de-duplicated by sender + time
         if kind == "click":
             xml = click_xml(ACCOUNT, openid, argument, create_time=created)
         elif kind == "text":
             xml = text_xml(ACCOUNT, openid, argument, create_time=created)
+        elif kind == "view":
+            xml = view_xml(ACCOUNT, openid, argument, create_time=created)
         else:
             xml = subscribe_xml(ACCOUNT, openid, create_time=created)
         delivery = build_delivery(ACCOUNT, xml)
         what = f"{kind} {argument}".strip()
         keyed.append((index, http_request(delivery.params, delivery.body), what))
-        if rng.random() < DUPLICATE_SHARE:
+        if retries and rng.random() < DUPLICATE_SHARE:
             for _ in range(rng.randint(1, 2)):
                 retry = build_delivery(ACCOUNT, xml, nonce=str(rng.randrange(10**9)))
                 keyed.append((index + rng.randint(1, 8) + 0.5, http_request(retry.params, retry.body), what))
@@ -339,8 +343,9 @@ def in_process(database_url: str, count: int, only: str | None = None) -> None:
     Prints milliseconds (wall, and this process's CPU: steadier when the machine is busy) and SQL
     statements per delivery for the same traffic mix as the HTTP run, the floor app's milliseconds for
     the same requests through its own test client, and both per kind of delivery: a 帮助 tap, whose
-    reply is fixed text, shows what recording a delivery costs beside the floor. ``only`` keeps the
-    first delivery of one kind ("click HELP") and drops the rest: that kind alone, no retries.
+    reply is fixed text, shows what recording a delivery costs beside the floor. ``only`` sends one
+    kind alone and no retries: "click HELP", "text 缴费记录", "subscribe", or "view URL" (a menu link:
+    the delivery is recorded and answered ``success``, all that a callback must do).
     """
     from sqlalchemy import event
 
@@ -354,17 +359,17 @@ def in_process(database_url: str, count: int, only: str | None = None) -> None:
         statements = [0]
         event.listen(app.extensions["miniservice.db"].engine, "before_cursor_execute",
                      lambda *_: statements.__setitem__(0, statements[0] + 1))
-        made = build_set([f"obench{i}" for i in range(1, bound + 1)], count, 0, random.Random(7))
-        posts, kinds = [], []
-        for raw, kind in zip(made.requests, made.kinds, strict=True):
+        openids = [f"obench{i}" for i in range(1, bound + 1)]
+        if only is None:
+            made = build_set(openids, count, 0, random.Random(7))
+        else:
+            kind, _, argument = only.partition(" ")
+            made = build_set(openids, count, 0, random.Random(7), mix=((1, kind, argument),), retries=False)
+        posts = []
+        for raw in made.requests:
             head, body = raw.split(b"\r\n\r\n", 1)
-            post = (head.split(b" ")[1].decode(), body)
-            if only is None or (kind == only and post not in posts[-9:]):  # a retry follows within 8
-                posts.append(post)
-                kinds.append(kind)
-        if len(posts) <= 100:
-            raise SystemExit(f"only {len(posts)} deliveries of {only!r}: ask for more with --in-process")
-        warm, timed, kinds = posts[:100], posts[100:], kinds[100:]
+            posts.append((head.split(b" ")[1].decode(), body))
+        warm, timed, kinds = posts[:100], posts[100:], made.kinds[100:]
         client = app.test_client()
         _post_each(client, warm)
         statements[0] = 0
@@ -407,7 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", BENCH_REDIS_URL))
     parser.add_argument("--backends", default="sqlite,postgresql", help="app targets beside the floor")
     parser.add_argument("--in-process", type=int, metavar="N", help="instead: N deliveries through the test client")
-    parser.add_argument("--only", metavar="KIND", help='with --in-process: one kind alone, e.g. "click HELP"')
+    parser.add_argument("--only", metavar="KIND",
+                        help='with --in-process: one kind alone, no retries ("click HELP", "view http://…")')
     parser.add_argument("--quiet-load", type=float, default=3.0, help="wait for a 1-min load average under this")
     parser.add_argument("--max-wait", type=float, default=1200.0)
     args = parser.parse_args(argv)

@@ -60,6 +60,6 @@ def test_callback_in_process_prints_the_app_and_the_floor_for_each_kind_of_deliv
 
 
 def test_callback_in_process_can_time_one_kind_of_delivery_alone() -> None:
-    output = run_smoke("bench.callback", "--in-process", "2000", "--only", "click HELP", "--backends", "sqlite")
+    output = run_smoke("bench.callback", "--in-process", "300", "--only", "click HELP", "--backends", "sqlite")
     kinds = re.findall(r"^ +\d+ +[\d.]+ +[\d.]+ +-?[\d.]+  (.+)$", output, re.MULTILINE)
     assert kinds == ["click HELP", "all"], output
