@@ -156,9 +156,12 @@ def _store_file(db: Database, region: RegionHeader, text: str, filename: str, ac
     for _attempt in range(2):
         try:
             with _changing_what_is_in_force(db) as session:
-                if _same_content(session, region.code, content_hash(region)):
+                digest = content_hash(region)
+                if _same_content(session, region.code, digest):
                     return False
                 clash = _same_label(session, region.code, region.version)
+                if clash is not None and clash.content_hash == digest:
+                    return False  # a concurrent load committed it between the two reads
                 if clash is not None:
                     return Problem(filename, "version", f"version {region.version} is already stored "
                                    f"({clash.status}) with different content: give the file a new version")
@@ -350,7 +353,10 @@ def import_toml(db: Database, text: str, actor: str, today: date | None = None) 
             existing = _same_content(session, region.code, digest)
             if existing is not None:
                 return existing, False
-            if _same_label(session, region.code, region.version) is not None:
+            clash = _same_label(session, region.code, region.version)
+            if clash is not None and clash.content_hash == digest:
+                return clash, False  # a concurrent import committed it between the two reads
+            if clash is not None:
                 raise RulebookError(f"{_label(region)} 已存在且内容不同：请在文件中换一个版本号")
             row = _row(region, text, status="draft", source="import", actor=actor)
             _check_resolves(session, row, max(today, region.effective_from))
