@@ -104,6 +104,16 @@ def fresh_postgres(url: str) -> None:
     admin.dispose()
 
 
+def create_floor_table(url: str) -> None:
+    """An empty ``floor_delivery`` table at ``url`` for the durable floor (:mod:`bench.floor_app`)."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS floor_delivery"))
+        connection.execute(text("CREATE TABLE floor_delivery (dedupe_key VARCHAR(200) PRIMARY KEY, "
+                                "received_at TIMESTAMP NOT NULL)"))
+    engine.dispose()
+
+
 def prepare_database(url: str) -> Database:
     """A migrated database with the shipped rules published (what ``init-db`` + ``policies load`` do)."""
     from miniservice.rulebook.service import load_directory
