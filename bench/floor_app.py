@@ -9,8 +9,8 @@ delivery's unique key (the app's own :func:`~miniservice.wechat.deliveries.dedup
 ``INSERT … ON CONFLICT DO NOTHING`` through the bare driver (sqlite3 with the app's pragmas, or
 psycopg in autocommit), and answers a retry that finds its key taken with ``success``. The standards
 ask every callback to record what WeChat may repeat by a unique key in the database before it
-answers; no such callback can be faster than this, so its ratio to the floor is the ceiling of any
-design that meets them on the same machine and database.
+answers; a callback that does so in one transaction per delivery cannot do less than this, so its
+ratio to the floor is the ceiling of any such design on the same machine and database.
 
 ``gunicorn -w 4 bench.floor_app:app`` with ``WECHAT_TOKEN``, ``WECHAT_AES_KEY``, ``WECHAT_APP_ID``
 (and ``FLOOR_DATABASE_URL``, a SQLAlchemy URL whose ``floor_delivery`` table exists:
