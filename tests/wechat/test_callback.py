@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -10,7 +11,9 @@ from sqlalchemy import func, select
 
 from miniservice.audit.models import AuditEvent
 from miniservice.devtools.simulator import build_delivery, click_xml, text_xml
+from miniservice.wechat.deliveries import FAILURE_REPLY
 from miniservice.wechat.models import Follower, InboundDelivery
+from miniservice.wechat.router import router
 
 
 def _count(db: Any, model: Any) -> int:
@@ -108,6 +111,41 @@ def test_duplicate_encrypted_text_with_fresh_envelopes_is_handled_once(aes_simul
     with db.reading() as session:
         keys = session.execute(select(InboundDelivery.dedupe_key)).scalars().all()
     assert keys == ["msg:987654321"]
+
+
+def test_a_handler_that_fails_leaves_no_effect_and_its_retry_gets_the_same_polite_reply(
+        simulator: Any, db: Any, monkeypatch: Any) -> None:
+    """退订提醒 writes the follower and an audit row, then fails: both roll back, the delivery is kept
+    as failed with the 12333 reply, and WeChat's retry gets that reply without running the handler."""
+    simulator.click("o_unlucky", "HELP")
+
+    def broken(*_: Any, **__: Any) -> str:
+        raise RuntimeError("template store unavailable")
+
+    monkeypatch.setattr("miniservice.reminders.handlers.text", broken)
+    xml = click_xml(simulator.account, "o_unlucky", "REMINDERS_OFF")
+    first, retry = simulator.send_xml(xml), simulator.send_xml(xml)
+    assert first.content == retry.content == FAILURE_REPLY
+    with db.reading() as session:
+        enabled = session.execute(select(Follower.reminders_enabled).where(Follower.openid == "o_unlucky")).scalar_one()
+        audits = session.execute(select(AuditEvent.id).where(AuditEvent.actor == "wechat:o_unlucky")).all()
+        failed = session.execute(select(InboundDelivery.handler, InboundDelivery.reply)
+                                 .where(InboundDelivery.failed)).all()
+    assert (enabled, audits) == (True, [])
+    assert failed == [("click:REMINDERS_OFF", FAILURE_REPLY)]
+
+
+def test_a_read_only_handler_that_fails_is_recorded_as_failed_with_the_polite_reply(
+        simulator: Any, db: Any, monkeypatch: Any) -> None:
+    def broken(_: Any) -> str:
+        raise RuntimeError("rules store unavailable")
+
+    monkeypatch.setitem(router.clicks, "CHANNELS", replace(router.clicks["CHANNELS"], handler=broken))
+    assert simulator.click("o_unlucky_reader", "CHANNELS").content == FAILURE_REPLY
+    with db.reading() as session:
+        rows = session.execute(select(InboundDelivery.failed, InboundDelivery.reply)
+                               .where(InboundDelivery.openid == "o_unlucky_reader")).all()
+    assert rows == [(True, FAILURE_REPLY)]
 
 
 def test_bad_signature_is_403_and_nothing_is_stored(live_server: Any, simulator: Any, db: Any) -> None:
