@@ -1,9 +1,10 @@
 """Handle each WeChat delivery exactly once.
 
 WeChat retries a delivery three times when the reply is slow. The delivery row, the handler's
-effects and the reply commit in one transaction keyed by a unique ``dedupe_key``: a retry that
-arrives while the first is running waits on that key inside the database (PostgreSQL row lock,
-SQLite write lock), then fails the insert and returns the stored reply, with no second effect.
+effects and the reply commit in one transaction keyed by a unique ``dedupe_key``, claimed before the
+handler runs: a retry that arrives while the first is running waits on that key inside the database
+(PostgreSQL row lock, SQLite write lock), then finds it taken (its ``INSERT … ON CONFLICT DO
+NOTHING`` inserts nothing) and returns the stored reply, with no second effect.
 
 Most taps only read (缴费记录, 补缴测算, 帮助): for those routes (``reads_only``) the reply is
 computed in a read session first and the delivery is then recorded with its reply by one
@@ -25,7 +26,7 @@ from sqlmodel import Session
 
 from miniservice.clock import now_utc
 from miniservice.config import Settings
-from miniservice.db import Database, IntegrityError, dialect_insert
+from miniservice.db import Database, dialect_insert
 from miniservice.wechat.models import Follower, InboundDelivery
 from miniservice.wechat.router import Inbound, Route, Router
 
@@ -50,21 +51,25 @@ def handle(db: Database, router: Router, settings: Settings, message: Any) -> st
     try:
         if route.reads_only:
             return _answer_then_record(db, route, key, settings, message)
-        with db.transaction() as session:
-            delivery = InboundDelivery(**_delivery_row(key, message, route.name))
-            session.add(delivery)
-            session.flush()
-            _touch_follower(session, message.source)
-            delivery.reply = route.handler(Inbound(message, message.source, session, settings))
-            return delivery.reply
-    except IntegrityError:
-        stored = _stored_reply(db, key)
-        if stored is None:
-            raise
-        return stored
+        return _claim_then_answer(db, route, key, settings, message)
     except Exception:
         log.exception("handler %s failed for delivery %s", route.name, key)
         return _record_failure(db, key, message, route.name)
+
+
+def _claim_then_answer(db: Database, route: Route, key: str, settings: Settings, message: Any) -> str:
+    """A handler that writes runs only after its delivery's key is claimed, in the same transaction."""
+    with db.transaction() as session:
+        claimed = _record(session, key, message, route.name, "")
+        if claimed:
+            reply = route.handler(Inbound(message, message.source, session, settings))
+            session.execute(_statements(session).set_reply, {"claimed_key": key, "final_reply": reply})
+    if claimed:
+        return reply
+    stored = _stored_reply(db, key)
+    if stored is None:
+        raise LookupError(f"delivery {key} was claimed but its reply never became visible")
+    return stored
 
 
 def _answer_then_record(db: Database, route: Route, key: str, settings: Settings, message: Any) -> str:
@@ -85,10 +90,11 @@ def _answer_then_record(db: Database, route: Route, key: str, settings: Settings
     return reply if stored is None else stored
 
 
-def _record(bind: Session | Connection, key: str, message: Any, handler: str, reply: str) -> bool:
+def _record(bind: Session | Connection, key: str, message: Any, handler: str, reply: str,
+            failed: bool = False) -> bool:
     """Insert the delivery with its reply unless a retry's row is there already; touch the follower."""
     statements = _statements(bind)
-    row = {**_delivery_row(key, message, handler), "reply": reply, "failed": False}
+    row = {**_delivery_row(key, message, handler), "reply": reply, "failed": failed}
     seen = _seen(row["openid"], row["received_at"])
     if statements.record_touches_follower:
         return bind.execute(statements.record, {**row, **seen}).rowcount == 1
@@ -109,12 +115,6 @@ def _delivery_row(key: str, message: Any, handler: str) -> dict[str, Any]:
     }
 
 
-def _touch_follower(bind: Session | Connection, openid: str) -> None:
-    """Create the follower on first sight and stamp ``last_seen_at``: one upsert on every delivery
-    (an insert, a select and an update were 15% of a callback's time: docs/performance.md)."""
-    bind.execute(_statements(bind).touch_follower, _seen(openid, now_utc()))
-
-
 def _seen(openid: str, at: datetime) -> dict[str, Any]:
     """The parameters of the follower's upsert (``seen_openid``, ``seen_at``: not column names, so
     the same statement can ride in the delivery's INSERT as a CTE)."""
@@ -127,6 +127,7 @@ class _Statements(NamedTuple):
     record: Executable
     touch_follower: Executable
     record_touches_follower: bool  # ``record`` also stamps the follower (PostgreSQL)
+    set_reply: Executable  # a claimed delivery's reply, once its handler has written it
 
 
 def _statements(bind: Session | Connection) -> _Statements:
@@ -137,7 +138,9 @@ def _statements(bind: Session | Connection) -> _Statements:
 @cache
 def _statements_for(dialect: str) -> _Statements:
     """On PostgreSQL the follower's upsert rides in the delivery's INSERT as a data-modifying CTE: one
-    round trip instead of two, 3.46 -> 2.99 ms of a worker's CPU per delivery (docs/performance.md)."""
+    round trip instead of two, 3.46 -> 2.99 ms of a worker's CPU per delivery (docs/performance.md).
+    The follower is created on first sight and ``last_seen_at`` stamped by one upsert on every
+    delivery (an insert, a select and an update were 15% of a callback's time)."""
     insert = dialect_insert(dialect)
     follower = insert(Follower.__table__).values(
         openid=bindparam("seen_openid"), subscribed=True, subscribed_at=bindparam("seen_at"),
@@ -148,7 +151,10 @@ def _statements_for(dialect: str) -> _Statements:
     together = dialect == "postgresql"
     if together:
         record = record.add_cte(touch.cte("touched"))
-    return _Statements(record.execution_options(preserve_rowcount=True), touch, together)
+    deliveries = InboundDelivery.__table__
+    set_reply = deliveries.update().where(deliveries.c.dedupe_key == bindparam("claimed_key")).values(
+        reply=bindparam("final_reply"))
+    return _Statements(record.execution_options(preserve_rowcount=True), touch, together, set_reply)
 
 
 def _stored_reply(db: Database, key: str, wait_seconds: float = 3.0) -> str | None:
@@ -165,9 +171,6 @@ def _stored_reply(db: Database, key: str, wait_seconds: float = 3.0) -> str | No
 
 def _record_failure(db: Database, key: str, message: Any, handler: str) -> str:
     """A failed handler leaves no effects; the delivery is kept, marked failed, with a polite reply."""
-    try:
-        with db.transaction() as session:
-            session.add(InboundDelivery(**_delivery_row(key, message, handler), reply=FAILURE_REPLY, failed=True))
-    except IntegrityError:
-        return _stored_reply(db, key) or FAILURE_REPLY
-    return FAILURE_REPLY
+    with db.writing() as connection:
+        recorded = _record(connection, key, message, handler, FAILURE_REPLY, failed=True)
+    return FAILURE_REPLY if recorded else _stored_reply(db, key) or FAILURE_REPLY
