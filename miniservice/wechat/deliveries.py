@@ -60,13 +60,11 @@ def handle(db: Database, router: Router, settings: Settings, message: Any) -> st
 def _claim_then_answer(db: Database, route: Route, key: str, settings: Settings, message: Any) -> str:
     """A handler that writes runs only after its delivery's key is claimed, in the same transaction."""
     with db.transaction() as session:
-        claimed = _record(session, key, message, route.name, "")
-        if claimed:
+        if _record(session, key, message, route.name, ""):
             reply = route.handler(Inbound(message, message.source, session, settings))
             session.execute(_statements(session).set_reply, {"claimed_key": key, "final_reply": reply})
-    if claimed:
-        return reply
-    stored = _stored_reply(db, key)
+            return reply
+    stored = _stored_reply(db, key)  # a retry's: the first delivery has committed by now
     if stored is None:
         raise LookupError(f"delivery {key} was claimed but its reply never became visible")
     return stored
