@@ -6,8 +6,10 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import pytest
 import requests
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from miniservice.audit.models import AuditEvent
 from miniservice.devtools.simulator import build_delivery, click_xml, text_xml
@@ -113,14 +115,16 @@ def test_duplicate_encrypted_text_with_fresh_envelopes_is_handled_once(aes_simul
     assert keys == ["msg:987654321"]
 
 
+@pytest.mark.parametrize("error", [RuntimeError("template store unavailable"),
+                                   IntegrityError("INSERT …", {}, Exception("a unique key of the handler's own"))])
 def test_a_handler_that_fails_leaves_no_effect_and_its_retry_gets_the_same_polite_reply(
-        simulator: Any, db: Any, monkeypatch: Any) -> None:
+        simulator: Any, db: Any, monkeypatch: Any, error: Exception) -> None:
     """退订提醒 writes the follower and an audit row, then fails: both roll back, the delivery is kept
     as failed with the 12333 reply, and WeChat's retry gets that reply without running the handler."""
     simulator.click("o_unlucky", "HELP")
 
     def broken(*_: Any, **__: Any) -> str:
-        raise RuntimeError("template store unavailable")
+        raise error
 
     monkeypatch.setattr("miniservice.reminders.handlers.text", broken)
     xml = click_xml(simulator.account, "o_unlucky", "REMINDERS_OFF")
