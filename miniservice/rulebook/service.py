@@ -124,6 +124,22 @@ def _same_label(session: Session, code: str, version: str) -> RuleVersion | None
     ).scalar_one_or_none()
 
 
+def _stored_or_clash(session: Session, region: RegionHeader, digest: str) -> tuple[RuleVersion | None,
+                                                                                  RuleVersion | None]:
+    """(the version holding this content, the version holding this label with other content).
+
+    The label is read after the content, so a concurrent writer may commit this very content in
+    between (READ COMMITTED): a label holding the same hash is that row, already stored, not a clash.
+    """
+    stored = _same_content(session, region.code, digest)
+    if stored is not None:
+        return stored, None
+    label = _same_label(session, region.code, region.version)
+    if label is not None and label.content_hash == digest:
+        return label, None
+    return None, label
+
+
 def load_directory(db: Database, path: str | Path, actor: str) -> LoadReport:
     """Publish every new, valid file of a policies directory; report every problem.
 
@@ -156,12 +172,9 @@ def _store_file(db: Database, region: RegionHeader, text: str, filename: str, ac
     for _attempt in range(2):
         try:
             with _changing_what_is_in_force(db) as session:
-                digest = content_hash(region)
-                if _same_content(session, region.code, digest):
+                stored, clash = _stored_or_clash(session, region, content_hash(region))
+                if stored is not None:
                     return False
-                clash = _same_label(session, region.code, region.version)
-                if clash is not None and clash.content_hash == digest:
-                    return False  # a concurrent load committed it between the two reads
                 if clash is not None:
                     return Problem(filename, "version", f"version {region.version} is already stored "
                                    f"({clash.status}) with different content: give the file a new version")
@@ -350,12 +363,9 @@ def import_toml(db: Database, text: str, actor: str, today: date | None = None) 
     digest = content_hash(region)
     try:
         with db.transaction() as session:
-            existing = _same_content(session, region.code, digest)
-            if existing is not None:
-                return existing, False
-            clash = _same_label(session, region.code, region.version)
-            if clash is not None and clash.content_hash == digest:
-                return clash, False  # a concurrent import committed it between the two reads
+            stored, clash = _stored_or_clash(session, region, digest)
+            if stored is not None:
+                return stored, False
             if clash is not None:
                 raise RulebookError(f"{_label(region)} 已存在且内容不同：请在文件中换一个版本号")
             row = _row(region, text, status="draft", source="import", actor=actor)
