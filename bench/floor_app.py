@@ -31,6 +31,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import check_signature
 
+from miniservice.db import sqlite_pragmas
 from miniservice.wechat.deliveries import dedupe_key
 
 TOKEN = os.environ.get("WECHAT_TOKEN", "benchtoken")
@@ -47,12 +48,12 @@ class DeliveryKeys:
     def __init__(self, url: str) -> None:
         self.url = url
         self.connection: Any = None
+        self.insert = self.INSERT.format("?" if url.startswith("sqlite") else "%s")
 
     def _connect(self) -> Any:
         if self.url.startswith("sqlite"):
-            connection = sqlite3.connect(self.url.split("///", 1)[1], timeout=15, isolation_level=None)
-            for pragma in ("journal_mode=WAL", "busy_timeout=15000", "synchronous=NORMAL"):
-                connection.execute(f"PRAGMA {pragma}")
+            connection = sqlite3.connect(self.url.split("///", 1)[1], timeout=15)
+            sqlite_pragmas(connection)  # the app's own: WAL, synchronous=NORMAL, busy_timeout, autocommit
             return connection
         return psycopg.connect(self.url.replace("+psycopg", ""), autocommit=True)
 
@@ -60,9 +61,7 @@ class DeliveryKeys:
         """True when this delivery is new (its key was not there)."""
         if self.connection is None:
             self.connection = self._connect()
-        marker = "?" if isinstance(self.connection, sqlite3.Connection) else "%s"
-        cursor = self.connection.execute(self.INSERT.format(marker), (key, datetime.now(UTC).isoformat()))
-        return cursor.rowcount == 1
+        return self.connection.execute(self.insert, (key, datetime.now(UTC).isoformat())).rowcount == 1
 
 
 keys = DeliveryKeys(os.environ["FLOOR_DATABASE_URL"]) if os.environ.get("FLOOR_DATABASE_URL") else None

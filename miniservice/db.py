@@ -26,7 +26,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 __all__ = ["Database", "IntegrityError", "get_db", "init_db"]
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
     """WAL lets readers run beside the single writer; busy_timeout makes writers queue, not fail.
 
     Python's sqlite3 opens transactions itself only before INSERT/UPDATE/DELETE, so a write that
@@ -59,7 +59,7 @@ class Database:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(url, connect_args={"timeout": 15})
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
             self._writer: Engine = self.engine.execution_options(sqlite_immediate=True)
         else:
