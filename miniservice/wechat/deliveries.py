@@ -140,16 +140,16 @@ def _statements_for(dialect: str) -> _Statements:
     The follower is created on first sight and ``last_seen_at`` stamped by one upsert on every
     delivery (an insert, a select and an update were 15% of a callback's time)."""
     insert = dialect_insert(dialect)
+    deliveries = InboundDelivery.__table__
     follower = insert(Follower.__table__).values(
         openid=bindparam("seen_openid"), subscribed=True, subscribed_at=bindparam("seen_at"),
         last_seen_at=bindparam("seen_at"), reminders_enabled=True)
     touch = follower.on_conflict_do_update(index_elements=["openid"],
                                            set_={"last_seen_at": follower.excluded.last_seen_at})
-    record = insert(InboundDelivery.__table__).on_conflict_do_nothing()
+    record = insert(deliveries).on_conflict_do_nothing()
     together = dialect == "postgresql"
     if together:
         record = record.add_cte(touch.cte("touched"))
-    deliveries = InboundDelivery.__table__
     set_reply = deliveries.update().where(deliveries.c.dedupe_key == bindparam("claimed_key")).values(
         reply=bindparam("final_reply"))
     return _Statements(record.execution_options(preserve_rowcount=True), touch, together, set_reply)
