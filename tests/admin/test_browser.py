@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 
 from miniservice.clock import local_today
 from miniservice.db import Database
@@ -32,13 +33,19 @@ HOSTILE = ('code = "440600"\nname = "<script>alert(1)</script>佛山"\nparent = 
            'version = "2026.1"\neffective_from = 2025-01-01\n')
 
 
-def _sign_in(page: Any, base: str | None, username: str, password: str = PASSWORD) -> None:
-    """Fill the login form (after opening it, unless ``base`` is None: the page shows it already)."""
+def _sign_in(page: Any, base: str | None, username: str, password: str = PASSWORD) -> Any:
+    """Fill the login form (after opening it, unless ``base`` is None: the page shows it already).
+
+    Returns the server's answer to the POST, waited for: a refused sign-in shows the same form with
+    the same message, so only the answer itself tells this attempt's outcome from the last one's.
+    """
     if base is not None:
         page.goto(base + "/admin/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button:has-text('登录')")
+    with page.expect_response(lambda response: response.request.method == "POST") as answer:
+        page.click("button:has-text('登录')")
+    return answer.value
 
 
 def _unit_rate(db: Database, on: Any) -> Decimal:
@@ -57,26 +64,25 @@ def test_a_publisher_edits_previews_publishes_for_a_later_day_and_rolls_back(
     page.fill("input[name='flexible.unit_rate.value']", "1.5")
     page.click("button:has-text('保存并校验')")
     message = page.locator(".figure.has-error .error").first
-    assert message.is_visible()
-    assert "less than or equal to 1" in message.inner_text()
+    expect(message).to_contain_text("less than or equal to 1")
 
     page.fill("input[name='flexible.unit_rate.value']", "0.10")
     page.click("button:has-text('保存并校验')")
-    assert page.locator("text=草稿已保存并通过校验").is_visible()
-    assert page.locator("table.changes >> text=flexible.unit_rate").is_visible()
-    assert page.locator("text=有变化").first.is_visible()
+    expect(page.locator("text=草稿已保存并通过校验")).to_be_visible()
+    expect(page.locator("table.changes >> text=flexible.unit_rate")).to_be_visible()
+    expect(page.locator("text=有变化").first).to_be_visible()
     save_screenshot(page, "admin-draft-preview")
 
     day = local_today(app.extensions["miniservice.settings"].timezone) + timedelta(days=10)
     page.fill("input[name=effective_from]", day.isoformat())
     page.click("button:has-text('发布')")
-    assert page.locator(f"text=将于 {day.isoformat()} 自动生效").is_visible()
-    assert page.locator(".tag--scheduled").first.is_visible()
+    expect(page.locator(f"text=将于 {day.isoformat()} 自动生效")).to_be_visible()
+    expect(page.locator(".tag--scheduled").first).to_be_visible()
     assert _unit_rate(db, day - timedelta(days=1)) == Decimal("0.08")
     assert _unit_rate(db, day) == Decimal("0.10")
 
     page.click("button:has-text('回滚')")
-    assert page.locator("text=上一版本重新生效").is_visible()
+    expect(page.locator("text=上一版本重新生效")).to_be_visible()
     assert _unit_rate(db, day) == Decimal("0.08")
 
 
@@ -89,20 +95,18 @@ def test_a_viewer_sees_a_hostile_region_name_as_text_and_cannot_edit(
     desktop_page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     _sign_in(desktop_page, live_server.url, "viewer")
     desktop_page.goto(live_server.url + "/admin/rules")
-    assert desktop_page.locator("text=<script>alert(1)</script>佛山").is_visible()
+    expect(desktop_page.locator("text=<script>alert(1)</script>佛山")).to_be_visible()
     assert dialogs == []
     response = desktop_page.goto(live_server.url + f"/admin/rules/versions/{draft.id}/edit")
     assert response.status == 403
-    assert desktop_page.locator("text=没有执行此操作的权限").is_visible()
+    expect(desktop_page.locator("text=没有执行此操作的权限")).to_be_visible()
     assert desktop_page.locator("text=编辑草稿").count() == 0
 
 
 def test_five_wrong_passwords_lock_the_account(desktop_page: Any, live_server: Any, staff: dict[str, str]) -> None:
-    _sign_in(desktop_page, live_server.url, "editor", "wrong-password")
-    for _ in range(4):  # a refused sign-in shows the form again
-        assert desktop_page.locator("text=用户名或密码错误").is_visible()
-        _sign_in(desktop_page, None, "editor", "wrong-password")
-    assert desktop_page.locator("text=账户已锁定").is_visible()
-    _sign_in(desktop_page, None, "editor")
-    assert desktop_page.locator("text=账户已锁定").is_visible()
-    assert "/admin/login" in desktop_page.url
+    answers = [_sign_in(desktop_page, live_server.url if attempt == 0 else None, "editor", "wrong-password")
+               for attempt in range(5)]  # a refused sign-in shows the form again
+    assert [answer.status for answer in answers] == [401, 401, 401, 401, 423]
+    assert _sign_in(desktop_page, None, "editor").status == 423  # the right password, too late
+    expect(desktop_page.locator("text=账户已锁定")).to_be_visible()
+    expect(desktop_page).to_have_url(live_server.url + "/admin/login")

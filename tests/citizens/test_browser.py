@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from miniservice.citizens.importing import ImportReport
 from miniservice.devtools.fake_wechat import OPENID_COOKIE, FakeWeChat
@@ -28,14 +29,15 @@ def test_a_phone_binds_through_oauth_and_sees_its_records(
     page.fill("#id_number", ALICE["id_number"])
     page.fill("#factor_value", ALICE["card"])
     page.click("#bind")
-    assert page.locator("#done").inner_text() == "绑定成功，确认消息已发送到公众号。"
-    assert "林*雨" in page.locator("#binding").inner_text()
+    expect(page.locator("#done")).to_have_text("绑定成功，确认消息已发送到公众号。")
+    expect(page.locator("#binding")).to_contain_text("林*雨")
     assert [m.touser for m in fake_wechat.sent_messages()] == ["o-alice"]
 
     page.click("text=查看缴费记录")
-    assert page.url == live_server.url + "/h5/records"
-    assert page.locator(".month").count() == 3 and "2026-10" in page.locator("#months").inner_text()
-    assert "连续参保" in page.locator("#summary").inner_text()
+    expect(page).to_have_url(live_server.url + "/h5/records")
+    expect(page.locator(".month")).to_have_count(3)
+    expect(page.locator("#months")).to_contain_text("2026-10")
+    expect(page.locator("#summary")).to_contain_text("连续参保")
     assert page.locator("script").count() == 0  # nothing on the way needed JavaScript
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
     assert page.locator(".weui-cell").first.bounding_box()["width"] <= 390

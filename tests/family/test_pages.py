@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 
 from miniservice.devtools.fake_wechat import OPENID_COOKIE, FakeWeChat
 from miniservice.devtools.simulator import Simulator
@@ -79,7 +80,7 @@ def test_a_holder_links_a_mother_and_pays_her_premium_on_a_phone_without_javascr
     page = context.new_page()
     try:
         page.goto(live_server.url + "/h5/family")
-        assert page.locator("#balance").inner_text() == "5000.00 元"
+        expect(page.locator("#balance")).to_have_text("5000.00 元")
         page.click("text=添加亲属")
         page.fill("input[name=name]", family.mother.name)
         page.fill("input[name=id_number]", family.mother.id_number)
@@ -88,13 +89,13 @@ def test_a_holder_links_a_mother_and_pays_her_premium_on_a_phone_without_javascr
         page.click("label:has-text('本人承诺已取得亲属同意')")
         save_screenshot(page, "family-add")
         page.click("input[type=submit]")
-        assert page.locator("text=绑定成功").is_visible()
+        expect(page.locator("text=绑定成功")).to_be_visible()
         page.click("text=返回家庭共济")
-        assert page.locator("text=2026 年度居民医保个人缴费").is_visible()
+        expect(page.locator("text=2026 年度居民医保个人缴费")).to_be_visible()
         save_screenshot(page, "family-overview")
         page.click("button:has-text('使用个人账户支付 400.00 元')")
-        assert page.locator("text=缴费成功").is_visible()
-        assert page.locator("#balance-after").inner_text() == "4600.00 元"
+        expect(page.locator("text=缴费成功")).to_be_visible()
+        expect(page.locator("#balance-after")).to_have_text("4600.00 元")
         save_screenshot(page, "family-paid")
     finally:
         context.close()
