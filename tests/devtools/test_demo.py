@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from miniservice.citizens.models import Binding, Person
@@ -51,12 +52,12 @@ def test_phone_page_taps_the_menu_and_opens_records_as_the_chosen_citizen(
     page.goto(live_server.url + "/demo/phone?openid=demo_citizen_4")
     page.click("summary:has-text('帮助')")
     page.click("button:has-text('使用说明')")
-    assert "退订提醒" in page.inner_text(".chat")
+    expect(page.locator(".chat")).to_contain_text("退订提醒 / 开启提醒")
     page.fill("input[name=value]", "缴费记录")
     page.click("button:has-text('发送')")
-    assert "断缴" in page.inner_text(".chat")
+    expect(page.locator(".chat")).to_contain_text("您的医保缴费情况")  # the records reply, not the help's
     page.click("summary:has-text('我的医保')")
     page.click("a:has-text('缴费记录明细')")
     page.wait_for_url("**/h5/records*")  # the fragment of WeChat's authorise URL survives the redirects
-    assert "5101**********1418" in page.inner_text("body")
+    expect(page.locator("body")).to_contain_text("5101**********1418")
     save_screenshot(page, "demo-phone-records")

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from miniservice.clock import local_today
 from miniservice.db import Database
@@ -143,10 +144,9 @@ def test_quote_page_on_a_phone(phone_page: Any, live_server: LiveServer, fake_we
     phone_page.fill("#first", str(last - 1))
     phone_page.fill("#last", str(last))
     phone_page.click("#whatif-submit")
-    phone_page.wait_for_selector("#whatif-totals")
-
-    assert "测算结果" in phone_page.inner_text("body")
-    assert phone_page.is_visible("#whatif-illustrative")
+    expect(phone_page.locator("#whatif-totals")).to_be_visible()
+    expect(phone_page.locator("body")).to_contain_text("测算结果")
+    expect(phone_page.locator("#whatif-illustrative")).to_be_visible()
     width = phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "the page must not scroll sideways on a phone"
     save_screenshot(phone_page, "quote-phone")
