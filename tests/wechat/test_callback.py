@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -177,11 +176,11 @@ def _post_signed(live_server: Any, simulator: Any, body: bytes | str) -> request
     return requests.post(live_server.url + "/wechat/callback", params=params, data=body, timeout=5)
 
 
-def test_billion_laughs_is_refused_quickly(live_server: Any, simulator: Any, db: Any) -> None:
-    started = time.monotonic()
+def test_billion_laughs_is_refused_before_parsing_and_records_nothing(
+    live_server: Any, simulator: Any, db: Any
+) -> None:
     response = _post_signed(live_server, simulator, BILLION_LAUGHS)
     assert response.status_code == 400
-    assert time.monotonic() - started < 1.0
     assert _count(db, InboundDelivery) == 0
 
 
