@@ -45,6 +45,7 @@ from sqlalchemy import create_engine, text
 from bench.common import (
     BENCH_DATA_KEY,
     BENCH_REDIS_URL,
+    FLOOR_TABLE,
     create_floor_table,
     load_average,
     machine_lines,
@@ -158,7 +159,7 @@ class Target:
 
     @property
     def durable_floor(self) -> bool:
-        return self.table == "floor_delivery"
+        return self.table == FLOOR_TABLE
 
 
 def app_env(database_url: str, redis_url: str | None, instance: Path) -> dict[str, str]:
@@ -255,7 +256,8 @@ def measure(target: Target, files: dict[str, Path], distinct: int, sizes: Sizes,
     finally:
         server.stop()
     result: dict[str, Any] = {"name": target.name, "load_before": load, "warm": warm, "saturation": saturation,
-                              "latency": latency, "rate": rate, "durable_floor": target.durable_floor}
+                              "latency": latency, "rate": rate, "durable_floor": target.durable_floor,
+                              "table": target.table}
     if target.database_url:
         result["rows"], result["failed"] = count_deliveries(target)
         result["distinct"] = distinct
@@ -300,8 +302,7 @@ def report(results: list[dict[str, Any]], len_of: dict[str, int]) -> int:
         unsent = sum(len_of[phase] - r[phase]["sent"] for phase in len_of)
         doubles = r["rows"] - r["distinct"] if not unsent else float("nan")
         verdict = "no double effects" if doubles == 0 else f"{doubles} EXTRA" if not unsent else f"{unsent} unsent"
-        effects = (f"{'floor_delivery' if r['durable_floor'] else 'inbound_delivery'} rows {r['rows']} for "
-                   f"{r['distinct']} distinct deliveries ({verdict})")
+        effects = f"{r['table']} rows {r['rows']} for {r['distinct']} distinct deliveries ({verdict})"
         if r["durable_floor"]:
             durable = rps
             print(f"{r['name']}: throughput {ratio:.2f} of the floor: the ceiling of any callback that writes "
@@ -358,7 +359,7 @@ def run(sizes: Sizes, sqlite: bool, pg_url: str | None, redis_url: str | None, s
             _seed(app_target.database_url, sizes.bound)
             create_floor_table(floor_url)
             targets += [Target(f"floor+key {label}", "bench.floor_app:app",
-                               {**floor_env, "FLOOR_DATABASE_URL": floor_url}, floor_url, "floor_delivery"),
+                               {**floor_env, "FLOOR_DATABASE_URL": floor_url}, floor_url, FLOOR_TABLE),
                         app_target]
         print(f"seeded {sizes.bound} bound citizens per database; load {load_average()}")
         print()

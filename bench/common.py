@@ -26,6 +26,7 @@ BENCH_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/miniservice_bench"
 BENCH_REDIS_URL = "redis://127.0.0.1:6379/14"
 BENCH_DATA_KEY = "YmVuY2gtZGF0YS1rZXktMzItYnl0ZXMtbG9uZy0wMDA="  # 32 bytes, urlsafe base64
 POLICIES = PROJECT_ROOT / "policies"
+FLOOR_TABLE = "floor_delivery"  # the durable floor's one table: a delivery's unique key per row
 
 
 def cpu_model() -> str:
@@ -105,11 +106,11 @@ def fresh_postgres(url: str) -> None:
 
 
 def create_floor_table(url: str) -> None:
-    """An empty ``floor_delivery`` table at ``url`` for the durable floor (:mod:`bench.floor_app`)."""
+    """An empty :data:`FLOOR_TABLE` at ``url`` for the durable floor (:mod:`bench.floor_app`)."""
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS floor_delivery"))
-        connection.execute(text("CREATE TABLE floor_delivery (dedupe_key VARCHAR(200) PRIMARY KEY, "
+        connection.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
+        connection.execute(text(f"CREATE TABLE {FLOOR_TABLE} (dedupe_key VARCHAR(200) PRIMARY KEY, "
                                 "received_at TIMESTAMP NOT NULL)"))
     engine.dispose()
 

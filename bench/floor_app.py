@@ -13,7 +13,7 @@ answers; a callback that does so in one transaction per delivery cannot do less 
 ratio to the floor is the ceiling of any such design on the same machine and database.
 
 ``gunicorn -w 4 bench.floor_app:app`` with ``WECHAT_TOKEN``, ``WECHAT_AES_KEY``, ``WECHAT_APP_ID``
-(and ``FLOOR_DATABASE_URL``, a SQLAlchemy URL whose ``floor_delivery`` table exists:
+(and ``FLOOR_DATABASE_URL``, a SQLAlchemy URL whose :data:`bench.common.FLOOR_TABLE` exists:
 :func:`bench.common.create_floor_table`).
 """
 
@@ -31,6 +31,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import check_signature
 
+from bench.common import FLOOR_TABLE
 from miniservice.db import sqlite_pragmas
 from miniservice.wechat.deliveries import dedupe_key
 
@@ -43,12 +44,12 @@ app = Flask(__name__)
 class DeliveryKeys:
     """The durable floor's one write, on a connection of this worker's own (opened after the fork)."""
 
-    INSERT = "INSERT INTO floor_delivery (dedupe_key, received_at) VALUES ({0}, {0}) ON CONFLICT DO NOTHING"
-
     def __init__(self, url: str) -> None:
         self.url = url
         self.connection: Any = None
-        self.insert = self.INSERT.format("?" if url.startswith("sqlite") else "%s")
+        mark = "?" if url.startswith("sqlite") else "%s"
+        self.insert = (f"INSERT INTO {FLOOR_TABLE} (dedupe_key, received_at) VALUES ({mark}, {mark}) "
+                       "ON CONFLICT DO NOTHING")
 
     def _connect(self) -> Any:
         if self.url.startswith("sqlite"):
