@@ -176,9 +176,7 @@ def _post_signed(live_server: Any, simulator: Any, body: bytes | str) -> request
     return requests.post(live_server.url + "/wechat/callback", params=params, data=body, timeout=5)
 
 
-def test_billion_laughs_is_refused_before_parsing_and_records_nothing(
-    live_server: Any, simulator: Any, db: Any
-) -> None:
+def test_billion_laughs_is_refused_and_records_nothing(live_server: Any, simulator: Any, db: Any) -> None:
     response = _post_signed(live_server, simulator, BILLION_LAUGHS)
     assert response.status_code == 400
     assert _count(db, InboundDelivery) == 0
