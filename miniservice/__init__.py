@@ -10,12 +10,14 @@ import importlib
 import logging
 from typing import Any
 
+import redis
 from flask import Flask, render_template
 
 from miniservice.citizens.redaction import install_redaction
 from miniservice.config import PROJECT_ROOT, Settings, load_settings
 from miniservice.db import Database
 from miniservice.rulebook.resolve import NoRulesInForce
+from miniservice.wechat.replay import NonceBook
 
 # Capabilities that answer WeChat messages register their handlers when imported.
 HANDLER_MODULES = (
@@ -65,6 +67,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from miniservice.wechat.client import build_client
 
     app.extensions["miniservice.wechat_client"] = build_client(settings, db)
+    app.extensions["miniservice.nonces"] = NonceBook(
+        db, redis.Redis.from_url(settings.redis_url) if settings.redis_url else None, settings.wechat_app_id)
 
     for module in HANDLER_MODULES:
         importlib.import_module(module)

@@ -49,6 +49,9 @@ class Settings:
     wechat_app_id: str = ""
     wechat_app_secret: str = ""
     wechat_aes_key: str | None = None
+    # WeChat's 消息加解密方式: "safe" (安全模式, encrypted bodies only), "compatible" (兼容模式, both), "plain".
+    # Unset: safe when an EncodingAESKey is configured, plain otherwise.
+    wechat_message_mode: str = ""
     wechat_api_base: str | None = None
     wechat_oauth_base: str | None = None
     max_callback_bytes: int = 64 * 1024
@@ -66,6 +69,11 @@ class Settings:
     @property
     def safe_mode(self) -> bool:
         return bool(self.wechat_aes_key)
+
+    @property
+    def message_mode(self) -> str:
+        """What the callback accepts: only encrypted bodies unless plain text is configured on purpose."""
+        return self.wechat_message_mode or ("safe" if self.wechat_aes_key else "plain")
 
     def with_overrides(self, overrides: dict[str, Any]) -> Settings:
         known = {f.name for f in fields(self)}
@@ -103,6 +111,20 @@ def _template_ids(raw: str | None) -> dict[str, str]:
     return {kind.strip(): value.strip() for kind, value in pairs}
 
 
+MESSAGE_MODES = ("plain", "compatible", "safe")
+
+
+def _message_mode(mode: str, aes_key: str) -> str:
+    """Compatible and safe modes need the EncodingAESKey; a typo must not silently accept plain bodies."""
+    if not mode:
+        return ""
+    if mode not in MESSAGE_MODES:
+        raise ConfigError(f"WECHAT_MESSAGE_MODE must be one of {', '.join(MESSAGE_MODES)}, not {mode!r}")
+    if mode != "plain" and not aes_key:
+        raise ConfigError(f"WECHAT_MESSAGE_MODE={mode} needs WECHAT_AES_KEY")
+    return mode
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build settings from ``environ`` (default ``os.environ``); production demands every secret."""
     env = dict(os.environ if environ is None else environ)
@@ -133,6 +155,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         wechat_app_id=pick("WECHAT_APP_ID", "wechat_app_id"),
         wechat_app_secret=pick("WECHAT_APP_SECRET", "wechat_app_secret"),
         wechat_aes_key=pick("WECHAT_AES_KEY", "wechat_aes_key") or None,
+        wechat_message_mode=_message_mode(env.get("WECHAT_MESSAGE_MODE", ""), pick("WECHAT_AES_KEY", "wechat_aes_key")),
         wechat_api_base=env.get("WECHAT_API_BASE") or None,
         wechat_oauth_base=env.get("WECHAT_OAUTH_BASE") or None,
         reminder_run_time=env.get("MINISERVICE_REMINDER_TIME", "09:30"),

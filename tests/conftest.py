@@ -165,6 +165,8 @@ def test_settings(tmp_path: Path, database_url: str, api_base: str, **extra: Any
         "wechat_app_id": TEST_APP_ID,
         "wechat_app_secret": TEST_APP_SECRET,
         "wechat_aes_key": TEST_AES_KEY,
+        # Most tests post plain XML for readability; tests/security checks the default (safe) mode.
+        "wechat_message_mode": "compatible",
         "wechat_api_base": api_base,
         "public_base_url": "http://127.0.0.1:5000",
     }

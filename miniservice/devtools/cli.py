@@ -31,15 +31,18 @@ KINDS = ("subscribe", "unsubscribe", "click", "view", "text")
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("arg", nargs=-1)
 @click.option("--openid", default="demo_visitor", show_default=True, help="the simulated WeChat user")
-@click.option("--aes", is_flag=True, help="safe mode (安全模式): encrypt with WECHAT_AES_KEY")
+@click.option("--aes/--plain", default=None,
+              help="encrypt with WECHAT_AES_KEY (安全模式) or post plain XML; default: as the account's mode")
 @click.option("--url", default=None, help="callback URL (default: <public URL>/wechat/callback)")
 @click.option("--original-id", default="gh_000000000000", show_default=True, help="the account's 原始ID")
 @click.option("--duplicate", default=1, show_default=True, help="deliver N times concurrently (retries)")
-def simulate(kind: str, arg: tuple[str, ...], openid: str, aes: bool, url: str | None, original_id: str,
+def simulate(kind: str, arg: tuple[str, ...], openid: str, aes: bool | None, url: str | None, original_id: str,
              duplicate: int) -> None:
     from miniservice.cli import make_app
 
     settings = make_app().extensions["miniservice.settings"]
+    if aes is None:
+        aes = settings.message_mode == "safe"
     if aes and not settings.wechat_aes_key:
         raise click.UsageError("--aes needs WECHAT_AES_KEY (demo mode generates one under instance/)")
     account = CallbackAccount(settings.wechat_token, settings.wechat_app_id,

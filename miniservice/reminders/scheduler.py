@@ -1,4 +1,4 @@
-"""APScheduler wiring: the daily plan-and-send job and the frequent send job.
+"""APScheduler wiring: the daily plan-and-send job, the frequent send job and the housekeeping job.
 
 Jobs live in APScheduler's ``SQLAlchemyJobStore`` on the service's own database (table
 ``apscheduler_jobs``, created by the migrations), under fixed ids with ``replace_existing``, so a
@@ -24,15 +24,19 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
+from miniservice.clock import now_utc
 from miniservice.reminders import service
 from miniservice.reminders.models import SchedulerJob
 from miniservice.reminders.timing import parse_hhmm
+from miniservice.wechat import deliveries
 
 log = logging.getLogger(__name__)
 
 DAILY_JOB = "reminders.daily"
 SEND_JOB = "reminders.send"
 SEND_EVERY_MINUTES = 5
+HOUSEKEEPING_JOB = "wechat.housekeeping"
+HOUSEKEEPING_EVERY_MINUTES = 10
 _app: Flask | None = None
 
 S = TypeVar("S", bound=BaseScheduler)
@@ -59,6 +63,16 @@ def send_job() -> None:
             log.info("reminders sent %s, retry %s, failed %s", report.sent, report.retry, report.failed)
 
 
+def housekeeping_job() -> None:
+    """Forget what only served WeChat's retries and replays: stored replies and callback nonces."""
+    app = _job_app()
+    with app.app_context():
+        now = now_utc()
+        replies = deliveries.forget_replies_before(app.extensions["miniservice.db"], now)
+        nonces = app.extensions["miniservice.nonces"].forget_before(now)
+        log.info("housekeeping: %s stored replies blanked, %s callback nonces forgotten", replies, nonces)
+
+
 def build_scheduler(app: Flask, scheduler_class: type[S]) -> S:
     """A scheduler of ``scheduler_class`` with both jobs in the database job store (not started)."""
     global _app
@@ -76,6 +90,9 @@ def build_scheduler(app: Flask, scheduler_class: type[S]) -> S:
                       id=DAILY_JOB, name="plan and send reminders", replace_existing=True)
     scheduler.add_job(f"{__name__}:send_job", IntervalTrigger(minutes=SEND_EVERY_MINUTES, timezone=zone),
                       id=SEND_JOB, name="send due reminders", replace_existing=True)
+    scheduler.add_job(f"{__name__}:housekeeping_job",
+                      IntervalTrigger(minutes=HOUSEKEEPING_EVERY_MINUTES, timezone=zone), id=HOUSEKEEPING_JOB,
+                      name="forget stored replies and nonces", replace_existing=True)
     return scheduler
 
 

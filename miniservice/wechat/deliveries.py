@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -35,10 +35,16 @@ log = logging.getLogger(__name__)
 FAILURE_REPLY = "系统繁忙，请稍后再试。如需帮助请拨打 12333。"
 
 
+# A stored reply serves only WeChat's retries of the same delivery (three, within about 15 s); after
+# this it is never sent again, and the housekeeping job blanks it (it may hold a balance).
+REPLY_SERVES_SECONDS = 60
+
+
 def dedupe_key(message: Any) -> str:
-    """MsgId for messages; for events (whose id is 0) sender + time + event + key, as WeChat advises."""
+    """Sender + MsgId for messages (a MsgId alone is not secret: another openid must never collect
+    this delivery's reply); for events (whose id is 0) sender + time + event + key, as WeChat advises."""
     if message.type != "event" and message.id:
-        return f"msg:{message.id}"
+        return f"msg:{message.source}:{message.id}"
     created = int(message.create_time.timestamp())
     key = getattr(message, "key", None) or getattr(message, "url", None) or ""
     return f"evt:{message.source}:{created}:{getattr(message, 'event', '')}:{key}"[:200]
@@ -64,7 +70,7 @@ def _claim_then_answer(db: Database, route: Route, key: str, settings: Settings,
             reply = route.handler(Inbound(message, message.source, session, settings))
             session.execute(_statements(session).set_reply, {"claimed_key": key, "final_reply": reply})
             return reply
-    stored = _stored_reply(db, key)  # a retry's: the first delivery has committed by now
+    stored = _stored_reply(db, key, message.source)  # a retry's: the first delivery has committed by now
     if stored is None:
         raise LookupError(f"delivery {key} was claimed but its reply never became visible")
     return stored
@@ -84,7 +90,7 @@ def _answer_then_record(db: Database, route: Route, key: str, settings: Settings
             recorded = _record(session, key, message, route.name, reply)
     if recorded:
         return reply
-    stored = _stored_reply(db, key)
+    stored = _stored_reply(db, key, message.source)
     return reply if stored is None else stored
 
 
@@ -155,20 +161,36 @@ def _statements_for(dialect: str) -> _Statements:
     return _Statements(record.execution_options(preserve_rowcount=True), touch, together, set_reply)
 
 
-def _stored_reply(db: Database, key: str, wait_seconds: float = 3.0) -> str | None:
+def _stored_reply(db: Database, key: str, openid: str, wait_seconds: float = 3.0) -> str | None:
+    """The reply stored for a retry of ``key`` from ``openid``; "" (answer ``success``) once it no longer
+    serves retries; None when the first delivery's row never became visible."""
     deadline = time.monotonic() + wait_seconds
     while True:
         with db.reading() as session:
-            reply = session.execute(
-                select(InboundDelivery.reply).where(InboundDelivery.dedupe_key == key)
-            ).scalar_one_or_none()
-        if reply is not None or time.monotonic() > deadline:
-            return reply
+            row = session.execute(
+                select(InboundDelivery.reply, InboundDelivery.received_at)
+                .where(InboundDelivery.dedupe_key == key, InboundDelivery.openid == openid)
+            ).one_or_none()
+        if row is not None:
+            reply, received_at = row
+            return reply if now_utc() - received_at <= timedelta(seconds=REPLY_SERVES_SECONDS) else ""
+        if time.monotonic() > deadline:
+            return None
         time.sleep(0.05)
+
+
+def forget_replies_before(db: Database, now: datetime) -> int:
+    """Blank the replies that no longer serve retries: they may hold a citizen's balance or records."""
+    cutoff = now - timedelta(seconds=REPLY_SERVES_SECONDS)
+    table = InboundDelivery.__table__
+    with db.writing() as connection:
+        return connection.execute(
+            table.update().where(table.c.received_at < cutoff, table.c.reply != "").values(reply="")
+        ).rowcount
 
 
 def _record_failure(db: Database, key: str, message: Any, handler: str) -> str:
     """A failed handler leaves no effects; the delivery is kept, marked failed, with a polite reply."""
     with db.writing() as connection:
         recorded = _record(connection, key, message, handler, FAILURE_REPLY, failed=True)
-    return FAILURE_REPLY if recorded else _stored_reply(db, key) or FAILURE_REPLY
+    return FAILURE_REPLY if recorded else _stored_reply(db, key, message.source) or FAILURE_REPLY

@@ -44,6 +44,17 @@ class InboundDelivery(SQLModel, table=True):
     failed: bool = False
 
 
+class CallbackNonce(SQLModel, table=True):
+    """A (timestamp, nonce) pair of a signed callback URL and the body it was first used with
+    (:mod:`miniservice.wechat.replay`); kept for ten minutes when Redis does not keep it."""
+
+    __tablename__ = "callback_nonce"
+
+    pair: str = Field(primary_key=True, max_length=80)
+    digest: str = Field(max_length=64)
+    seen_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
 class ApiToken(SQLModel, table=True):
     """The access token shared by every process when Redis is not configured."""
 

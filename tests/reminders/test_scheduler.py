@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.reminders.models import SchedulerJob
-from miniservice.reminders.scheduler import DAILY_JOB, SEND_JOB, build_scheduler, start_background_scheduler
+from miniservice.reminders.scheduler import (
+    DAILY_JOB,
+    HOUSEKEEPING_JOB,
+    SEND_JOB,
+    build_scheduler,
+    start_background_scheduler,
+)
 from miniservice.rules.months import Month
 from tests.reminders.conftest import Clock, Registry, local
 
@@ -32,7 +38,7 @@ def test_restarts_and_a_second_scheduler_keep_one_copy_of_each_job(app: Flask, d
     restarted = build_scheduler(app, BackgroundScheduler)
     restarted.start(paused=True)
     try:
-        assert _stored_jobs(db) == [DAILY_JOB, SEND_JOB]
+        assert _stored_jobs(db) == [DAILY_JOB, SEND_JOB, HOUSEKEEPING_JOB]
         daily = restarted.get_job(DAILY_JOB)
         assert daily.next_run_time == local(date(2025, 12, 1), 9, 30)  # settings.reminder_run_time, Shanghai
     finally:
@@ -57,4 +63,4 @@ def test_the_daily_job_run_by_the_background_scheduler_plans_and_sends(
         scheduler.shutdown(wait=True)
     assert len(fake_wechat.sent_messages(citizen.openid)) == 1
     with db.reading() as session:
-        assert session.execute(select(func.count()).select_from(SchedulerJob)).scalar_one() == 2
+        assert session.execute(select(func.count()).select_from(SchedulerJob)).scalar_one() == 3

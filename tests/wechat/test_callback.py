@@ -111,7 +111,7 @@ def test_duplicate_encrypted_text_with_fresh_envelopes_is_handled_once(aes_simul
     assert {reply.content for reply in replies} == {replies[0].content}
     with db.reading() as session:
         keys = session.execute(select(InboundDelivery.dedupe_key)).scalars().all()
-    assert keys == ["msg:987654321"]
+    assert keys == ["msg:o_retried_aes:987654321"]
 
 
 @pytest.mark.parametrize("error", [RuntimeError("template store unavailable"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import time_machine
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 
@@ -26,7 +27,19 @@ SAMPLE_BODY = (
 class TestTencentSafeModeSample:
     @pytest.fixture
     def app_overrides(self) -> dict[str, Any]:
-        return {"wechat_token": SAMPLE_TOKEN, "wechat_aes_key": SAMPLE_AES_KEY, "wechat_app_id": SAMPLE_APP_ID}
+        return {"wechat_token": SAMPLE_TOKEN, "wechat_aes_key": SAMPLE_AES_KEY, "wechat_app_id": SAMPLE_APP_ID,
+                "wechat_message_mode": "safe"}
+
+    @pytest.fixture(autouse=True)
+    def at_the_samples_time(self) -> Any:
+        """The sample was signed in 2014; the callback accepts a timestamp only within five minutes."""
+        with time_machine.travel(int(SAMPLE_QUERY["timestamp"]) + 30, tick=True):
+            yield
+
+    def test_official_sample_today_is_403_as_a_stale_timestamp(self, client: Any) -> None:
+        with time_machine.travel("2026-12-01 12:00:00+08:00", tick=True):
+            response = client.post("/wechat/callback", query_string=SAMPLE_QUERY, data=SAMPLE_BODY)
+        assert response.status_code == 403
 
     def test_official_sample_decrypts_and_gets_an_encrypted_reply(self, client: Any) -> None:
         response = client.post("/wechat/callback", query_string=SAMPLE_QUERY, data=SAMPLE_BODY)
@@ -57,7 +70,7 @@ class TestTencentSafeModeSample:
         with db.reading() as session:
             keys = session.execute(select(InboundDelivery.dedupe_key)).scalars().all()
             count = session.execute(select(func.count()).select_from(InboundDelivery)).scalar_one()
-        assert keys == ["msg:6054768590064713728"]
+        assert keys == ["msg:oyORnuP8q7ou2gfYjqLzSIWZf0rs:6054768590064713728"]
         assert count == 1
 
 
