@@ -14,7 +14,7 @@ import redis
 from flask import Flask, render_template
 
 from miniservice.citizens.redaction import install_redaction
-from miniservice.config import PROJECT_ROOT, Settings, load_settings
+from miniservice.config import TEMPLATES_DIR, Settings, load_settings
 from miniservice.db import Database
 from miniservice.rulebook.resolve import NoRulesInForce
 from miniservice.wechat.replay import NonceBook
@@ -49,7 +49,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         settings = settings.with_overrides(overrides)
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(TEMPLATES_DIR),
         instance_path=str(settings.instance_dir),
     )
     app.config.update(

@@ -17,7 +17,22 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+
+
+def shipped(name: str) -> Path:
+    """``templates/`` or ``policies/``: at the top of a source checkout (the product card's layout),
+    inside the package when installed from a wheel (pyproject.toml maps them there)."""
+    bundled = PACKAGE_DIR / name
+    return bundled if bundled.is_dir() else PROJECT_ROOT / name
+
+
+TEMPLATES_DIR = shipped("templates")
+POLICIES_DIR = shipped("policies")
+# A source checkout keeps demo secrets and the SQLite file beside the code; an installed service in the
+# directory it is started from (production sets MINISERVICE_INSTANCE_DIR and a database URL anyway).
+DEFAULT_INSTANCE_DIR = (PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()) / "instance"
 
 # Secrets without which production must not start; demo and test modes generate them.
 REQUIRED_IN_PRODUCTION = (
@@ -37,11 +52,11 @@ class ConfigError(RuntimeError):
 @dataclass(frozen=True)
 class Settings:
     env: str = "demo"
-    instance_dir: Path = PROJECT_ROOT / "instance"
+    instance_dir: Path = DEFAULT_INSTANCE_DIR
     database_url: str = ""
     secret_key: str = ""
     data_key: str = ""
-    policies_dir: Path = PROJECT_ROOT / "policies"
+    policies_dir: Path = POLICIES_DIR
     redis_url: str | None = None
     timezone: str = "Asia/Shanghai"
     public_base_url: str = "http://127.0.0.1:5000"
@@ -135,7 +150,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         missing = [name for name in REQUIRED_IN_PRODUCTION if not env.get(name)]
         if missing:
             raise ConfigError("production mode needs these environment variables: " + ", ".join(missing))
-    instance_dir = Path(env.get("MINISERVICE_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+    instance_dir = Path(env.get("MINISERVICE_INSTANCE_DIR", DEFAULT_INSTANCE_DIR))
     generated = _demo_secrets(instance_dir) if mode != "production" else {}
 
     def pick(name: str, key: str) -> str:
@@ -147,7 +162,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         database_url=env.get("MINISERVICE_DATABASE_URL") or f"sqlite:///{instance_dir / 'miniservice.db'}",
         secret_key=pick("MINISERVICE_SECRET_KEY", "secret_key"),
         data_key=pick("MINISERVICE_DATA_KEY", "data_key"),
-        policies_dir=Path(env.get("MINISERVICE_POLICIES_DIR", PROJECT_ROOT / "policies")),
+        policies_dir=Path(env.get("MINISERVICE_POLICIES_DIR", POLICIES_DIR)),
         redis_url=env.get("REDIS_URL") or None,
         timezone=env.get("MINISERVICE_TZ", "Asia/Shanghai"),
         public_base_url=env.get("MINISERVICE_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
