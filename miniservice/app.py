@@ -1,0 +1,90 @@
+"""The application factory.
+
+``create_app`` is the one way to build the service, for gunicorn (``wsgi.py``), the CLI, the
+scheduler process and the tests alike.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+import redis
+from flask import Flask, render_template
+
+from miniservice.citizens.redaction import install_redaction
+from miniservice.config import TEMPLATES_DIR, Settings, load_settings
+from miniservice.db import Database
+from miniservice.rulebook.resolve import NoRulesInForce
+from miniservice.wechat.replay import NonceBook
+
+# Capabilities that answer WeChat messages register their handlers when imported.
+HANDLER_MODULES = (
+    "miniservice.wechat.handlers",
+    "miniservice.family.handlers",
+    "miniservice.citizens.wechat_handlers",
+    "miniservice.reminders.handlers",
+    "miniservice.quotes.wechat_handlers",
+)
+
+# (module, blueprint attribute) for every blueprint; each module keeps its views thin.
+BLUEPRINTS = (
+    ("miniservice.wechat.callback", "bp"),
+    ("miniservice.wechat.oauth", "bp"),
+    ("miniservice.family.views", "bp"),
+    ("miniservice.citizens.views", "bp"),
+    ("miniservice.admin.blueprint", "bp"),
+    ("miniservice.quotes.pages", "bp"),
+    ("miniservice.quotes.api", "bp"),
+)
+
+DEMO_BLUEPRINTS = (("miniservice.devtools.phone", "bp"),)
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app; ``overrides`` replace individual settings (tests, the demo)."""
+    settings: Settings = load_settings()
+    if overrides:
+        settings = settings.with_overrides(overrides)
+    app = Flask(
+        "miniservice",
+        template_folder=str(TEMPLATES_DIR),
+        instance_path=str(settings.instance_dir),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        TESTING=settings.env == "test",
+    )
+    app.extensions["miniservice.settings"] = settings
+    db = Database(settings.database_url)
+    app.extensions["miniservice.db"] = db
+
+    from miniservice.wechat.client import build_client
+
+    app.extensions["miniservice.wechat_client"] = build_client(settings, db)
+    app.extensions["miniservice.nonces"] = NonceBook(
+        db, redis.Redis.from_url(settings.redis_url) if settings.redis_url else None, settings.wechat_app_id)
+
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+    blueprints = BLUEPRINTS + (DEMO_BLUEPRINTS if settings.env == "demo" else ())
+    for module, attribute in blueprints:
+        app.register_blueprint(getattr(importlib.import_module(module), attribute))
+    app.register_error_handler(NoRulesInForce, _rules_not_published)
+    if not app.debug:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Identity data must never reach a log, whoever logs it: mask it on every handler's way out.
+    install_redaction(logging.getLogger(), app.logger)
+    return app
+
+
+def _rules_not_published(error: NoRulesInForce) -> tuple[str, int]:
+    """No published rule version covers the region and date: say so rather than guess figures."""
+    logging.getLogger(__name__).error("no rules in force: %s (run `miniservice policies load`)", error)
+    return render_template("h5/error.html", message="本地区医保政策规则暂未发布，请稍后再试或拨打 12333 咨询。"), 503
