@@ -47,6 +47,7 @@ from bench.common import (
     BENCH_REDIS_URL,
     FLOOR_TABLE,
     create_floor_table,
+    fresh_postgres,
     load_average,
     machine_lines,
     prepare_database,
@@ -55,6 +56,7 @@ from bench.common import (
     with_database,
 )
 from bench.loadgen import SLOW
+from bench.peers.typical_app import create_schema
 from bench.population import generate
 from miniservice.config import PROJECT_ROOT
 from miniservice.devtools.simulator import (
@@ -74,6 +76,9 @@ BENCH_PG_CALLBACK_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/miniservic
 MIX = ((30, "click", "RECORDS"), (20, "click", "QUOTE"), (10, "click", "HELP"), (5, "click", "CHANNELS"),
        (5, "click", "REMINDERS_ON"), (10, "text", "缴费记录"), (5, "text", "补缴"),
        (10, "text", "你好，请问断缴三个月怎么补缴？"), (5, "subscribe", ""))
+# The peers' comparison (``--peers``): half typed 帮助, half menu clicks on the service's real keys.
+PEER_MIX = ((50, "text", "帮助"), (10, "click", "RECORDS"), (10, "click", "QUOTE"), (10, "click", "HELP"),
+            (10, "click", "CHANNELS"), (10, "click", "REMINDERS_ON"))
 DUPLICATE_SHARE = 0.05
 SLOW_MS = int(SLOW * 1000)
 WORKERS = 4
@@ -91,6 +96,32 @@ class Sizes:
 
 FULL = Sizes(bound=10_000, unbound=2_000, warm=300, saturation=12_000, latency=8_000)
 SMOKE = Sizes(bound=200, unbound=50, warm=10, saturation=120, latency=60, concurrency=4)
+
+
+@dataclass
+class Traffic:
+    """The three request sets of a run, rebuilt from one seed whenever a target is about to be driven."""
+
+    sizes: Sizes
+    openids: list[str]
+    mix: tuple[tuple[int, str, str], ...] = MIX
+    seed: int = 20251201
+    distinct: int = 0
+    lengths: dict[str, int] = field(default_factory=dict)
+
+    def write(self, scratch: Path) -> dict[str, Path]:
+        rng = random.Random(self.seed)
+        sizes = self.sizes
+        sets = {"warm": build_set([f"owarm{i}" for i in range(sizes.warm)], sizes.warm, 0, rng, self.mix),
+                "saturation": build_set(self.openids, sizes.saturation, sizes.warm, rng, self.mix),
+                "latency": build_set(self.openids, sizes.latency, sizes.warm + sizes.saturation, rng, self.mix)}
+        files = {}
+        for name, made in sets.items():
+            files[name] = scratch / f"{name}.pickle"
+            files[name].write_bytes(pickle.dumps(made.requests))
+        self.distinct = sum(made.distinct for made in sets.values())
+        self.lengths = {name: len(made.requests) for name, made in sets.items()}
+        return files
 
 
 @dataclass
@@ -243,9 +274,12 @@ def count_deliveries(target: Target) -> tuple[int, int]:
     return rows, failed
 
 
-def measure(target: Target, files: dict[str, Path], distinct: int, sizes: Sizes, scratch: Path,
-            quiet_load: float, max_wait: float) -> dict[str, Any]:
+def measure(target: Target, traffic: Traffic, sizes: Sizes, scratch: Path, quiet_load: float,
+            max_wait: float) -> dict[str, Any]:
+    """Serve ``target`` and drive it; its requests are signed just before (the callback accepts a signed
+    URL for five minutes only), from the same seed for every target, so all get the same traffic."""
     load = wait_for_quiet(quiet_load, max_wait)
+    files = traffic.write(scratch)
     server = Gunicorn(target, scratch / f"{target.name.split()[0]}-{len(target.name)}.log")
     try:
         server.wait_ready()
@@ -258,9 +292,9 @@ def measure(target: Target, files: dict[str, Path], distinct: int, sizes: Sizes,
     result: dict[str, Any] = {"name": target.name, "load_before": load, "warm": warm, "saturation": saturation,
                               "latency": latency, "rate": rate, "durable_floor": target.durable_floor,
                               "table": target.table}
-    if target.database_url:
+    if target.database_url and target.table:
         result["rows"], result["failed"] = count_deliveries(target)
-        result["distinct"] = distinct
+        result["distinct"] = traffic.distinct
     return result
 
 
@@ -324,23 +358,14 @@ def run(sizes: Sizes, sqlite: bool, pg_url: str | None, redis_url: str | None, s
         print(line)
     print(f"gunicorn -w {WORKERS} (sync workers) per target; load generator: one asyncio process, "
           f"{sizes.concurrency} in flight at saturation")
-    rng = random.Random(20251201)
-    openids = [f"obench{i}" for i in range(1, sizes.bound + 1)] + [f"ofresh{i}" for i in range(sizes.unbound)]
-    rng.shuffle(openids)
+    traffic = Traffic(sizes, _openids(sizes))
     with tempfile.TemporaryDirectory(prefix="bench-callback-") as scratch_name:
         scratch = Path(scratch_name)
         started = time.perf_counter()
-        sets = {"warm": build_set([f"owarm{i}" for i in range(sizes.warm)], sizes.warm, 0, rng),
-                "saturation": build_set(openids, sizes.saturation, sizes.warm, rng),
-                "latency": build_set(openids, sizes.latency, sizes.warm + sizes.saturation, rng)}
-        files = {}
-        for name, made in sets.items():
-            files[name] = scratch / f"{name}.pickle"
-            files[name].write_bytes(pickle.dumps(made.requests))
-        distinct = sum(made.distinct for made in sets.values())
-        print(f"pre-built {sum(len(s.requests) for s in sets.values())} requests ({distinct} distinct deliveries, "
-              f"the rest retries) in {time.perf_counter() - started:.1f} s; distinct openids: saturation "
-              f"{len(sets['saturation'].openids)}, open-loop {len(sets['latency'].openids)}")
+        traffic.write(scratch)
+        print(f"{sum(traffic.lengths.values())} requests ({traffic.distinct} distinct deliveries, the rest "
+              f"retries), built in {time.perf_counter() - started:.1f} s and built again, freshly signed, "
+              f"before each target")
         floor_env = {"WECHAT_TOKEN": ACCOUNT.token, "WECHAT_AES_KEY": ACCOUNT.aes_key or "",
                      "WECHAT_APP_ID": ACCOUNT.app_id}
         targets = [Target("floor (Flask+wechatpy)", "bench.floor_app:app", floor_env)]
@@ -363,8 +388,108 @@ def run(sizes: Sizes, sqlite: bool, pg_url: str | None, redis_url: str | None, s
                         app_target]
         print(f"seeded {sizes.bound} bound citizens per database; load {load_average()}")
         print()
-        results = [measure(target, files, distinct, sizes, scratch, quiet_load, max_wait) for target in targets]
-    return report(results, {name: len(made.requests) for name, made in sets.items()})
+        results = [measure(target, traffic, sizes, scratch, quiet_load, max_wait) for target in targets]
+    return report(results, traffic.lengths)
+
+
+def _openids(sizes: Sizes) -> list[str]:
+    openids = [f"obench{i}" for i in range(1, sizes.bound + 1)] + [f"ofresh{i}" for i in range(sizes.unbound)]
+    random.Random(20251201).shuffle(openids)
+    return openids
+
+
+def _clear_deliveries(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM inbound_delivery"))
+    engine.dispose()
+
+
+def peer_targets(scratch: Path, sqlite: bool, pg_url: str | None, redis_url: str | None,
+                 ) -> list[tuple[str, Target, list[Target]]]:
+    """(database, the service, its peers on that database): WeRoBot keeps its sessions in SQLite whatever
+    the service's database, so it stands beside the SQLite service only."""
+    peer_env = {"WECHAT_TOKEN": ACCOUNT.token, "WECHAT_AES_KEY": ACCOUNT.aes_key or "",
+                "WECHAT_APP_ID": ACCOUNT.app_id}
+    groups = []
+    if sqlite:
+        url = f"sqlite:///{scratch}/service.db"
+        groups.append(("SQLite", Target("miniservice SQLite", "wsgi:app", app_env(url, None, scratch / "i1"), url), [
+            Target("typical SQLite (WAL)", "bench.peers.typical_app:app",
+                   {**peer_env, "PEER_DATABASE_URL": f"sqlite:///{scratch}/typical.db"}, table=""),
+            Target("WeRoBot sessions", "bench.peers.werobot_app:app",
+                   {**peer_env, "PEER_SESSIONS": "1", "PEER_SESSION_FILE": str(scratch / "werobot.sqlite3")}, table=""),
+            Target("WeRoBot no sessions", "bench.peers.werobot_app:app", {**peer_env, "PEER_SESSIONS": "0"},
+                   table=""),
+        ]))
+    if pg_url:
+        peer_url = with_database(pg_url, "miniservice_bench_peer")
+        fresh_postgres(peer_url)
+        groups.append(("PostgreSQL", Target("miniservice PostgreSQL+Redis", "wsgi:app",
+                                            app_env(pg_url, redis_url, scratch / "i2"), pg_url), [
+            Target("typical PostgreSQL", "bench.peers.typical_app:app", {**peer_env, "PEER_DATABASE_URL": peer_url},
+                   table=""),
+        ]))
+    return groups
+
+
+STORING_PEERS = ("typical", "WeRoBot sessions")  # peers that store each message, as the goal compares with
+
+
+def run_peers(sizes: Sizes, rounds: int, sqlite: bool, pg_url: str | None, redis_url: str | None,
+              quiet_load: float, max_wait: float) -> int:
+    """The service against what a bureau would otherwise deploy, alternating within each round."""
+    for line in machine_lines():
+        print(line)
+    print(f"gunicorn -w {WORKERS} (sync workers) per target; {rounds} rounds, each target once per round, "
+          f"the service first in odd rounds and last in even ones; the same freshly signed traffic for all "
+          f"(half typed 帮助, half menu clicks, {DUPLICATE_SHARE:.0%} repeated as WeChat's retries)")
+    traffic = Traffic(sizes, _openids(sizes), PEER_MIX)
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="bench-peers-") as scratch_name:
+        scratch = Path(scratch_name)
+        groups = peer_targets(scratch, sqlite, pg_url, redis_url)
+        for _, service, peers in groups:
+            assert service.database_url is not None
+            _seed(service.database_url, sizes.bound)
+            for peer in peers:
+                if "PEER_DATABASE_URL" in peer.env:
+                    create_schema(peer.env["PEER_DATABASE_URL"])
+        ratios: dict[str, list[float]] = {label: [] for label, _, _ in groups}
+        for round_number in range(1, rounds + 1):
+            print(f"\nround {round_number}")
+            for label, service, peers in groups:
+                order = [service, *peers] if round_number % 2 else [*peers, service]
+                results = {}
+                for target in order:
+                    if target is service:
+                        _clear_deliveries(service.database_url or "")
+                    results[target.name] = measure(target, traffic, sizes, scratch, quiet_load, max_wait)
+                failures += _peer_report(label, service, peers, results, traffic, ratios[label])
+        print()
+        for label, values in ratios.items():
+            print(f"{label}: the service's saturation / the best storing peer's, per round: "
+                  f"{', '.join(f'{value:.2f}' for value in values)} (goal ≥ 1.5)")
+    return 1 if failures else 0
+
+
+def _peer_report(label: str, service: Target, peers: list[Target], results: dict[str, dict[str, Any]],
+                 traffic: Traffic, ratios: list[float]) -> int:
+    for name in [service.name, *(peer.name for peer in peers)]:
+        r = results[name]
+        print(_row(name, "saturation", r["saturation"]))
+        print(_row(name, f"open {r['rate']:.0f}/s (80%)", r["latency"]))
+    mine = results[service.name]
+    storing = [results[p.name]["saturation"]["rps"] for p in peers if p.name.startswith(STORING_PEERS)]
+    best = max(storing) if storing else float("nan")
+    ratios.append(mine["saturation"]["rps"] / best)
+    errors = sum(r[phase]["errors"] for r in results.values() for phase in ("warm", "saturation", "latency"))
+    doubles = mine["rows"] - mine["distinct"]
+    print(f"{label}: service / best storing peer {ratios[-1]:.2f}; service p99 at 80% "
+          f"{mine['latency']['p99_ms']:.1f} ms (goal < 100); errors {errors} (failed handlers {mine['failed']}); "
+          f"inbound_delivery rows {mine['rows']} for {mine['distinct']} distinct deliveries"
+          f"{' (no double effects)' if doubles == 0 else f' ({doubles} EXTRA)'}")
+    return errors + abs(doubles) + mine["failed"]
 
 
 def in_process(database_url: str, count: int, only: str | None = None) -> None:
@@ -444,6 +569,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-process", type=int, metavar="N", help="instead: N deliveries through the test client")
     parser.add_argument("--only", metavar="KIND",
                         help='with --in-process: one kind alone, no retries ("click HELP", "view http://…")')
+    parser.add_argument("--peers", action="store_true",
+                        help="the service against WeRoBot and a typical Flask+wechatpy+SQLAlchemy app (bench/peers)")
+    parser.add_argument("--rounds", type=int, default=3, help="with --peers: alternating rounds")
     parser.add_argument("--quiet-load", type=float, default=3.0, help="wait for a 1-min load average under this")
     parser.add_argument("--max-wait", type=float, default=1200.0)
     args = parser.parse_args(argv)
@@ -455,6 +583,14 @@ def main(argv: list[str] | None = None) -> int:
             for url in urls:
                 in_process(url, args.in_process, args.only)
         return 0
+    if args.peers:
+        configured = os.environ.get("MINISERVICE_TEST_DATABASE_URL") if args.smoke else args.pg_url
+        pg_url = (with_database(configured, "miniservice_bench_smoke") if args.smoke and configured else configured)
+        pg_url = pg_url if "postgresql" in backends else None
+        redis_url = (os.environ.get("MINISERVICE_TEST_REDIS_URL") if args.smoke else args.redis_url) or None
+        if args.smoke:
+            return run_peers(SMOKE, 1, "sqlite" in backends, pg_url, redis_url, float("inf"), 0)
+        return run_peers(FULL, args.rounds, "sqlite" in backends, pg_url, redis_url, args.quiet_load, args.max_wait)
     if args.smoke:
         configured = os.environ.get("MINISERVICE_TEST_DATABASE_URL")
         pg_url = with_database(configured, "miniservice_bench_smoke") if configured else None
