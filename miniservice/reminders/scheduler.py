@@ -12,6 +12,9 @@ keyed, claiming is atomic), and each reminder still goes out once.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -23,8 +26,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
+from sqlalchemy import text
 
 from miniservice.clock import now_utc
+from miniservice.db import Database
 from miniservice.reminders import service
 from miniservice.reminders.models import SchedulerJob
 from miniservice.reminders.timing import parse_hhmm
@@ -37,6 +42,7 @@ SEND_JOB = "reminders.send"
 SEND_EVERY_MINUTES = 5
 HOUSEKEEPING_JOB = "wechat.housekeeping"
 HOUSEKEEPING_EVERY_MINUTES = 10
+LEADER_LOCK = 0x6D696E69_7363  # the PostgreSQL advisory lock of the leading scheduler ("mini" "sc")
 _app: Flask | None = None
 
 S = TypeVar("S", bound=BaseScheduler)
@@ -109,10 +115,39 @@ def start_background_scheduler(app: Flask) -> BackgroundScheduler:
     return scheduler
 
 
+@contextmanager
+def leadership(db: Database, poll_seconds: float = 5.0) -> Iterator[None]:
+    """Enter only in the one scheduler process that holds the lead (on PostgreSQL: a session advisory
+    lock held on a connection of its own for as long as the process runs).
+
+    A province runs a standby scheduler beside the leader: it polls, and takes over when the leader's
+    connection closes, i.e. when the leader died. On SQLite there is one machine and one file: no lock.
+    """
+    if db.is_sqlite:
+        yield
+        return
+    with db.engine.connect() as connection:
+        standing_by = False
+        while not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK}).scalar_one():
+            connection.commit()
+            if not standing_by:
+                log.info("another scheduler process leads: standing by")
+                standing_by = True
+            time.sleep(poll_seconds)
+        connection.commit()
+        log.info("this scheduler process leads")
+        try:
+            yield
+        finally:  # the connection goes back to the pool, not away: hand the lead over explicitly
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LEADER_LOCK})
+            connection.commit()
+
+
 def run_blocking_scheduler(app: Flask) -> None:
-    """The production scheduler process (``miniservice scheduler``): runs until interrupted."""
-    scheduler = build_scheduler(app, BlockingScheduler)
+    """The production scheduler process (``miniservice scheduler``): runs until interrupted; a second one
+    stands by until the first stops (:func:`leadership`)."""
     try:
-        scheduler.start()
+        with leadership(app.extensions["miniservice.db"]):
+            build_scheduler(app, BlockingScheduler).start()
     except (KeyboardInterrupt, SystemExit):
-        scheduler.shutdown(wait=False)
+        log.info("scheduler stopped")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import date
 
+import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from sqlalchemy import func, select
@@ -17,6 +19,7 @@ from miniservice.reminders.scheduler import (
     HOUSEKEEPING_JOB,
     SEND_JOB,
     build_scheduler,
+    leadership,
     start_background_scheduler,
 )
 from miniservice.rules.months import Month
@@ -64,3 +67,32 @@ def test_the_daily_job_run_by_the_background_scheduler_plans_and_sends(
     assert len(fake_wechat.sent_messages(citizen.openid)) == 1
     with db.reading() as session:
         assert session.execute(select(func.count()).select_from(SchedulerJob)).scalar_one() == 3
+
+
+def test_a_second_scheduler_on_postgresql_stands_by_until_the_leader_stops(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("leadership is a PostgreSQL advisory lock; SQLite is one machine and needs none")
+    leader_db, standby_db = Database(database_url), Database(database_url)
+    led, leader_may_stop, standby_led = threading.Event(), threading.Event(), threading.Event()
+
+    def leader() -> None:
+        with leadership(leader_db, poll_seconds=0.05):
+            led.set()
+            leader_may_stop.wait(10)
+
+    def standby() -> None:
+        with leadership(standby_db, poll_seconds=0.05):
+            standby_led.set()
+
+    first = threading.Thread(target=leader)
+    first.start()
+    assert led.wait(10)
+    second = threading.Thread(target=standby)
+    second.start()
+    assert not standby_led.wait(0.5)  # the leader holds the lock: the standby waits
+    leader_may_stop.set()
+    first.join(10)
+    assert standby_led.wait(10)  # the leader's connection closed: the standby leads
+    second.join(10)
+    leader_db.dispose()
+    standby_db.dispose()
