@@ -12,11 +12,13 @@ from typing import Any
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 from sqlmodel import Session
 
-from miniservice.admin import rule_form
+from miniservice.admin import labels, rule_form
 from miniservice.admin.blueprint import bp
 from miniservice.admin.forms import ConfirmForm, ImportForm, NewDraftForm, PublishForm, RollbackForm
+from miniservice.admin.messages import reason_in_chinese, where_in_chinese
 from miniservice.admin.preview import citizen_impact, sample_comparison
 from miniservice.admin.principal import requires
 from miniservice.clock import local_today
@@ -26,7 +28,7 @@ from miniservice.rulebook.diff import canonical_text, field_diff, plain, text_di
 from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.resolve import NoRulesInForce, preview_rules, rules_in_force, version_in_force
 from miniservice.rules import toml_writer
-from miniservice.rules.loading import RuleFileError
+from miniservice.rules.loading import Problem, RuleFileError
 from miniservice.rules.schema import RegionRules
 
 NOT_COMPARED = {"chain", "version", "effective_from", "notes", "code", "parent"}
@@ -36,12 +38,12 @@ def _today() -> date:
     return local_today(current_app.extensions["miniservice.settings"].timezone)
 
 
-def _on_date() -> date:
-    """``?on=YYYY-MM-DD`` lets staff look at another day; today by default."""
+def _on_date(default: date | None = None) -> date:
+    """``?on=YYYY-MM-DD`` lets staff look at another day; ``default`` (today unless given) otherwise."""
     try:
         return date.fromisoformat(request.args.get("on", ""))
     except ValueError:
-        return _today()
+        return default or _today()
 
 
 def _version(session: Session, version_id: int) -> RuleVersion:
@@ -99,6 +101,26 @@ def _resolved(session: Session, version: RuleVersion, on: date) -> tuple[RegionR
         return old, None, str(exc)
 
 
+def _draft_day(draft: RuleVersion, today: date) -> date:
+    """The day a draft is meant to take effect: its planned date, or today once that has passed."""
+    return max(today, draft.effective_from)
+
+
+def _region_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(RuleVersion.region_code, RuleVersion.region_name)).all())
+
+
+def _planned_day(text: str, today: date) -> tuple[date | str, list[Problem]]:
+    """The planned effective date typed in the editor, and a problem if it cannot be used."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        return text.strip(), [Problem("form", "effective_from", "请按 2026-01-01 这样的格式填写日期")]
+    if day < today:
+        return day, [Problem("form", "effective_from", f"不能早于今天（{today.isoformat()}）：已过去的日期不能生效")]
+    return day, []
+
+
 @bp.route("/rules/versions/<int:version_id>/edit", methods=["GET", "POST"])
 @requires("editor")
 def edit_draft(version_id: int) -> Any:
@@ -106,47 +128,58 @@ def edit_draft(version_id: int) -> Any:
     today = _today()
     with db.reading() as session:
         draft = _version(session, version_id)
-        _, resolved, _problem = _resolved(session, draft, today)
+        in_force, _, _problem = _resolved(session, draft, _draft_day(draft, today))
+        names = _region_names(session)
     if draft.status != "draft":
         flash("只有草稿可以编辑。", "error")
         return redirect(url_for("admin.version_page", version_id=version_id))
-    own = tomllib.loads(draft.toml_text)
     errors: dict[str, list[str]] = {}
-    general: list[str] = []
-    status = 200
-    if request.method == "POST":
-        header = {"code": draft.region_code, "effective_from": draft.effective_from}
+    listed: list[rule_form.FieldError] = []
+    bands = rule_form.bands_in_force(in_force) if in_force else {}
+    status, focus = 200, ""
+    if request.method == "GET":
+        values, years, rows = rule_form.initial_values(tomllib.loads(draft.toml_text))
+        values["effective_from"] = _draft_day(draft, today).isoformat()
+    elif action := request.form.get("row_action"):
+        values, years, rows = rule_form.shown_values(request.form, keep_blank_rows=True)
+        try:
+            table, row = rule_form.apply_row_action(values, rows, action, bands)
+        except rule_form.RowActionError:
+            abort(400)
+        focus = f"{table}.{row}"
+    else:
+        day, problems = _planned_day(request.form.get("effective_from", ""), today)
+        header = {"code": draft.region_code, "effective_from": day}
         if draft.parent_code:
             header["parent"] = draft.parent_code
-        raw, problems = rule_form.raw_from_form(request.form, header)
+        raw = rule_form.raw_from_form(request.form, header)
         if not problems:
             try:
-                service.update_draft(db, version_id, toml_writer.dumps(raw), current_user.actor, today=today)
+                service.update_draft(db, version_id, toml_writer.dumps(raw), current_user.actor,
+                                     today=day if isinstance(day, date) else today)
             except RuleFileError as exc:
                 problems = exc.problems
             except service.RulebookError as exc:
-                general.append(str(exc))
+                problems = [Problem("form", "", str(exc))]
             else:
                 flash("草稿已保存并通过校验。", "success")
                 return redirect(url_for("admin.version_page", version_id=version_id))
-        errors, more = rule_form.errors_by_field(problems)
-        general += more
-        values = request.form.to_dict()
-        years = {s.path: rule_form.table_years(request.form, s.path) for s in rule_form.all_fields()
-                 if s.kind == "table"}
+        errors, listed = rule_form.errors_by_field(problems)
+        values, years, rows = rule_form.shown_values(request.form, keep_blank_rows=False)
         status = 422
-    else:
-        values, years = rule_form.initial_values(own)
-    hints = rule_form.effective_hints(resolved) if resolved else {}
+    hints = rule_form.effective_hints(in_force, names) if in_force else {}
     return render_template("admin/draft_edit.html", draft=draft, groups=rule_form.schema_groups(), values=values,
-                           years=years, hints=hints, errors=errors, general=general, form=ConfirmForm()), status
+                           years=years, rows=rows, columns=rule_form.BAND_COLUMNS, hints=hints, errors=errors,
+                           flagged=rule_form.flagged(errors), listed=listed, focus=focus, parent_name=names.get(draft.parent_code or "", ""),
+                           form=ConfirmForm()), status
 
 
 @bp.get("/rules/versions/<int:version_id>")
 def version_page(version_id: int) -> Any:
-    on = _on_date()
+    """A version, its differences and (for a draft) the preview, on its planned day unless ``?on=`` says."""
     with get_db().reading() as session:
         version = _version(session, version_id)
+        on = _on_date(_draft_day(version, _today()) if version.status == "draft" else None)
         active = version_in_force(session, version.region_code, on)
         old, new, problem = _resolved(session, version, on)
         changes = field_diff(plain(old, NOT_COMPARED), plain(new, NOT_COMPARED)) if old and new else []
@@ -158,7 +191,8 @@ def version_page(version_id: int) -> Any:
             impact = citizen_impact(session, version, on)
     return render_template(
         "admin/version.html", version=version, active=active, on=on, today=_today(), changes=changes,
-        diff_lines=lines, problem=problem, samples=samples, impact=impact,
+        diff_lines=lines, problem=problem, samples=samples, impact=impact, label=labels.path_label,
+        value_words=labels.value_words,
         publish_form=PublishForm(effective_from=max(_today(), version.effective_from)), confirm_form=ConfirmForm(),
     )
 
@@ -231,7 +265,8 @@ def import_version() -> Any:
     try:
         version, created = service.import_toml(get_db(), text, current_user.actor, today=_today())
     except RuleFileError as exc:
-        return render_template("admin/import_failed.html", problems=exc.problems), 422
+        return render_template("admin/import_failed.html", problems=exc.problems, where=where_in_chinese,
+                               reason=reason_in_chinese), 422
     except service.RulebookError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.regions"))

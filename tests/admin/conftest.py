@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from werkzeug.datastructures import MultiDict
 
 from miniservice.admin import accounts
 from miniservice.admin.accounts import create_user
@@ -86,7 +87,7 @@ class _FormReader(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self.fields: dict[str, str] = {}
+        self.fields: MultiDict[str, str] = MultiDict()
         self._textarea: str | None = None
         self._select: str | None = None
         self._in_form = False
@@ -97,8 +98,11 @@ class _FormReader(HTMLParser):
             self._in_form = True
         if not self._in_form or ("name" not in a and tag != "option"):
             return
-        if tag == "input" and (a.get("type") != "checkbox" or "checked" in a):
-            self.fields[a["name"]] = a.get("value", "on" if a.get("type") == "checkbox" else "")
+        if tag == "input" and a.get("type") == "checkbox":
+            if "checked" in a:
+                self.fields.add(a["name"], a.get("value", "on"))
+        elif tag == "input":
+            self.fields[a["name"]] = a.get("value", "")
         elif tag == "textarea":
             self._textarea = a["name"]
             self.fields[a["name"]] = ""
@@ -121,7 +125,8 @@ class _FormReader(HTMLParser):
             self.fields[self._textarea] += data
 
 
-def form_fields(html: str) -> dict[str, str]:
+def form_fields(html: str) -> MultiDict[str, str]:
+    """The fields a browser would submit from the page's first POST form (no submit button pressed)."""
     reader = _FormReader()
     reader.feed(html)
     return reader.fields

@@ -44,7 +44,7 @@ def test_an_invalid_value_is_refused_with_a_message_at_its_field(editor: Any, db
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     field_html = page[page.index('name="flexible.unit_rate.value"'):]
-    assert "less than or equal to 1" in field_html[: field_html.index('name="flexible.personal_rate.value"')]
+    assert "数值：不能大于 1" in field_html[: field_html.index('name="flexible.personal_rate.value"')]
     assert 'value="1.5"' in page  # what was typed stays in the form
     assert _draft_text(db, version_id) == before
 
@@ -56,7 +56,7 @@ def test_a_figure_without_a_source_is_refused_at_that_figure(editor: Any, rules:
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     section = page[page.index('name="employee.unit_rate.value"'): page.index('name="employee.personal_rate.value"')]
-    assert "every figure needs a source" in section
+    assert "来源：请填写来源" in section
 
 
 def test_a_valid_edit_is_saved_and_the_version_page_shows_the_change_and_the_quotes(
@@ -68,7 +68,7 @@ def test_a_valid_edit_is_saved_and_the_version_page_shows_the_change_and_the_quo
     assert response.status_code == 302, response.get_data(as_text=True)
     page = editor.get(response.headers["Location"]).get_data(as_text=True)
     changes = page[page.index('class="changes"'):]
-    assert "flexible.unit_rate" in changes and "0.08" in changes and "0.10" in changes
+    assert "职工医保（灵活就业人员） · 单位缴费费率" in changes and "0.08" in changes and "0.10" in changes
     assert "灵活就业，个人原因断缴 4 个月" in page and "有变化" in page
     assert 'value = "0.10"' in _draft_text(db, version_id)
 
@@ -139,7 +139,8 @@ def test_an_invalid_import_lists_its_problems_and_stores_nothing(editor: Any, db
     broken = SHENZHEN.replace('version = "2025.1"', 'version = "2026.5"').replace('"0.08"', '"eight"')
     response = post_form(editor, "/admin/rules/import", {"text": broken})
     assert response.status_code == 422
-    assert "flexible.unit_rate.value" in response.get_data(as_text=True)
+    assert "职工医保（灵活就业人员） · 单位缴费费率 · 数值" in response.get_data(as_text=True)
+    assert "请填写数字" in response.get_data(as_text=True)
     with db.reading() as session:
         assert session.execute(select(RuleVersion).where(RuleVersion.version == "2026.5")).first() is None
 
