@@ -135,7 +135,9 @@ def words(name: str) -> Words:
 
 
 def path_label(path: str) -> str:
-    """A dotted schema path in words: ``flexible.backpay.self_online`` → 职工医保（灵活就业人员） · 补缴 · 个人可以线上补缴.
+    """A dotted schema path in words.
+
+    ``flexible.backpay.self_online`` → 职工医保（灵活就业人员） · 补缴 · 个人可以线上补缴.
 
     Numbers are years of a table (``wage.average_monthly.2024``) or rows of a band table (counted
     from 1 for people); figure parts (value, source …) are named too.

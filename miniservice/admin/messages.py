@@ -8,6 +8,7 @@ foresaw becomes a plain Chinese "this value is not accepted" rather than leaking
 from __future__ import annotations
 
 import re
+
 from miniservice.admin.labels import path_label
 
 _PATTERNS: tuple[tuple[str, str], ...] = (

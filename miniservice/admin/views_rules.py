@@ -170,7 +170,8 @@ def edit_draft(version_id: int) -> Any:
     hints = rule_form.effective_hints(in_force, names) if in_force else {}
     return render_template("admin/draft_edit.html", draft=draft, groups=rule_form.schema_groups(), values=values,
                            years=years, rows=rows, columns=rule_form.BAND_COLUMNS, hints=hints, errors=errors,
-                           flagged=rule_form.flagged(errors), listed=listed, focus=focus, parent_name=names.get(draft.parent_code or "", ""),
+                           flagged=rule_form.flagged(errors), listed=listed, focus=focus,
+                           parent_name=names.get(draft.parent_code or "", ""),
                            form=ConfirmForm()), status
 
 

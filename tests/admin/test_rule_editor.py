@@ -1,0 +1,225 @@
+"""The rule editor as a clerk uses it: every shipped file survives a save unchanged, band rows are
+added, moved and removed with buttons, messages are Chinese and linked, and what is "in force" is
+the published version on the draft's planned day."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from miniservice.admin import labels, rule_form
+from miniservice.admin.messages import UNKNOWN, reason_in_chinese
+from miniservice.clock import local_today
+from miniservice.config import PROJECT_ROOT
+from miniservice.db import Database
+from miniservice.rulebook.models import RuleVersion
+from miniservice.rulebook.service import create_draft, publish, update_draft
+from miniservice.rules.loading import parse_region
+from tests.admin.conftest import form_fields, post_form
+
+SHIPPED = sorted(path.stem for path in (PROJECT_ROOT / "policies").glob("*.toml"))
+LATIN = re.compile(r"[A-Za-z]{2,}")
+
+
+def _today(app: Flask) -> date:
+    return local_today(app.extensions["miniservice.settings"].timezone)
+
+
+def _new_draft(client: Any, code: str = "440300") -> tuple[int, Any]:
+    response = post_form(client, f"/admin/rules/{code}/drafts", {"version": ""})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    version_id = int(response.headers["Location"].split("/")[-2])
+    return version_id, form_fields(client.get(f"/admin/rules/versions/{version_id}/edit").get_data(as_text=True))
+
+
+def _stored(db: Database, version_id: int) -> dict[str, Any]:
+    with db.reading() as session:
+        return tomllib.loads(session.get(RuleVersion, version_id).toml_text)
+
+
+def _rules_part(content: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in content.items() if k not in {"version", "effective_from"}}
+
+
+def _save(client: Any, version_id: int, fields: Any) -> Any:
+    return client.post(f"/admin/rules/versions/{version_id}/edit", data=fields)
+
+
+def _press(client: Any, version_id: int, fields: Any, action: str) -> Any:
+    """Press a row button: the form is submitted with that button's name and value."""
+    data = fields.copy()
+    data["row_action"] = action
+    response = client.post(f"/admin/rules/versions/{version_id}/edit", data=data)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return form_fields(response.get_data(as_text=True))
+
+
+def test_every_shipped_file_saved_unchanged_keeps_its_rules(editor: Any, db: Database, rules: None) -> None:
+    for code in SHIPPED:
+        version_id, fields = _new_draft(editor, code)
+        before = _stored(db, version_id)
+        response = _save(editor, version_id, fields)
+        assert response.status_code == 302, (code, response.get_data(as_text=True)[-3000:])
+        assert _rules_part(_stored(db, version_id)) == _rules_part(before), code
+
+
+def test_editing_one_band_changes_exactly_that_band(editor: Any, db: Database, rules: None) -> None:
+    version_id, fields = _new_draft(editor)
+    before = _stored(db, version_id)
+    assert fields["flexible.waiting.self_bands.1.wait"] == "from_nth_month"
+    fields["flexible.waiting.self_bands.1.months"] = "5"
+    fields["flexible.waiting.self_bands.1.label"] = ">6个月:第5个月起享受待遇"
+    assert _save(editor, version_id, fields).status_code == 302
+    after = _stored(db, version_id)
+    expected = before["flexible"]["waiting"]["self_bands"][1] | {"months": 5, "label": ">6个月:第5个月起享受待遇"}
+    assert after["flexible"]["waiting"]["self_bands"][1] == expected
+    after["flexible"]["waiting"]["self_bands"][1] = before["flexible"]["waiting"]["self_bands"][1]
+    assert _rules_part(after) == _rules_part(before)
+
+
+def test_band_rows_are_added_moved_and_removed_with_buttons(editor: Any, db: Database, rules: None) -> None:
+    version_id, fields = _new_draft(editor)
+    path = "flexible.waiting.self_bands"
+    fields = _press(editor, version_id, fields, f"{path}|add|")
+    assert f"{path}.2.source" in fields and fields[f"{path}.2.source"] == ""  # a blank third row
+    fields[f"{path}.2.over"] = "12"
+    fields[f"{path}.2.wait"] = "months"
+    fields[f"{path}.2.months"] = "6"
+    fields[f"{path}.2.continuity"] = "reset"
+    fields[f"{path}.2.source"] = "测试来源：断缴超过一年"
+    fields = _press(editor, version_id, fields, f"{path}|up|2")
+    assert fields[f"{path}.1.over"] == "12" and fields[f"{path}.2.over"] == "6"
+    fields = _press(editor, version_id, fields, f"{path}|down|1")
+    assert fields[f"{path}.2.over"] == "12"
+    assert _save(editor, version_id, fields).status_code == 302
+    bands = _stored(db, version_id)["flexible"]["waiting"]["self_bands"]
+    assert [(b["over"], b["wait"], b["months"]) for b in bands] == [(0, "next_month", 0), (6, "from_nth_month", 4),
+                                                                    (12, "months", 6)]
+    fields = form_fields(editor.get(f"/admin/rules/versions/{version_id}/edit").get_data(as_text=True))
+    fields = _press(editor, version_id, fields, f"{path}|remove|1")
+    assert f"{path}.2.over" not in fields and fields[f"{path}.1.over"] == "12"
+    assert _save(editor, version_id, fields).status_code == 302
+    assert [b["over"] for b in _stored(db, version_id)["flexible"]["waiting"]["self_bands"]] == [0, 12]
+
+
+def test_an_inherited_band_table_is_copied_from_what_is_in_force(editor: Any, db: Database, rules: None) -> None:
+    version_id, fields = _new_draft(editor)  # 深圳 has no unit bands of its own: national's apply
+    path = "flexible.waiting.unit_bands"
+    assert f"{path}.0.wait" not in fields
+    fields = _press(editor, version_id, fields, f"{path}|copy|")
+    assert fields[f"{path}.0.wait"] == "day_after_arrival"
+    assert _save(editor, version_id, fields).status_code == 302
+    assert _stored(db, version_id)["flexible"]["waiting"]["unit_bands"][0]["wait"] == "day_after_arrival"
+
+
+def test_a_forged_row_button_is_refused(editor: Any, rules: None) -> None:
+    version_id, fields = _new_draft(editor)
+    for action in ("nope.bands|add|", "flexible.waiting.self_bands|remove|9", "flexible.waiting.self_bands|drop|0"):
+        data = fields.copy()
+        data["row_action"] = action
+        assert editor.post(f"/admin/rules/versions/{version_id}/edit", data=data).status_code == 400
+
+
+def test_a_band_error_is_in_chinese_in_its_cell_and_the_banner_links_to_it(
+    editor: Any, db: Database, rules: None
+) -> None:
+    version_id, fields = _new_draft(editor)
+    before = _stored(db, version_id)
+    fields["flexible.waiting.self_bands.1.months"] = "0"  # 第4个月起 needs a month
+    fields["flexible.unit_rate.value"] = "1.5"
+    response = _save(editor, version_id, fields)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    banner = page[page.index('id="problems">') + len('id="problems">'): page.index("</ol>")]
+    assert "共 2 处需要修改" in banner
+    links = re.findall(r'href="#([^"]+)"', banner)
+    assert links == ["f-flexible.unit_rate", "f-flexible.waiting.self_bands.1"]
+    for anchor in links:
+        assert f'id="{anchor}"' in page
+    row = page[page.index('id="f-flexible.waiting.self_bands.1"'):]
+    assert "这种恢复方式需要填写月数（至少 1）" in row[: row.index("</tbody>")]
+    assert not LATIN.search(re.sub(r"<[^>]+>", "", banner))
+    assert _stored(db, version_id) == before
+
+
+def test_every_schema_field_and_band_column_has_chinese_words() -> None:
+    for spec in rule_form.all_fields():
+        assert not LATIN.search(spec.label + spec.unit + spec.hint), spec.path
+        assert not LATIN.search(labels.path_label(spec.path)), spec.path
+        for choice in spec.choices:
+            assert not LATIN.search(spec.choice_label(choice)), (spec.path, choice)
+    for column in rule_form.BAND_COLUMNS:
+        assert not LATIN.search(column.label), column.name
+        for choice in column.choices:
+            assert not LATIN.search(column.choice_label(choice)), (column.name, choice)
+
+
+@pytest.mark.parametrize("reason", [
+    "Input should be less than or equal to 1", "Input should be a valid integer, unable to parse string as an integer",
+    "Input should be a valid decimal", "Input should be 'months' or 'days'", "Field required", "required",
+    "Extra inputs are not permitted", "Value error, every figure needs a source: a seed id and quote, or a policy "
+    "document", "Value error, wait = 'months' needs months >= 1", "figure has no source",
+    "missing after inheritance (440300 → 440000 → national)", "Value error, invalid literal for int() with base 10: 'x'",
+    "no published rules for 440000 (parent of 440300) on 2026-01-01", "something nobody foresaw",
+])
+def test_problem_reasons_come_out_in_chinese(reason: str) -> None:
+    assert not LATIN.search(reason_in_chinese(reason))
+
+
+def test_an_unforeseen_english_reason_is_not_shown() -> None:
+    assert reason_in_chinese("something nobody foresaw") == UNKNOWN
+
+
+def test_in_force_names_the_published_version_not_the_draft(
+    app: Flask, editor: Any, db: Database, rules: None
+) -> None:
+    version_id, fields = _new_draft(editor)
+    fields["flexible.unit_rate.value"] = "0.10"
+    assert _save(editor, version_id, fields).status_code == 302
+    page = editor.get(f"/admin/rules/versions/{version_id}/edit").get_data(as_text=True)
+    figure = page[page.index('id="f-flexible.unit_rate"'):]
+    line = figure[figure.index("当前生效"): figure.index("</p>")]
+    assert "0.08" in line and "深圳市 2025.1 版" in line
+    with db.reading() as session:
+        draft = session.get(RuleVersion, version_id)
+    assert draft.version not in line
+
+
+def test_the_preview_compares_with_what_will_be_in_force_on_the_planned_day(
+    app: Flask, editor: Any, db: Database, rules: None
+) -> None:
+    today = _today(app)
+    with app.app_context():
+        scheduled = create_draft(db, "440300", "staff:test", version="2026.9", today=today)
+        text = parse_region(scheduled.toml_text).model_dump(mode="python", exclude_none=True)
+        text["flexible"]["unit_rate"]["value"] = "0.09"
+        from miniservice.rules import toml_writer
+        update_draft(db, scheduled.id, toml_writer.dumps(text), "staff:test", today=today)
+        publish(db, scheduled.id, today + timedelta(days=10), "staff:test", today=today)
+    version_id, fields = _new_draft(editor)
+    planned = today + timedelta(days=20)
+    fields["effective_from"] = planned.isoformat()
+    assert _save(editor, version_id, fields).status_code == 302
+    page = editor.get(f"/admin/rules/versions/{version_id}").get_data(as_text=True)
+    assert f"与 {planned.isoformat()} 生效版本（2026.9）的差异" in page
+    assert f"预览：示例报价（{planned.isoformat()}）" in page
+    editor_page = editor.get(f"/admin/rules/versions/{version_id}/edit").get_data(as_text=True)
+    figure = editor_page[editor_page.index('id="f-flexible.unit_rate"'):]
+    assert "0.09（深圳市 2026.9 版）" in figure[: figure.index("</p>")]
+
+
+def test_a_planned_day_in_the_past_is_refused_at_its_field(app: Flask, editor: Any, db: Database, rules: None) -> None:
+    version_id, fields = _new_draft(editor)
+    fields["effective_from"] = (_today(app) - timedelta(days=1)).isoformat()
+    page = _save(editor, version_id, fields).get_data(as_text=True)
+    field = page[page.index('id="f-effective_from"'):]
+    assert "不能早于今天" in field[: field.index("</label>")]
+    with db.reading() as session:
+        assert session.execute(select(RuleVersion.effective_from).where(RuleVersion.id == version_id)).scalar_one() \
+            == _today(app)
