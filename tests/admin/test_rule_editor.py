@@ -20,6 +20,7 @@ from miniservice.config import PROJECT_ROOT
 from miniservice.db import Database
 from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.service import create_draft, publish, update_draft
+from miniservice.rules import toml_writer
 from miniservice.rules.loading import parse_region
 from tests.admin.conftest import form_fields, post_form
 
@@ -165,7 +166,8 @@ def test_every_schema_field_and_band_column_has_chinese_words() -> None:
     "Input should be a valid decimal", "Input should be 'months' or 'days'", "Field required", "required",
     "Extra inputs are not permitted", "Value error, every figure needs a source: a seed id and quote, or a policy "
     "document", "Value error, wait = 'months' needs months >= 1", "figure has no source",
-    "missing after inheritance (440300 → 440000 → national)", "Value error, invalid literal for int() with base 10: 'x'",
+    "missing after inheritance (440300 → 440000 → national)",
+    "Value error, invalid literal for int() with base 10: 'x'",
     "no published rules for 440000 (parent of 440300) on 2026-01-01", "something nobody foresaw",
 ])
 def test_problem_reasons_come_out_in_chinese(reason: str) -> None:
@@ -199,7 +201,6 @@ def test_the_preview_compares_with_what_will_be_in_force_on_the_planned_day(
         scheduled = create_draft(db, "440300", "staff:test", version="2026.9", today=today)
         text = parse_region(scheduled.toml_text).model_dump(mode="python", exclude_none=True)
         text["flexible"]["unit_rate"]["value"] = "0.09"
-        from miniservice.rules import toml_writer
         update_draft(db, scheduled.id, toml_writer.dumps(text), "staff:test", today=today)
         publish(db, scheduled.id, today + timedelta(days=10), "staff:test", today=today)
     version_id, fields = _new_draft(editor)
