@@ -21,6 +21,9 @@ from sqlmodel import Session
 from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
 from miniservice.clock import now_utc
 from miniservice.reminders.models import Reminder, ReminderAttempt
+from miniservice.rulebook.models import RuleVersion
+from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
+from miniservice.rules.gaps import CollectionPeriod
 from miniservice.rules.months import Month
 from miniservice.wechat.models import InboundDelivery
 
@@ -34,6 +37,12 @@ STAGES = (  # (key, label, shortest gap in months, longest)
     ("reset", "超过 6 个月（连续缴费年限清零）", 7, 10_000),
 )
 REMINDER_SERIES = ("planned", "sent", "failed", "opted_out")
+
+
+def region_names(session: Session) -> dict[str, str]:
+    """Region code → the name its rule versions give (the latest wins), for pages that show regions."""
+    rows = session.execute(select(RuleVersion.region_code, RuleVersion.region_name).order_by(RuleVersion.id)).all()
+    return dict(rows)
 
 
 def bound_citizens(session: Session) -> int:
@@ -74,32 +83,97 @@ class StageCount:
 
 
 def gaps_by_stage(session: Session, today: date) -> list[StageCount]:
-    """Bound citizens with an open 职工医保 gap, by its length; and 居民医保 without this year's premium."""
+    """Bound citizens with an open 职工医保 gap, by its length; and 居民医保 without the current year's premium."""
     gaps = _open_gaps(today)
     stage = case(*((and_(gaps.c.months >= low, gaps.c.months <= high), literal(key))
                    for key, _, low, high in STAGES))
     counts = dict(session.execute(select(stage, func.count()).select_from(gaps).group_by(stage)).all())
-    paid_this_year = select(ResidentPremium.person_id).where(
-        ResidentPremium.year == today.year, ResidentPremium.status.in_(COVERED))
-    resident = session.execute(
-        select(func.count()).select_from(Person).join(Binding, Binding.person_id == Person.id)
-        .where(Person.scheme == "resident", Person.id.not_in(paid_this_year))
-    ).scalar_one()
     rows = [StageCount(key, label, counts.get(key, 0)) for key, label, _, _ in STAGES]
-    return [*rows, StageCount("resident", f"居民医保：{today.year} 年度未缴费", resident)]
+    return [*rows, *resident_unpaid(session, today)]
 
 
-def passing_line_this_week(session: Session, today: date) -> int:
+def coverage_year(period: CollectionPeriod, today: date) -> int:
+    """The 居民医保 year being collected: the one whose 集中缴费期 is open, or else opened last.
+
+    In October (period 09-10 → 12-25) that is next year; from the period's end to its next start
+    it stays the year just collected for, so the row keeps counting who missed it.
+    """
+    return max(year for year in (today.year - 1, today.year, today.year + 1) if period.bounds(year)[0] <= today)
+
+
+def resident_unpaid(session: Session, today: date) -> list[StageCount]:
+    """Bound 居民医保 citizens without the premium of their region's coverage year, one row per year."""
+    regions = session.execute(
+        select(Person.region_code).join(Binding, Binding.person_id == Person.id)
+        .where(Person.scheme == "resident").distinct()
+    ).scalars().all()
+    years: dict[int, list[str]] = {}
+    for code in regions:
+        try:
+            year = coverage_year(rules_in_force(session, code, today).resident.period(), today)
+        except NoRulesInForce:
+            year = today.year
+        years.setdefault(year, []).append(code)
+    if not years:
+        years[today.year] = []
+    rows = []
+    for year, codes in sorted(years.items()):
+        paid = select(ResidentPremium.person_id).where(ResidentPremium.year == year,
+                                                       ResidentPremium.status.in_(COVERED))
+        count = session.execute(
+            select(func.count()).select_from(Person).join(Binding, Binding.person_id == Person.id)
+            .where(Person.scheme == "resident", Person.region_code.in_(codes), Person.id.not_in(paid))
+        ).scalar_one()
+        rows.append(StageCount(f"resident_{year}", f"居民医保：{year} 年度未缴费", count))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class PassingPerson:
+    """Someone whose open gap passes the three-month line this week (masked, as on every screen)."""
+
+    person_id: int
+    name_masked: str
+    id_number_masked: str
+    region_code: str
+    scheme: str
+    gap_start: Month
+    months: int  # open months today
+
+    @property
+    def line_day(self) -> date:
+        """The first day beyond the line: month S + 4 begins (months fall due at their own end)."""
+        return (self.gap_start + 4).first_day
+
+
+@dataclass(frozen=True, slots=True)
+class PassingLine:
+    count: int
+    people: list[PassingPerson]  # the first ``limit`` of them, soonest first
+
+
+def passing_line_this_week(session: Session, today: date, limit: int = 100) -> PassingLine:
     """Open gaps whose fourth month falls due between today and six days on (they pass the line).
 
-    A gap starting in month S passes the three-month line on the first day of month S + 4.
+    A gap starting in month S passes the three-month line on the first day of month S + 4. The
+    count and the list come from the same query, so the page cannot show a number it does not list.
     """
     week = [today + timedelta(days=n) for n in range(7)]
     starts = [(Month.of(day) - 4).index for day in week if day.day == 1]
     if not starts:
-        return 0
+        return PassingLine(0, [])
     gaps = _open_gaps(today)
-    return session.execute(select(func.count()).select_from(gaps).where(gaps.c.gap_start.in_(starts))).scalar_one()
+    passing = (
+        select(gaps.c.person_id, gaps.c.gap_start, gaps.c.months, Person.name_masked, Person.id_number_masked,
+               Person.region_code, Person.scheme)
+        .join(Person, Person.id == gaps.c.person_id)
+        .where(gaps.c.gap_start.in_(starts))
+    )
+    count = session.execute(select(func.count()).select_from(passing.subquery())).scalar_one()
+    rows = session.execute(passing.order_by(gaps.c.gap_start, gaps.c.person_id).limit(limit)).all()
+    people = [PassingPerson(row.person_id, row.name_masked, row.id_number_masked, row.region_code, row.scheme,
+                            Month.from_index(row.gap_start), row.months) for row in rows]
+    return PassingLine(count, people)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,3 +264,37 @@ def recent_errors(session: Session, limit: int = 20) -> list[RecentError]:
     errors += [RecentError(at, "提醒发送失败", f"{stage} · {region}", f"{outcome} {errcode or ''} {errmsg}".strip())
                for at, stage, region, outcome, errcode, errmsg in attempts]
     return sorted(errors, key=lambda e: e.at or datetime.min.replace(tzinfo=UTC), reverse=True)[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSummary:
+    person_id: int
+    name_masked: str
+    id_number_masked: str
+    region_code: str
+    scheme: str
+    enrolled_since: date
+    bound: bool
+    gap_start: Month | None  # the open 职工医保 gap as the dashboard counts it, if any
+    gap_months: int | None
+
+    @property
+    def line_day(self) -> date | None:
+        return (self.gap_start + 4).first_day if self.gap_start else None
+
+
+def person_summary(session: Session, person_id: int, today: date) -> PersonSummary | None:
+    """One person with their open gap, measured by the dashboard's own query (so the two agree)."""
+    gaps = _open_gaps(today)
+    row = session.execute(
+        select(Person.id, Person.name_masked, Person.id_number_masked, Person.region_code, Person.scheme,
+               Person.enrolled_since, Binding.person_id.is_not(None).label("bound"), gaps.c.gap_start, gaps.c.months)
+        .outerjoin(Binding, Binding.person_id == Person.id)
+        .outerjoin(gaps, gaps.c.person_id == Person.id)
+        .where(Person.id == person_id)
+    ).first()
+    if row is None:
+        return None
+    start = Month.from_index(row.gap_start) if row.gap_start is not None else None
+    return PersonSummary(row.id, row.name_masked, row.id_number_masked, row.region_code, row.scheme,
+                         row.enrolled_since, bool(row.bound), start, row.months)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
+
+from miniservice.admin.audit_words import ACTIONS
 
 
 class LoginForm(FlaskForm):
@@ -39,6 +42,19 @@ class UploadForm(FlaskForm):
     file = FileField("CSV 文件", validators=[FileRequired(message="请选择要上传的 CSV 文件")])
 
 
+GROUPS = {"rules.": "规则（全部）", "binding.": "身份绑定（全部）", "family.": "家庭共济（全部）",
+          "records.": "参保记录（全部）", "reminders.": "断缴提醒（全部）", "staff.": "工作人员账户（全部）"}
+
+
+def action_choices() -> list[SelectChoice]:
+    """全部, then each group, then each action under its group (values are the stored codes)."""
+    choices = [SelectChoice("", "全部操作")]
+    for prefix, label in GROUPS.items():
+        choices.append(SelectChoice(prefix, label))
+        choices += [SelectChoice(code, "　" + name) for code, name in ACTIONS.items() if code.startswith(prefix)]
+    return choices
+
+
 class AuditSearchForm(FlaskForm):
     """A GET search: nothing changes, so no token."""
 
@@ -46,7 +62,7 @@ class AuditSearchForm(FlaskForm):
         csrf = False
 
     actor = StringField("操作人", validators=[Optional(), Length(max=128)])
-    action = StringField("操作", validators=[Optional(), Length(max=64)])
+    action = SelectField("操作", choices=action_choices(), validators=[Optional()], validate_choice=True)
     subject = StringField("对象", validators=[Optional(), Length(max=200)])
     date_from = DateField("起始日期", validators=[Optional()])
     date_to = DateField("截止日期", validators=[Optional()])

@@ -10,6 +10,7 @@ from flask import current_app, render_template, request
 from sqlalchemy import ColumnElement, func, select
 from sqlmodel import Session
 
+from miniservice.admin.audit_words import describe
 from miniservice.admin.blueprint import bp
 from miniservice.admin.forms import AuditSearchForm
 from miniservice.audit.models import AuditEvent
@@ -57,5 +58,5 @@ def audit_log() -> Any:
             events, total = search(session, audit_filters(form, tz), page)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     query = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("admin/audit.html", form=form, events=events, total=total, page=page, pages=pages,
-                           query=query)
+    return render_template("admin/audit.html", form=form, events=[describe(e, tz) for e in events], total=total,
+                           page=page, pages=pages, query=query)

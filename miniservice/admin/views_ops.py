@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, render_template
+from flask import abort, current_app, render_template
 from flask_login import current_user
+from sqlalchemy import select
 
-from miniservice.admin import dashboard
+from miniservice.admin import audit_words, dashboard
 from miniservice.admin.blueprint import bp
 from miniservice.admin.charts import Series, bar_chart
 from miniservice.admin.forms import UploadForm
 from miniservice.admin.principal import requires
+from miniservice.audit.models import AuditEvent
 from miniservice.citizens.importing import import_records
 from miniservice.clock import local_today
 from miniservice.db import get_db
 
+SCHEMES = {"employee": "职工医保（在职）", "flexible": "职工医保（灵活就业）", "resident": "城乡居民医保",
+           "retiree": "退休人员"}
 REMINDER_COLORS = {"planned": ("计划", "#8c959f"), "sent": ("已发送", "#1a7f37"), "failed": ("失败", "#cf222e"),
                    "opted_out": ("已退订", "#9a6700")}
 
@@ -28,6 +32,7 @@ def dashboard_page() -> Any:
         bound = dashboard.bound_citizens(session)
         stages = dashboard.gaps_by_stage(session, today)
         passing = dashboard.passing_line_this_week(session, today)
+        names = dashboard.region_names(session)
         reminders = dashboard.reminders_per_day(session, today)
         callbacks = dashboard.callbacks_per_hour(session, tz)
         errors = dashboard.recent_errors(session)
@@ -43,8 +48,26 @@ def dashboard_page() -> Any:
     return render_template(
         "admin/dashboard.html", today=today, bound=bound, stages=stages, passing=passing, reminders=reminders,
         reminder_chart=reminder_chart, reminder_legend=REMINDER_COLORS, callbacks=callbacks,
-        callback_chart=callback_chart, errors=errors,
+        callback_chart=callback_chart, errors=errors, names=names, schemes=SCHEMES,
     )
+
+
+@bp.get("/people/<int:person_id>")
+def person_page(person_id: int) -> Any:
+    """One citizen as staff may see them: masked identity, the open gap and what was done for them."""
+    tz = current_app.extensions["miniservice.settings"].timezone
+    today = local_today(tz)
+    with get_db().reading() as session:
+        person = dashboard.person_summary(session, person_id, today)
+        if person is None:
+            abort(404)
+        names = dashboard.region_names(session)
+        events = session.execute(
+            select(AuditEvent).where(AuditEvent.subject == f"person:{person_id}").order_by(AuditEvent.id.desc())
+            .limit(50)
+        ).scalars().all()
+    return render_template("admin/person.html", person=person, names=names, schemes=SCHEMES, today=today,
+                           events=[audit_words.describe(event, tz) for event in events])
 
 
 @bp.route("/records/upload", methods=["GET", "POST"])

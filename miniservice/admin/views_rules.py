@@ -12,11 +12,11 @@ from typing import Any
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from sqlmodel import Session
 
 from miniservice.admin import labels, rule_form
 from miniservice.admin.blueprint import bp
+from miniservice.admin.dashboard import region_names
 from miniservice.admin.forms import ConfirmForm, ImportForm, NewDraftForm, PublishForm, RollbackForm
 from miniservice.admin.messages import reason_in_chinese, where_in_chinese
 from miniservice.admin.preview import citizen_impact, sample_comparison
@@ -106,10 +106,6 @@ def _draft_day(draft: RuleVersion, today: date) -> date:
     return max(today, draft.effective_from)
 
 
-def _region_names(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(RuleVersion.region_code, RuleVersion.region_name)).all())
-
-
 def _planned_day(text: str, today: date) -> tuple[date | str, list[Problem]]:
     """The planned effective date typed in the editor, and a problem if it cannot be used."""
     try:
@@ -129,7 +125,7 @@ def edit_draft(version_id: int) -> Any:
     with db.reading() as session:
         draft = _version(session, version_id)
         in_force, _, _problem = _resolved(session, draft, _draft_day(draft, today))
-        names = _region_names(session)
+        names = region_names(session)
     if draft.status != "draft":
         flash("只有草稿可以编辑。", "error")
         return redirect(url_for("admin.version_page", version_id=version_id))

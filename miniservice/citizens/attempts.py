@@ -5,7 +5,8 @@ concurrent guesses cannot both slip under the limit: each sees the other's reser
 reservation that turns out right is released (successes do not count); a wrong one stays as a
 failure. Every attempt is a :class:`BindingAttempt` row (the durable record, shared by all workers
 through the database); with ``settings.redis_url`` each is also a member of two Redis sorted sets,
-counted atomically, and a request is refused when either store says the limit is reached.
+counted atomically, and a request is refused when either store says the limit is reached. A failed
+attempt and a refused one are also audit rows (WeChat user only: the ID number is never written).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, delete, select
 from sqlmodel import Session
 
+from miniservice import audit
 from miniservice.citizens.models import BindingAttempt
 from miniservice.db import Database
 
@@ -65,6 +67,8 @@ class AttemptLimiter:
         full = [times[LIMIT - 1] + WINDOW for times in others if len(times) >= LIMIT]
         if full:
             self.release(reservation)
+            with self.db.transaction() as session:
+                audit.record(session, f"wechat:{openid}", "binding.attempt_refused", retry_at=max(full).isoformat())
             raise TooManyAttempts(max(full))
         return reservation
 
@@ -76,6 +80,8 @@ class AttemptLimiter:
             attempt.reason = reason
             used = max(len(self._times(session, condition, now, None)) for condition in (
                 BindingAttempt.openid == attempt.openid, BindingAttempt.id_number_hash == attempt.id_number_hash))
+            audit.record(session, f"wechat:{attempt.openid}", "binding.attempt_failed", reason=reason,
+                         remaining=max(LIMIT - used, 0))
         return max(LIMIT - used, 0)
 
     def release(self, reservation: Reservation) -> None:

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
+from flask import Flask
+from sqlalchemy import select
 
 from miniservice.admin import dashboard
-from miniservice.citizens.models import Person, ResidentPremium
+from miniservice.citizens.models import Contribution, Person, ResidentPremium
 from miniservice.clock import now_utc
 from miniservice.db import Database
 from miniservice.reminders.models import Reminder, ReminderAttempt
+from miniservice.rules.gaps import MonthRecord, detect_gaps
+from miniservice.rules.kinds import Scheme
 from miniservice.rules.months import Month, month_range
 from miniservice.wechat.models import InboundDelivery
-from tests.admin.conftest import bound_person
+from tests.admin.conftest import bound_person, signed_in
 
 TODAY = date(2026, 3, 28)  # the week to 04-03 includes 04-01, when a gap that began in December passes the line
 
@@ -48,13 +54,15 @@ def test_bound_citizens_and_gaps_by_stage(db: Database, citizens: dict[str, int]
     with db.reading() as session:
         assert dashboard.bound_citizens(session) == 7
         stages = {s.key: s.count for s in dashboard.gaps_by_stage(session, TODAY)}
-    assert stages == {"gap_1m": 1, "gap_2m": 1, "gap_3m": 1, "past_line": 0, "reset": 1, "resident": 1}
+    assert stages == {"gap_1m": 1, "gap_2m": 1, "gap_3m": 1, "past_line": 0, "reset": 1, "resident_2026": 1}
 
 
 def test_gaps_passing_the_three_month_line_this_week(db: Database, citizens: dict[str, int]) -> None:
     with db.reading() as session:
-        assert dashboard.passing_line_this_week(session, TODAY) == 1
-        assert dashboard.passing_line_this_week(session, date(2026, 3, 20)) == 0
+        passing = dashboard.passing_line_this_week(session, TODAY)
+        assert passing.count == 1 and [p.person_id for p in passing.people] == [citizens["three_months"]]
+        assert passing.people[0].line_day == date(2026, 4, 1)
+        assert dashboard.passing_line_this_week(session, date(2026, 3, 20)).count == 0
 
 
 def _reminder(person: int, stage: str, due_on: date, status: str) -> Reminder:
@@ -107,3 +115,59 @@ def test_the_dashboard_page_draws_its_charts_on_the_server(viewer: Any, citizens
     assert page.count("<svg") == 2
     assert "已绑定参保人<b>7</b>" in page.replace("\n", "").replace(" ", "")
     assert "<script" not in page
+
+
+def test_the_resident_row_counts_the_year_whose_collection_period_is_open(
+    db: Database, citizens: dict[str, int], rules: None
+) -> None:
+    with db.reading() as session:
+        march = {s.key: s.count for s in dashboard.gaps_by_stage(session, TODAY)}
+        october = {s.key: s.count for s in dashboard.gaps_by_stage(session, date(2026, 10, 15))}
+        december = {s.key: s.count for s in dashboard.gaps_by_stage(session, date(2026, 12, 28))}
+    assert march["resident_2026"] == 1  # the 2026 period (2025-09-10 → 12-25) was the last to open
+    assert october["resident_2027"] == 2  # 2026-09-10 → 12-25 collects for 2027: nobody has paid it
+    assert "resident_2026" not in october
+    assert december["resident_2027"] == 2  # the period has closed: the row still counts who missed 2027
+
+
+def _gap_computation(db: Database, people: list[int], today: date) -> set[int]:
+    """Who passes the line this week according to the pure gap rules, one person at a time."""
+    passing = set()
+    with db.reading() as session:
+        for person_id in people:
+            person = session.get(Person, person_id)
+            months = session.execute(select(Contribution.month).where(Contribution.person_id == person_id)).scalars()
+            report = detect_gaps([MonthRecord(Month.from_index(m)) for m in months], scheme=Scheme(person.scheme),
+                                 enrolled_from=Month.of(person.enrolled_since), as_of=today)
+            if report.line and today <= report.line.first_day_beyond <= today + timedelta(days=6):
+                passing.add(person_id)
+    return passing
+
+
+def test_who_passes_the_line_this_week_is_listed_and_agrees_with_the_gap_rules(
+    app: Flask, staff: dict[str, str], db: Database, citizens: dict[str, int]
+) -> None:
+    more = [_paid_to(db, "2025-11", region) for region in ("110000", "510100", "440300")]  # three more at 3 months
+    more.append(bound_person(db, "440300", "employee", [], date(2025, 12, 1)))  # enrolled in December, never paid
+    monthly = [citizens[k] for k in ("one_month", "three_months", "nine_months", "paid_up", "never_paid")] + more
+    for today in (TODAY, date(2026, 4, 1), date(2026, 3, 20), date(2026, 2, 24)):
+        with db.reading() as session:
+            passing = dashboard.passing_line_this_week(session, today)
+        assert {p.person_id for p in passing.people} == _gap_computation(db, monthly, today), today
+        assert passing.count == len(passing.people)
+    with db.reading() as session:
+        passing = dashboard.passing_line_this_week(session, TODAY)
+        stages = {s.key: s.count for s in dashboard.gaps_by_stage(session, TODAY)}
+    assert passing.count == 5 and stages["gap_3m"] == 5  # all of them are the "three months" row
+    with time_machine.travel("2026-03-28 10:00:00 +08:00"):
+        viewer = signed_in(app, "viewer")
+        page = viewer.get("/admin/").get_data(as_text=True)
+        person = viewer.get(f"/admin/people/{passing.people[0].person_id}").get_data(as_text=True)
+        assert viewer.get("/admin/people/999999").status_code == 404
+    assert "本周将超过三个月线<b>5</b>" in page.replace("\n", "").replace(" ", "")
+    listed = page[page.index('id="passing"'):page.index("</section>", page.index('id="passing"'))]
+    links = re.findall(r'href="/admin/people/(\d+)"', listed)
+    assert sorted(map(int, links)) == sorted(p.person_id for p in passing.people)
+    assert listed.count("测*") == 5 and "1101********01" in listed
+    assert "已断缴 3 个月" in person and "2026-04-01 起超过三个月线" in person
+
