@@ -8,6 +8,7 @@ collects every action code the package writes and fails on one without a name he
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,7 +42,7 @@ DETAILS = {
     "errors": "错误数", "lines": "出错行号", "bindings": "绑定数", "role": "角色", "failures": "连续失败次数",
     "until": "锁定至", "based_on": "基于版本", "changes": "变更", "effective_from": "生效日期",
     "replaces": "替代版本", "restored": "恢复版本", "restored_effective_from": "恢复版本生效日期",
-    "hash": "内容校验码", "file": "规则文件", "holder_person_id": "共济人", "relative_person_id": "亲属",
+    "hash": "内容校验码", "holder_person_id": "共济人", "relative_person_id": "亲属",
     "relative_name": "亲属姓名", "relative_id_number": "亲属身份证号", "relationship": "关系",
     "link_id": "共济关系编号",
     "item": "缴费项目", "amount": "金额（元）", "by": "操作方", "other_person_id": "另一方",
@@ -79,7 +80,7 @@ def _masked_openid(openid: str) -> str:
     return openid[:6] + "…" if len(openid) > 6 else openid
 
 
-def party(text: str) -> str:
+def party(text: str, names: Mapping[str, str] | None = None) -> str:
     """``staff:alice`` → 工作人员 alice; ``citizen:#4`` → 参保人 #4; ``wechat:o6_b…`` masked."""
     kind, _, rest = text.partition(":")
     if kind == "wechat":
@@ -98,7 +99,7 @@ def party(text: str) -> str:
         return f"演示日期 {rest}"
     if "@" in text and not kind.startswith("staff"):
         code, _, version = text.partition("@")
-        return f"{code} 规则 {version} 版"
+        return f"{(names or {}).get(code, code)} {version} 版规则"
     return f"{_ACTORS[kind]} {rest}" if kind in _ACTORS else text
 
 
@@ -123,17 +124,21 @@ def _value(key: str, value: Any, tz: ZoneInfo) -> str:
     return value_words(key, value)
 
 
-def describe(event: AuditEvent, tz: str) -> Described:
-    """The row in words; times in the details are shown in the bureau's time zone ``tz``."""
+def describe(event: AuditEvent, tz: str, names: Mapping[str, str] | None = None) -> Described:
+    """The row in words; times in the details in the bureau's time zone ``tz``, regions by ``names``.
+
+    A rule file's name is left out: the subject already says which region and version it held.
+    """
     zone = ZoneInfo(tz)
     details = event.details or {}
     person = _PERSON.fullmatch(event.subject or "") or _PERSON.fullmatch(event.actor or "")
     changes = [(path_label(str(c.get("path", ""))), value_words(str(c.get("path", "")), c.get("old")),
                 value_words(str(c.get("path", "")), c.get("new"))) for c in details.get("changes") or []]
     return Described(
-        at=event.at, action=action_name(event.action), actor=party(event.actor), subject=party(event.subject or ""),
+        at=event.at, action=action_name(event.action), actor=party(event.actor, names),
+        subject=party(event.subject or "", names),
         person_id=int(person.group(1)) if person else None,
         details=[(DETAILS.get(key, key), _value(key, value, zone)) for key, value in details.items()
-                 if key != "changes"],
+                 if key not in ("changes", "file")],
         changes=changes,
     )

@@ -34,8 +34,8 @@ class ConfirmForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField("TOML 文件")
-    text = TextAreaField("或粘贴 TOML 文本", validators=[Optional(), Length(max=200_000)])
+    file = FileField("规则文件")
+    text = TextAreaField("或粘贴规则文件的文本", validators=[Optional(), Length(max=200_000)])
 
 
 class UploadForm(FlaskForm):

@@ -161,7 +161,9 @@ def _band_column(name: str) -> BandColumn:
     return BandColumn(name, kind)  # type: ignore[arg-type]
 
 
-BAND_COLUMNS = tuple(_band_column(name) for name in WaitingBand.model_fields if name != "origin")
+_BAND_ORDER = ("over", "wait", "months", "ratio_during_wait", "gap_bills_reimbursable", "continuity", "illustrative",
+               "label", "source", "note")  # how a clerk reads a band: when, then what, then why
+BAND_COLUMNS = tuple(_band_column(name) for name in _BAND_ORDER)
 _BAND_TEXT = tuple(c.name for c in BAND_COLUMNS if c.kind != "check")
 
 

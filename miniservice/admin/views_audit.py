@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from miniservice.admin.audit_words import describe
 from miniservice.admin.blueprint import bp
+from miniservice.admin.dashboard import region_names
 from miniservice.admin.forms import AuditSearchForm
 from miniservice.audit.models import AuditEvent
 from miniservice.db import get_db
@@ -53,10 +54,12 @@ def audit_log() -> Any:
     tz = current_app.extensions["miniservice.settings"].timezone
     events: list[AuditEvent] = []
     total = 0
+    names: dict[str, str] = {}
     if form.validate():
         with get_db().reading() as session:
             events, total = search(session, audit_filters(form, tz), page)
+            names = region_names(session)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     query = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("admin/audit.html", form=form, events=[describe(e, tz) for e in events], total=total,
+    return render_template("admin/audit.html", form=form, events=[describe(e, tz, names) for e in events], total=total,
                            page=page, pages=pages, query=query)

@@ -67,7 +67,7 @@ def person_page(person_id: int) -> Any:
             .limit(50)
         ).scalars().all()
     return render_template("admin/person.html", person=person, names=names, schemes=SCHEMES, today=today,
-                           events=[audit_words.describe(event, tz) for event in events])
+                           events=[audit_words.describe(event, tz, names) for event in events])
 
 
 @bp.route("/records/upload", methods=["GET", "POST"])

@@ -34,6 +34,11 @@ from miniservice.rules.schema import RegionRules
 NOT_COMPARED = {"chain", "version", "effective_from", "notes", "code", "parent"}
 
 
+def _named(version: RuleVersion) -> str:
+    """A version as staff name it: 深圳市 2026.1 版."""
+    return f"{version.region_name} {version.version} 版"
+
+
 def _today() -> date:
     return local_today(current_app.extensions["miniservice.settings"].timezone)
 
@@ -85,7 +90,7 @@ def new_draft(code: str) -> Any:
     except service.RulebookError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.region", code=code))
-    flash(f"已创建草稿 {draft.region_code}@{draft.version}。", "success")
+    flash(f"已创建草稿：{_named(draft)}。", "success")
     return redirect(url_for("admin.edit_draft", version_id=draft.id))
 
 
@@ -203,11 +208,15 @@ def publish(version_id: int) -> Any:
         return redirect(url_for("admin.version_page", version_id=version_id))
     try:
         version = service.publish(get_db(), version_id, form.effective_from.data, current_user.actor, today=_today())
-    except (service.RulebookError, RuleFileError) as exc:
+    except service.RulebookError as exc:
         flash(f"未发布：{exc}", "error")
         return redirect(url_for("admin.version_page", version_id=version_id))
+    except RuleFileError as exc:
+        reasons = "；".join(f"{where_in_chinese(p.field)}：{reason_in_chinese(p.reason)}" for p in exc.problems)
+        flash(f"未发布：{reasons}", "error")
+        return redirect(url_for("admin.version_page", version_id=version_id))
     when = "今天起生效" if version.effective_from <= _today() else f"将于 {version.effective_from.isoformat()} 自动生效"
-    flash(f"已发布 {version.region_code}@{version.version}，{when}。", "success")
+    flash(f"已发布 {_named(version)}，{when}。", "success")
     return redirect(url_for("admin.region", code=version.region_code))
 
 
@@ -221,7 +230,7 @@ def discard(version_id: int) -> Any:
     except service.RulebookError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.version_page", version_id=version_id))
-    flash(f"已放弃草稿 {draft.region_code}@{draft.version}。", "info")
+    flash(f"已放弃草稿：{_named(draft)}。", "info")
     return redirect(url_for("admin.region", code=draft.region_code))
 
 
@@ -236,7 +245,7 @@ def rollback(code: str) -> Any:
     except service.RulebookError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"已回滚：{retired.region_code}@{retired.version} 已停用，上一版本重新生效。", "success")
+        flash(f"已回滚：{_named(retired)} 已停用，上一版本重新生效。", "success")
     return redirect(url_for("admin.region", code=code))
 
 
@@ -257,7 +266,7 @@ def import_version() -> Any:
     upload = form.file.data
     text = upload.read().decode("utf-8", errors="replace") if upload else (form.text.data or "")
     if not text.strip():
-        flash("请选择 TOML 文件或粘贴 TOML 文本。", "error")
+        flash("请选择规则文件或粘贴规则文件的文本。", "error")
         return redirect(url_for("admin.regions"))
     try:
         version, created = service.import_toml(get_db(), text, current_user.actor, today=_today())
@@ -268,7 +277,7 @@ def import_version() -> Any:
         flash(str(exc), "error")
         return redirect(url_for("admin.regions"))
     if created:
-        flash(f"已导入为草稿 {version.region_code}@{version.version}，请检查差异后发布。", "success")
+        flash(f"已导入为草稿：{_named(version)}，请检查差异后发布。", "success")
     else:
-        flash(f"内容与已有版本 {version.region_code}@{version.version} 相同，未重复导入。", "info")
+        flash(f"内容与已有版本 {_named(version)} 相同，未重复导入。", "info")
     return redirect(url_for("admin.version_page", version_id=version.id))

@@ -39,7 +39,7 @@ def _subjects(client: Any, **query: str) -> list[str]:
 
 def test_search_by_actor_action_subject_and_local_dates(viewer: Any, events: None) -> None:
     assert "<td>发布规则</td>" in viewer.get("/admin/audit", query_string={"actor": "LI"}).get_data(as_text=True)
-    assert _subjects(viewer, action="rules.") == ["440300 规则 2026.1 版", "440300 规则 2026.1 版"]
+    assert _subjects(viewer, action="rules.") == ["440300 2026.1 版规则", "440300 2026.1 版规则"]
     assert _subjects(viewer, subject="person:") == ["参保人 #7"]
     assert _subjects(viewer, date_from="2025-07-01", date_to="2025-07-01") == ["上传文件（校验码 abc）"]
     assert _subjects(viewer, date_to="2025-06-30") == []

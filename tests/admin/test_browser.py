@@ -64,12 +64,12 @@ def test_a_publisher_edits_previews_publishes_for_a_later_day_and_rolls_back(
     page.fill("input[name='flexible.unit_rate.value']", "1.5")
     page.click("button:has-text('保存并校验')")
     message = page.locator(".figure.has-error .error").first
-    expect(message).to_contain_text("less than or equal to 1")
+    expect(message).to_contain_text("数值：不能大于 1")
 
     page.fill("input[name='flexible.unit_rate.value']", "0.10")
     page.click("button:has-text('保存并校验')")
     expect(page.locator("text=草稿已保存并通过校验")).to_be_visible()
-    expect(page.locator("table.changes >> text=flexible.unit_rate")).to_be_visible()
+    expect(page.locator("table.changes >> text=职工医保（灵活就业人员） · 单位缴费费率")).to_be_visible()
     expect(page.locator("text=有变化").first).to_be_visible()
     save_screenshot(page, "admin-draft-preview")
 

@@ -132,7 +132,7 @@ def test_export_and_import_through_the_pages_round_trip(editor: Any, db: Databas
     assert "未重复导入" in same.get_data(as_text=True)
     changed = SHENZHEN.replace('version = "2025.1"', 'version = "2026.5"')
     created = post_form(editor, "/admin/rules/import", {"text": changed}, follow_redirects=True)
-    assert "已导入为草稿 440300@2026.5" in created.get_data(as_text=True)
+    assert "已导入为草稿：深圳市 2026.5 版" in created.get_data(as_text=True)
 
 
 def test_an_invalid_import_lists_its_problems_and_stores_nothing(editor: Any, db: Database, rules: None) -> None:

@@ -1,0 +1,136 @@
+"""The rule editor and the dashboard in a real Chromium at desktop size: band rows edited as a
+table (buttons, no TOML), the error banner's links, and screenshots kept for a human to look at."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from flask import Flask
+from playwright.sync_api import expect
+
+from miniservice.db import Database
+from miniservice.rulebook.models import RuleVersion
+from miniservice.rules.months import Month, month_range
+from tests.admin.conftest import PASSWORD, bound_person
+from tests.conftest import ARTIFACTS, save_screenshot
+
+pytestmark = pytest.mark.browser
+BANDS = "flexible.waiting.self_bands"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """SQLite only: these tests are about the pages; the database paths run on both elsewhere."""
+    path = tmp_path / "miniservice.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def _sign_in(page: Any, base: str, username: str) -> None:
+    page.goto(base + "/admin/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button:has-text('登录')")
+
+
+def _viewport_shot(page: Any, name: str) -> None:
+    """What staff see without scrolling (the full-page shot of a long form is hard to read)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def _draft_bands(db: Database, version_id: int) -> list[dict[str, Any]]:
+    with db.reading() as session:
+        text = session.get(RuleVersion, version_id).toml_text
+    return tomllib.loads(text)["flexible"]["waiting"]["self_bands"]
+
+
+def _button(page: Any, label: str) -> Any:
+    return page.locator(f"table[data-bands='{BANDS}'] button[aria-label='{label}']")
+
+
+def test_a_clerk_adds_moves_and_removes_band_rows_and_follows_the_banner_to_an_error(
+    desktop_page: Any, live_server: Any, db: Database, rules: None, staff: dict[str, str]
+) -> None:
+    page, base = desktop_page, live_server.url
+    _sign_in(page, base, "editor")
+    page.goto(base + "/admin/rules/440300")
+    page.click("button:has-text('从生效版本创建草稿')")
+    expect(page.locator("h1")).to_contain_text("编辑草稿：深圳市")
+    version_id = int(page.url.split("/")[-2])
+    _viewport_shot(page, "admin-editor-top")
+
+    page.click(f"button[value='{BANDS}|add|']")
+    new_over = page.locator(f"input[name='{BANDS}.2.over']")
+    expect(new_over).to_be_visible()
+    expect(new_over).to_be_focused()  # the small script brings the new row back into view
+    new_over.fill("12")
+    page.select_option(f"select[name='{BANDS}.2.wait']", label="等待若干个月")
+    page.fill(f"input[name='{BANDS}.2.months']", "6")
+    page.select_option(f"select[name='{BANDS}.2.continuity']", label="清零")
+    page.fill(f"input[name='{BANDS}.2.label']", ">12个月:等待6个月")
+    page.fill(f"textarea[name='{BANDS}.2.source']", "测试来源：断缴超过一年")
+    _button(page, "第 3 档上移").click()
+    expect(page.locator(f"input[name='{BANDS}.1.over']")).to_have_value("12")
+    page.locator(f"#f-{BANDS.replace('.', chr(92) + '.')}\\.1").scroll_into_view_if_needed()
+    _viewport_shot(page, "admin-editor-bands")
+    _button(page, "第 2 档下移").click()
+    expect(page.locator(f"input[name='{BANDS}.2.over']")).to_have_value("12")
+
+    page.fill(f"input[name='{BANDS}.1.months']", "0")  # 第4个月起 needs a month: refused, in Chinese
+    page.click(".save-bar button:has-text('保存并校验')")
+    banner = page.locator("#problems")
+    expect(banner).to_contain_text("草稿未保存：共 1 处需要修改")
+    expect(banner).to_contain_text("这种恢复方式需要填写月数（至少 1）")
+    _viewport_shot(page, "admin-editor-error")
+    banner.locator("a").first.click()
+    assert page.url.endswith(f"#f-{BANDS}.1")
+    expect(page.locator(f"tbody[id='f-{BANDS}.1'] .error")).to_be_in_viewport()
+    assert _draft_bands(db, version_id)[1]["months"] == 4  # nothing was saved
+
+    page.fill(f"input[name='{BANDS}.1.months']", "4")
+    _button(page, "删除第 1 档").click()
+    expect(page.locator(f"input[name='{BANDS}.0.over']")).to_have_value("6")
+    page.click(f"button[value='{BANDS}|add|']")
+    page.fill(f"input[name='{BANDS}.2.over']", "0")  # put a first band back, at the end …
+    page.select_option(f"select[name='{BANDS}.2.wait']", label="补缴后次月恢复")
+    page.fill(f"textarea[name='{BANDS}.2.source']", "测试来源：三个月内")
+    _button(page, "第 3 档上移").click()
+    _button(page, "第 2 档上移").click()  # … and move it to the top
+    page.click(".save-bar button:has-text('保存并校验')")
+    expect(page.locator("text=草稿已保存并通过校验")).to_be_visible()
+    bands = _draft_bands(db, version_id)
+    assert [(b["over"], b["wait"], b["months"], b["continuity"]) for b in bands] == [
+        (0, "next_month", 0, "kept"), (6, "from_nth_month", 4, "reset"), (12, "months", 6, "reset")]
+    assert bands[2]["source"] == "测试来源：断缴超过一年"
+    save_screenshot(page, "admin-draft-version")
+
+
+def test_the_dashboard_lists_who_passes_the_line_this_week(
+    desktop_page: Any, live_server: Any, app: Flask, db: Database, rules: None, staff: dict[str, str]
+) -> None:
+    for region in ("440300", "110000", "510100"):
+        bound_person(db, region, "flexible", month_range(Month(2024, 1), Month(2025, 11)), date(2024, 1, 1))
+    bound_person(db, "440300", "flexible", month_range(Month(2024, 1), Month(2026, 1)), date(2024, 1, 1))
+    with time_machine.travel("2026-03-28 10:00:00 +08:00"):
+        page, base = desktop_page, live_server.url
+        _sign_in(page, base, "viewer")
+        page.goto(base + "/admin/")
+        expect(page.locator(".stat:has-text('本周将超过三个月线') b")).to_have_text("3")
+        _viewport_shot(page, "admin-dashboard")
+        page.click("a:has-text('查看名单')")
+        rows = page.locator("#passing tbody tr")
+        expect(rows).to_have_count(3)
+        _viewport_shot(page, "admin-dashboard-passing")
+        rows.first.locator("a:has-text('详情')").click()
+        expect(page.locator("text=已断缴 3 个月")).to_be_visible()
+        save_screenshot(page, "admin-person")
+        page.goto(base + "/admin/audit")
+        save_screenshot(page, "admin-audit")
