@@ -10,7 +10,7 @@ from flask import current_app, render_template, request
 from sqlalchemy import ColumnElement, func, select
 from sqlmodel import Session
 
-from miniservice.admin.audit_words import describe
+from miniservice.admin.audit_words import describe, party
 from miniservice.admin.blueprint import bp
 from miniservice.admin.dashboard import region_names
 from miniservice.admin.forms import AuditSearchForm
@@ -18,6 +18,12 @@ from miniservice.audit.models import AuditEvent
 from miniservice.db import get_db
 
 PAGE_SIZE = 50
+
+
+@bp.app_template_filter("party")
+def _party(code: str | None) -> str:
+    """``staff:alice`` → 工作人员 alice, for every page that says who did something."""
+    return party(code or "")
 
 
 def _day_start(day: date, tz: str) -> datetime:
