@@ -57,6 +57,7 @@ _BY = {"holder": "共济人", "relative": "亲属"}
 _ACTORS = {"staff": "工作人员", "citizen": "参保人", "system": "系统", "wechat": "微信用户"}
 _SYSTEM = {"admin": "后台", "demo": "演示", "reminders": "提醒", "family": "家庭共济", "scheduler": "定时任务",
            "import": "导入"}
+_DATA = {"hash", "based_on", "replaces", "restored", "item"}  # shown as stored: version labels, digests
 _MOMENTS = {"retry_at", "until"}  # stored as UTC ISO text
 _PERSON = re.compile(r"(?:citizen:#|person:)(\d+)")
 
@@ -68,7 +69,7 @@ class Described:
     actor: str
     subject: str
     person_id: int | None  # the citizen the row is about, for a link
-    details: list[tuple[str, str]] = field(default_factory=list)
+    details: list[tuple[str, str, bool]] = field(default_factory=list)  # (label, value, value is stored data)
     changes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
@@ -138,7 +139,7 @@ def describe(event: AuditEvent, tz: str, names: Mapping[str, str] | None = None)
         at=event.at, action=action_name(event.action), actor=party(event.actor, names),
         subject=party(event.subject or "", names),
         person_id=int(person.group(1)) if person else None,
-        details=[(DETAILS.get(key, key), _value(key, value, zone)) for key, value in details.items()
+        details=[(DETAILS.get(key, key), _value(key, value, zone), key in _DATA) for key, value in details.items()
                  if key not in ("changes", "file")],
         changes=changes,
     )

@@ -48,7 +48,7 @@ def test_search_by_actor_action_subject_and_local_dates(viewer: Any, events: Non
 def test_the_log_reads_in_chinese(viewer: Any, events: None) -> None:
     page = viewer.get("/admin/audit").get_data(as_text=True)
     table = re.sub(r"<[^>]+>", " ", page[page.index('class="audit"'):page.index("</table>")])
-    for words in ("工作人员 li", "发布规则", "生效日期：2026-04-01", "回滚规则", "恢复版本：2025.1", "参保人 #7",
+    for words in ("工作人员 li", "发布规则", "生效日期：2026-04-01", "回滚规则", "恢复版本： 2025.1", "参保人 #7",
                   "绑定身份", "导入参保记录", "行数：3"):
         assert words in table
     usernames = re.compile(r"\b(li|wang|test|viewer|editor|publisher|abc)\b")
