@@ -87,7 +87,8 @@ FIELDS: dict[str, Words] = {
     "materials_resident": Words("居民医保参保需带材料", "每行一项"),
 }
 
-FIGURE_PARTS = {"value": "数值", "source": "来源", "note": "备注", "illustrative": "示例数据"}
+FIGURE_PARTS = {"value": "数值", "source": "来源", "quote": "原文句子", "note": "备注", "illustrative": "示例数据",
+                "also": "其他来源", "differs": "说法不同的来源", "says": "该来源的说法"}
 
 BAND_COLUMNS: dict[str, Words] = {
     "over": Words("断缴超过", "个月（或天）"),
@@ -128,6 +129,10 @@ def choice(field: str, value: str) -> str:
     if field == "measure" and value == "months":
         return MEASURE_MONTHS
     return CHOICES.get(value, value)
+
+
+def band_words(name: str) -> Words:
+    return BAND_COLUMNS.get(name) or Words(FIGURE_PARTS.get(name, name))
 
 
 def words(name: str) -> Words:

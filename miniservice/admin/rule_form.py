@@ -11,6 +11,7 @@ reports is shown, in Chinese, at the form input its location names.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,7 +31,20 @@ from miniservice.rules.schema import SECTIONS, RegionRules, Sourced, WaitingBand
 
 HEADER_FIELDS = ("name", "version", "notes", "effective_from")
 ValueKind = Literal["text", "lines", "bool", "choice", "multi"]
-FIGURE_PARTS = ("value", "source", "note", "illustrative")
+
+
+def _is_text(annotation: Any) -> bool:
+    return annotation is str or set(get_args(annotation)) == {str, type(None)}
+
+
+# What a figure says besides its value: its text parts get inputs (source, note …); its lists (further
+# sources, say) have no inputs and travel through the form unchanged in one hidden ``.kept`` input.
+SOURCED_TEXT = tuple(n for n, i in Sourced.model_fields.items() if n != "origin" and _is_text(i.annotation))
+SOURCED_KEPT = tuple(n for n, i in Sourced.model_fields.items() if get_origin(i.annotation) is tuple)
+
+
+class FormTampered(ValueError):
+    """A hidden input the page never wrote (forged or damaged): the request is refused."""
 
 
 class FormValues(dict[str, str]):
@@ -143,11 +157,11 @@ class BandColumn:
 
     @property
     def label(self) -> str:
-        return labels.BAND_COLUMNS[self.name].label
+        return labels.band_words(self.name).label
 
     @property
     def unit(self) -> str:
-        return labels.BAND_COLUMNS[self.name].unit
+        return labels.band_words(self.name).unit
 
     def choice_label(self, choice: str) -> str:
         return labels.choice(self.name, choice)
@@ -155,6 +169,8 @@ class BandColumn:
 
 def _band_column(name: str) -> BandColumn:
     annotation = WaitingBand.model_fields[name].annotation
+    if _is_text(annotation):
+        return BandColumn(name, "text")
     if choices := _enum_values(annotation):
         return BandColumn(name, "choice", choices)
     kind = {int: "int", Decimal: "number", bool: "check"}.get(annotation, "text")  # type: ignore[call-overload]
@@ -163,8 +179,27 @@ def _band_column(name: str) -> BandColumn:
 
 _BAND_ORDER = ("over", "wait", "months", "ratio_during_wait", "gap_bills_reimbursable", "continuity", "illustrative",
                "label", "source", "note")  # how a clerk reads a band: when, then what, then why
-BAND_COLUMNS = tuple(_band_column(name) for name in _BAND_ORDER)
+BAND_COLUMNS = tuple(_band_column(name) for name in (
+    *_BAND_ORDER, *(n for n in WaitingBand.model_fields if n not in _BAND_ORDER and n != "origin"
+                    and n not in SOURCED_KEPT)))
 _BAND_TEXT = tuple(c.name for c in BAND_COLUMNS if c.kind != "check")
+
+
+def _kept_text(item: Mapping[str, Any]) -> str:
+    kept = {name: list(item[name]) for name in SOURCED_KEPT if item.get(name)}
+    return json.dumps(kept, ensure_ascii=False, default=str) if kept else ""
+
+
+def _kept_from(text: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        kept = json.loads(text)
+    except ValueError as exc:
+        raise FormTampered(text[:40]) from exc
+    if not isinstance(kept, dict) or not set(kept) <= set(SOURCED_KEPT):
+        raise FormTampered(text[:40])
+    return kept
 
 
 def _dig(data: Any, path: str) -> Any:
@@ -217,6 +252,7 @@ def initial_values(raw: Mapping[str, Any]) -> tuple[FormValues, dict[str, list[s
 
 def _band_strings(band: Mapping[str, Any]) -> dict[str, str]:
     strings = {name: show(band.get(name)) for name in _BAND_TEXT}
+    strings["kept"] = _kept_text(band)
     for column in BAND_COLUMNS:
         if column.kind == "check" and band.get(column.name):
             strings[column.name] = "on"
@@ -233,8 +269,10 @@ def _put_bands(values: FormValues, path: str, bands: list[dict[str, str]]) -> in
 
 def _figure_values(values: FormValues, path: str, figure: Mapping[str, Any]) -> None:
     values[f"{path}.value"] = show(figure.get("value"))
-    values[f"{path}.source"] = show(figure.get("source"))
-    values[f"{path}.note"] = show(figure.get("note"))
+    for part in SOURCED_TEXT:
+        values[f"{path}.{part}"] = show(figure.get(part))
+    if kept := _kept_text(figure):
+        values[f"{path}.kept"] = kept
     if figure.get("illustrative"):
         values[f"{path}.illustrative"] = "on"
 
@@ -267,8 +305,10 @@ def _figure_from(form: Any, path: str, kind: ValueKind) -> dict[str, Any] | None
             figure["value"] = value
     if _one(form, f"{path}.illustrative"):
         figure["illustrative"] = True
-    if note := _one(form, f"{path}.note").strip():
-        figure["note"] = note
+    for part in SOURCED_TEXT:
+        if part != "source" and (text := _one(form, f"{path}.{part}").strip()):
+            figure[part] = text
+    figure.update(_kept_from(_one(form, f"{path}.kept")))
     return figure
 
 
@@ -294,7 +334,7 @@ def _is_blank(row: Mapping[str, str]) -> bool:
 
 
 def _band_from(row: Mapping[str, str]) -> dict[str, Any]:
-    band: dict[str, Any] = {}
+    band: dict[str, Any] = _kept_from(row.get("kept", ""))
     for column in BAND_COLUMNS:
         text = row.get(column.name, "")
         if column.kind == "check":

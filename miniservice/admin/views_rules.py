@@ -31,6 +31,7 @@ from miniservice.rules import toml_writer
 from miniservice.rules.loading import Problem, RuleFileError
 from miniservice.rules.schema import RegionRules
 
+PART_LABELS = {"source": "来源（政策文件或文章）", "quote": "原文句子", "note": "备注（可不填）"}
 NOT_COMPARED = {"chain", "version", "effective_from", "notes", "code", "parent"}
 
 
@@ -153,7 +154,10 @@ def edit_draft(version_id: int) -> Any:
         header = {"code": draft.region_code, "effective_from": day}
         if draft.parent_code:
             header["parent"] = draft.parent_code
-        raw = rule_form.raw_from_form(request.form, header)
+        try:
+            raw = rule_form.raw_from_form(request.form, header)
+        except rule_form.FormTampered:
+            abort(400)
         if not problems:
             try:
                 service.update_draft(db, version_id, toml_writer.dumps(raw), current_user.actor,
@@ -172,7 +176,8 @@ def edit_draft(version_id: int) -> Any:
     return render_template("admin/draft_edit.html", draft=draft, groups=rule_form.schema_groups(), values=values,
                            years=years, rows=rows, columns=rule_form.BAND_COLUMNS, hints=hints, errors=errors,
                            flagged=rule_form.flagged(errors), listed=listed, focus=focus,
-                           parent_name=names.get(draft.parent_code or "", ""),
+                           parent_name=names.get(draft.parent_code or "", ""), text_parts=rule_form.SOURCED_TEXT,
+                           part_labels=PART_LABELS,
                            form=ConfirmForm()), status
 
 

@@ -119,12 +119,19 @@ def test_an_inherited_band_table_is_copied_from_what_is_in_force(editor: Any, db
     assert _stored(db, version_id)["flexible"]["waiting"]["unit_bands"][0]["wait"] == "day_after_arrival"
 
 
-def test_a_forged_row_button_is_refused(editor: Any, rules: None) -> None:
+def test_a_forged_row_button_or_hidden_input_is_refused(editor: Any, db: Database, rules: None) -> None:
     version_id, fields = _new_draft(editor)
+    before = _stored(db, version_id)
     for action in ("nope.bands|add|", "flexible.waiting.self_bands|remove|9", "flexible.waiting.self_bands|drop|0"):
         data = fields.copy()
         data["row_action"] = action
         assert editor.post(f"/admin/rules/versions/{version_id}/edit", data=data).status_code == 400
+    for kept in ("not json", '{"value": "0.5"}', "[1, 2]"):
+        for key in ("flexible.unit_rate.kept", "flexible.waiting.self_bands.0.kept"):
+            data = fields.copy()
+            data[key] = kept
+            assert _save(editor, version_id, data).status_code == 400, (key, kept)
+    assert _stored(db, version_id) == before
 
 
 def test_a_band_error_is_in_chinese_in_its_cell_and_the_banner_links_to_it(
