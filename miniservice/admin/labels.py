@@ -80,6 +80,7 @@ FIELDS: dict[str, Words] = {
     "days_before_line": Words("超过三个月线前几天提醒", "天"),
     "resident_days_before_period_end": Words("居民医保缴费期结束前几天提醒", "天，每行一个"),
     "hotline": Words("咨询电话"),
+    "hotline_hours": Words("咨询电话接听时间"),
     "offline": Words("线下办理地点", "每行一项"),
     "materials_self": Words("个人补缴需带材料", "每行一项"),
     "materials_unit": Words("单位补缴需带材料", "每行一项"),
