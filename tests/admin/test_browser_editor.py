@@ -52,6 +52,16 @@ def _draft_bands(db: Database, version_id: int) -> list[dict[str, Any]]:
     return tomllib.loads(text)["flexible"]["waiting"]["self_bands"]
 
 
+def _row(page: Any, i: int) -> tuple[str, str, str]:
+    """(over, wait, months) of band row ``i`` as the page shows it."""
+    return (page.input_value(f"input[name='{BANDS}.{i}.over']"), page.input_value(f"select[name='{BANDS}.{i}.wait']"),
+            page.input_value(f"input[name='{BANDS}.{i}.months']"))
+
+
+def _stored(band: dict[str, Any]) -> tuple[str, str, str]:
+    return str(band["over"]), band["wait"], str(band["months"])
+
+
 def _button(page: Any, label: str) -> Any:
     return page.locator(f"table[data-bands='{BANDS}'] button[aria-label='{label}']")
 
@@ -67,49 +77,52 @@ def test_a_clerk_adds_moves_and_removes_band_rows_and_follows_the_banner_to_an_e
     version_id = int(page.url.split("/")[-2])
     _viewport_shot(page, "admin-editor-top")
 
+    table = page.locator(f"table[data-bands='{BANDS}']")
+    n = table.locator("tbody.band").count()
+    shipped = [_row(page, i) for i in range(n)]
     page.click(f"button[value='{BANDS}|add|']")
-    new_over = page.locator(f"input[name='{BANDS}.2.over']")
+    new_over = page.locator(f"input[name='{BANDS}.{n}.over']")
     expect(new_over).to_be_visible()
     expect(new_over).to_be_focused()  # the small script brings the new row back into view
-    new_over.fill("12")
-    page.select_option(f"select[name='{BANDS}.2.wait']", label="等待若干个月")
-    page.fill(f"input[name='{BANDS}.2.months']", "6")
-    page.select_option(f"select[name='{BANDS}.2.continuity']", label="清零")
-    page.fill(f"input[name='{BANDS}.2.label']", ">12个月:等待6个月")
-    page.fill(f"textarea[name='{BANDS}.2.source']", "测试来源：断缴超过一年")
-    _button(page, "第 3 档上移").click()
-    expect(page.locator(f"input[name='{BANDS}.1.over']")).to_have_value("12")
-    page.locator(f"#f-{BANDS.replace('.', chr(92) + '.')}\\.1").scroll_into_view_if_needed()
+    over = str(max(int(row[0]) for row in shipped) + 12)
+    new_over.fill(over)
+    page.select_option(f"select[name='{BANDS}.{n}.wait']", label="等待若干个月")
+    page.fill(f"input[name='{BANDS}.{n}.months']", "6")
+    page.select_option(f"select[name='{BANDS}.{n}.continuity']", label="清零")
+    page.fill(f"input[name='{BANDS}.{n}.label']", f">{over}个月:等待6个月")
+    for part in ("source", "quote"):  # the new band cites what the last one cites
+        cell = page.locator(f"[name='{BANDS}.{n - 1}.{part}']")
+        if cell.count():
+            page.fill(f"[name='{BANDS}.{n}.{part}']", cell.input_value())
+    _button(page, f"第 {n + 1} 档上移").click()
+    expect(page.locator(f"input[name='{BANDS}.{n - 1}.over']")).to_have_value(over)
+    page.locator(f"tbody[id='f-{BANDS}.{n - 1}']").scroll_into_view_if_needed()
     _viewport_shot(page, "admin-editor-bands")
-    _button(page, "第 2 档下移").click()
-    expect(page.locator(f"input[name='{BANDS}.2.over']")).to_have_value("12")
+    _button(page, f"第 {n} 档下移").click()
+    expect(page.locator(f"input[name='{BANDS}.{n}.over']")).to_have_value(over)
 
-    page.fill(f"input[name='{BANDS}.1.months']", "0")  # 第4个月起 needs a month: refused, in Chinese
+    last = n - 1  # waiting some months needs a number of months: refused, in Chinese
+    page.select_option(f"select[name='{BANDS}.{last}.wait']", "months")
+    page.fill(f"input[name='{BANDS}.{last}.months']", "0")
     page.click(".save-bar button:has-text('保存并校验')")
     banner = page.locator("#problems")
     expect(banner).to_contain_text("草稿未保存：共 1 处需要修改")
     expect(banner).to_contain_text("这种恢复方式需要填写月数（至少 1）")
     _viewport_shot(page, "admin-editor-error")
     banner.locator("a").first.click()
-    assert page.url.endswith(f"#f-{BANDS}.1")
-    expect(page.locator(f"tbody[id='f-{BANDS}.1'] .error")).to_be_in_viewport()
-    assert _draft_bands(db, version_id)[1]["months"] == 4  # nothing was saved
+    assert page.url.endswith(f"#f-{BANDS}.{last}")
+    expect(page.locator(f"tbody[id='f-{BANDS}.{last}'] .error")).to_be_in_viewport()
+    assert [_stored(b) for b in _draft_bands(db, version_id)] == shipped  # nothing was saved
 
-    page.fill(f"input[name='{BANDS}.1.months']", "4")
-    _button(page, "删除第 1 档").click()
-    expect(page.locator(f"input[name='{BANDS}.0.over']")).to_have_value("6")
-    page.click(f"button[value='{BANDS}|add|']")
-    page.fill(f"input[name='{BANDS}.2.over']", "0")  # put a first band back, at the end …
-    page.select_option(f"select[name='{BANDS}.2.wait']", label="补缴后次月恢复")
-    page.fill(f"textarea[name='{BANDS}.2.source']", "测试来源：三个月内")
-    _button(page, "第 3 档上移").click()
-    _button(page, "第 2 档上移").click()  # … and move it to the top
+    page.select_option(f"select[name='{BANDS}.{last}.wait']", shipped[last][1])
+    page.fill(f"input[name='{BANDS}.{last}.months']", shipped[last][2])
+    _button(page, f"删除第 {n} 档").click()  # the last shipped band goes; the new one takes its place
+    expect(page.locator(f"input[name='{BANDS}.{n - 1}.over']")).to_have_value(over)
     page.click(".save-bar button:has-text('保存并校验')")
     expect(page.locator("text=草稿已保存并通过校验")).to_be_visible()
     bands = _draft_bands(db, version_id)
-    assert [(b["over"], b["wait"], b["months"], b["continuity"]) for b in bands] == [
-        (0, "next_month", 0, "kept"), (6, "from_nth_month", 4, "reset"), (12, "months", 6, "reset")]
-    assert bands[2]["source"] == "测试来源：断缴超过一年"
+    assert [_stored(b) for b in bands] == [*shipped[:-1], (over, "months", "6")]
+    assert bands[-1]["continuity"] == "reset"
     save_screenshot(page, "admin-draft-version")
 
 
