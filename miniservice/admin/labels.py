@@ -132,12 +132,10 @@ def choice(field: str, value: str) -> str:
     return CHOICES.get(value, value)
 
 
-def band_words(name: str) -> Words:
-    return BAND_COLUMNS.get(name) or Words(FIGURE_PARTS.get(name, name))
-
-
 def words(name: str) -> Words:
-    return FIELDS.get(name) or BAND_COLUMNS.get(name) or Words(SECTIONS.get(name, name))
+    """A figure's, a band column's or a figure part's words (the names do not clash)."""
+    return (FIELDS.get(name) or BAND_COLUMNS.get(name)
+            or Words(FIGURE_PARTS.get(name) or SECTIONS.get(name, name)))
 
 
 def path_label(path: str) -> str:

@@ -51,17 +51,11 @@ class FormValues(dict[str, str]):
     """What the form shows: one string per input name (the values of a multi-choice joined by lines)."""
 
 
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    path: str
-    kind: Literal["figure", "table", "bands"]
-    value: ValueKind = "text"
-    choices: tuple[str, ...] = ()
-    hint: str = ""
+class _Worded:
+    """A schema name's Chinese words (label, unit, choices), for form fields and band columns alike."""
 
-    @property
-    def name(self) -> str:
-        return self.path.rsplit(".", 1)[-1]
+    __slots__ = ()
+    name: str
 
     @property
     def label(self) -> str:
@@ -73,6 +67,19 @@ class FieldSpec:
 
     def choice_label(self, choice: str) -> str:
         return labels.choice(self.name, choice)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec(_Worded):
+    path: str
+    kind: Literal["figure", "table", "bands"]
+    value: ValueKind = "text"
+    choices: tuple[str, ...] = ()
+    hint: str = ""
+
+    @property  # type: ignore[override]
+    def name(self) -> str:
+        return self.path.rsplit(".", 1)[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,21 +157,10 @@ def all_fields(groups: Iterable[Group] | None = None) -> list[FieldSpec]:
 
 
 @dataclass(frozen=True, slots=True)
-class BandColumn:
+class BandColumn(_Worded):
     name: str
     kind: Literal["int", "number", "choice", "check", "text"]
     choices: tuple[str, ...] = ()
-
-    @property
-    def label(self) -> str:
-        return labels.band_words(self.name).label
-
-    @property
-    def unit(self) -> str:
-        return labels.band_words(self.name).unit
-
-    def choice_label(self, choice: str) -> str:
-        return labels.choice(self.name, choice)
 
 
 def _band_column(name: str) -> BandColumn:
