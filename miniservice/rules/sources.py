@@ -22,8 +22,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from miniservice.config import POLICIES_DIR
+
 SOURCES_FILE = "sources.toml"
-SHIPPED = Path(__file__).resolve().parents[2] / "policies" / SOURCES_FILE
+SHIPPED = POLICIES_DIR / SOURCES_FILE
 
 
 class SourceKind(StrEnum):
