@@ -106,3 +106,11 @@ def test_sources_that_differ_are_named_and_the_bureau_prevails(app: Flask) -> No
     assert "2025年度居民医保个人缴费标准：400.00 元" in text
     assert "各来源说法不一：《南昌市医保缴费标准》（健康新闻，2025-04-18 发布）称南昌每人每年380元" in text
     assert "以当地医保经办机构核定的为准" in text
+    with app.test_request_context():
+        page = readable(render_citations(app, QuoteView(quote(rules, CitizenFacts("360100", Scheme.RESIDENT), ON), "r"),
+                                         []))
+    assert "部分数值各来源说法不一，已在下方注明；以当地医保经办机构核定的为准。" in page
+    with app.test_request_context():
+        plain = readable(render_citations(app, QuoteView(quote(BOOK.resolve("110000"), CitizenFacts(
+            "110000", Scheme.FLEXIBLE, Month(2025, 4), Month(2025, 5)), ON), "p"), []))
+    assert "计算依据" in plain and "说法不一" not in plain

@@ -196,7 +196,6 @@ def test_the_national_self_window_is_marked_as_an_inference_not_a_waiting_period
     ("national", "retiree.required_years_female", "男性25年、女性20年，实际缴费不少于15年"),
     ("140100", "flexible.waiting.self_bands[1]", "断缴4个月的例子需等待6个月才恢复待遇"),
     ("national", "employee.backpay.unit_window_months", "单位欠缴超过3个月通常无法补缴，部分地区允许"),
-    ("national", "guidance.hotline", "文章写的12333是人力资源社会保障服务热线"),
 ])
 def test_sources_that_disagree_are_kept_beside_the_chosen_figure(code: str, path: str, says: str):
     from miniservice.rules.citing import Citer
