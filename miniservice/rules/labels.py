@@ -117,6 +117,10 @@ def figure_value_text(key: str, value: Any) -> str:
         return f"{(value * 100).normalize():f}%"
     if isinstance(value, Decimal) and name.isdigit():
         return f"{value:,.2f} 元"
+    if isinstance(value, int) and name == "self_window_months" and value == 0:
+        return "不限"
+    if isinstance(value, int) and name == "unit_window_months" and value == 0:
+        return "不适用"
     if isinstance(value, int) and name == "due_day_next_month":
         return "当月最后一天" if value == 0 else f"次月 {value} 日"
     if isinstance(value, int) and name == "count_gap_years_from":
@@ -129,7 +133,7 @@ def figure_value_text(key: str, value: Any) -> str:
         return f"{value} 年"
     if isinstance(value, int) and name == "max_links":
         return f"{value} 人"
-    if isinstance(value, int) and name.startswith("days_"):
+    if isinstance(value, int) and (name.startswith("days_") or "_days_" in name):
         return f"{value} 天"
     if isinstance(value, str) and value in _CHINESE_VALUES:
         return _CHINESE_VALUES[value]

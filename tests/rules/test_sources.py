@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,11 @@ def test_every_figure_has_a_chinese_label_and_a_chinese_value():
             assert not LATIN.findall(figure_value_text(path, value)), path
     assert figure_label("flexible.backpay.self_online") == "灵活就业人员可线上补缴"
     assert figure_value_text("flexible.backpay.self_online", True) == "是"
+    assert figure_value_text("flexible.late_fee.daily_rate", Decimal("0.0005")) == "0.05%"
+    assert figure_value_text("resident.period_end", "02-28") == "2 月 28 日"
+    assert figure_value_text("employee.backpay.self_window_months", 0) == "不限"
+    assert figure_value_text("reminders.resident_days_before_period_end", (30, 7)) == "30 天、7 天"
+    assert figure_value_text("wage.average_monthly.2024", Decimal("8000")) == "8,000.00 元"
 
 
 def test_an_unknown_figure_path_has_no_label():
