@@ -123,18 +123,19 @@ def _latin(text: str) -> list[str]:
     return [word for word in _LATIN.findall(text) if word not in _LATIN_ALLOWED]
 
 
-def _sourced_nodes(node: Any, path: str = "") -> Iterable[tuple[str, Sourced]]:
+def sourced_nodes(node: Any, path: str = "") -> Iterable[tuple[str, Sourced]]:
+    """Every sourced figure or band under ``node`` (a file, a resolved region, a section), with its path."""
     if isinstance(node, Sourced):
         yield path, node
     elif isinstance(node, BaseModel):
         for name in type(node).model_fields:
-            yield from _sourced_nodes(getattr(node, name), f"{path}.{name}" if path else name)
+            yield from sourced_nodes(getattr(node, name), f"{path}.{name}" if path else name)
     elif isinstance(node, Mapping):
         for key, value in node.items():
-            yield from _sourced_nodes(value, f"{path}.{key}")
+            yield from sourced_nodes(value, f"{path}.{key}" if path else str(key))
     elif isinstance(node, tuple):
         for index, value in enumerate(node):
-            yield from _sourced_nodes(value, f"{path}[{index}]")
+            yield from sourced_nodes(value, f"{path}[{index}]")
 
 
 def citation_problems(region: RegionHeader, sources: Mapping[str, SourceDoc], filename: str,
@@ -149,7 +150,7 @@ def citation_problems(region: RegionHeader, sources: Mapping[str, SourceDoc], fi
     """
     problems: list[Problem] = []
     sections = {name: getattr(region, name) for name in SECTIONS if getattr(region, name, None) is not None}
-    for path, figure in _sourced_nodes(sections):
+    for path, figure in sourced_nodes(sections):
         def bad(where: str, reason: str, path: str = path) -> None:
             problems.append(Problem(filename, f"{path}.{where}", reason))
 

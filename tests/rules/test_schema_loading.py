@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
 
 from miniservice.rules.gaps import CollectionPeriod, GapPolicy
 from miniservice.rules.kinds import Scheme
@@ -19,8 +18,8 @@ from miniservice.rules.loading import (
     parse_region,
     resolve_region,
     rulebook_from_texts,
+    sourced_nodes,
 )
-from miniservice.rules.schema import Sourced
 from tests.rules.helpers import NATIONAL_TEXT, POLICIES, region_text
 
 REQUIRED_REGIONS = ["110000", "310000", "320100", "330200", "350200", "350000", "510100", "440300", "440400",
@@ -31,22 +30,6 @@ def problems_for(**files: str) -> list[Problem]:
     texts = {"national.toml": NATIONAL_TEXT}
     texts.update({f"{name.removeprefix('f')}.toml": text for name, text in files.items()})
     return rulebook_from_texts(texts).check()
-
-
-def walk_sourced(node, path=""):
-    """Every sourced figure or band of a resolved region, with its path."""
-    if isinstance(node, Sourced):
-        yield path, node
-        return
-    if isinstance(node, BaseModel):
-        for name in type(node).model_fields:
-            yield from walk_sourced(getattr(node, name), f"{path}.{name}" if path else name)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from walk_sourced(value, f"{path}.{key}")
-    elif isinstance(node, tuple):
-        for index, value in enumerate(node):
-            yield from walk_sourced(value, f"{path}[{index}]")
 
 
 # --- the shipped files -------------------------------------------------------------------------
@@ -62,7 +45,7 @@ def test_all_required_regions_are_shipped(book):
 @pytest.mark.parametrize("code", REQUIRED_REGIONS)
 def test_every_resolved_figure_has_a_source_and_an_origin(book, code):
     rules = book.resolve(code)
-    figures = list(walk_sourced(rules))
+    figures = list(sourced_nodes(rules))
     assert len(figures) > 60
     for path, figure in figures:
         assert figure.source, path

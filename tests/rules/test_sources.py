@@ -34,7 +34,7 @@ def problems_for(body: str, **texts: str) -> list[Problem]:
 def test_an_unknown_source_id_is_refused_at_its_figure():
     body = '[employee]\nunit_rate = { value = "0.08", source = "seed 001: 缴费比例", illustrative = true }\n'
     reason = "unknown source 'seed 001: 缴费比例': not in the source registry (sources.toml)"
-    assert problems_for(body) == [Problem("110000.toml", ".employee.unit_rate.source", reason)]
+    assert problems_for(body) == [Problem("110000.toml", "employee.unit_rate.source", reason)]
 
 
 def test_an_unknown_id_among_further_or_differing_sources_is_refused():
@@ -42,8 +42,8 @@ def test_an_unknown_id_among_further_or_differing_sources_is_refused():
             'also = [{ source = "nowhere", quote = "x" }], '
             'differs = [{ source = "elsewhere", quote = "y", says = "百分之十二" }] }\n')
     assert [(p.field, p.reason.split(":")[0]) for p in problems_for(body)] == [
-        (".employee.unit_rate.also[0].source", "unknown source 'nowhere'"),
-        (".employee.unit_rate.differs[0].source", "unknown source 'elsewhere'")]
+        ("employee.unit_rate.also[0].source", "unknown source 'nowhere'"),
+        ("employee.unit_rate.differs[0].source", "unknown source 'elsewhere'")]
 
 
 def test_a_figure_without_a_source_is_refused():
@@ -53,15 +53,15 @@ def test_a_figure_without_a_source_is_refused():
 
 def test_a_figure_resting_on_this_services_estimate_must_be_illustrative():
     body = '[wage.average_monthly]\n2024 = { value = "9000", source = "estimate" }\n'
-    assert problems_for(body) == [Problem("110000.toml", ".wage.average_monthly.2024.illustrative",
+    assert problems_for(body) == [Problem("110000.toml", "wage.average_monthly.2024.illustrative",
                                           "'estimate' is this service's estimate: set illustrative = true")]
 
 
 def test_what_citizens_read_beside_a_figure_must_be_chinese():
     body = ('[employee]\nunit_rate = { value = "0.08", source = "art-taiyuan", quote = "合计10%-12%", '
             'note = "the low end", differs = [{ source = "art-can-stop", quote = "x", says = "12 percent" }] }\n')
-    assert {p.field for p in problems_for(body)} == {".employee.unit_rate.note",
-                                                     ".employee.unit_rate.differs[0].says"}
+    assert {p.field for p in problems_for(body)} == {"employee.unit_rate.note",
+                                                     "employee.unit_rate.differs[0].says"}
 
 
 def test_shipped_files_must_quote_documents_and_explain_illustrative_figures(tmp_path: Path):
@@ -71,8 +71,8 @@ def test_shipped_files_must_quote_documents_and_explain_illustrative_figures(tmp
         '[wage.average_monthly]\n2024 = { value = "9000", source = "estimate", illustrative = true }\n')),
         encoding="utf-8")
     found = {(p.field, p.reason) for p in check_directory(tmp_path)}
-    assert found == {(".employee.unit_rate.quote", "quote the sentence of the source this figure rests on"),
-                     (".wage.average_monthly.2024.note", "an illustrative figure needs a note (in Chinese) saying why")}
+    assert found == {("employee.unit_rate.quote", "quote the sentence of the source this figure rests on"),
+                     ("wage.average_monthly.2024.note", "an illustrative figure needs a note (in Chinese) saying why")}
     assert rulebook_from_texts({"national.toml": NATIONAL_TEXT}).check() == []  # drafts need not quote
 
 
