@@ -11,12 +11,13 @@ import logging
 from typing import Any
 
 import redis
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 
 from miniservice.citizens.redaction import install_redaction
 from miniservice.config import TEMPLATES_DIR, Settings, load_settings
 from miniservice.db import Database
 from miniservice.rulebook.resolve import NoRulesInForce
+from miniservice.rules.contact import national_contact
 from miniservice.wechat.replay import NonceBook
 
 # Capabilities that answer WeChat messages register their handlers when imported.
@@ -61,6 +62,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         TESTING=settings.env == "test",
     )
     app.extensions["miniservice.settings"] = settings
+    contact = national_contact(settings.policies_dir)
+    app.extensions["miniservice.contact"] = contact
+    app.jinja_env.globals.update(hotline=contact.hotline, hotline_hours=contact.hours)
     db = Database(settings.database_url)
     app.extensions["miniservice.db"] = db
 
@@ -87,4 +91,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 def _rules_not_published(error: NoRulesInForce) -> tuple[str, int]:
     """No published rule version covers the region and date: say so rather than guess figures."""
     logging.getLogger(__name__).error("no rules in force: %s (run `miniservice policies load`)", error)
-    return render_template("h5/error.html", message="本地区医保政策规则暂未发布，请稍后再试或拨打 12333 咨询。"), 503
+    hotline = current_app.extensions["miniservice.contact"].hotline
+    message = f"本地区医保政策规则暂未发布，请稍后再试或拨打 {hotline} 咨询。"
+    return render_template("h5/error.html", message=message), 503

@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("quotes", __name__, url_prefix="/h5")
 bp.add_app_template_filter(percent, "quote_percent")
 
-UNAVAILABLE = "补缴测算暂时无法使用，请稍后再试，或拨打 12333 咨询。"
 FORM_FIELDS = ("region", "scheme", "first", "last", "cause")
 
 
@@ -39,7 +38,8 @@ def _today() -> date:
 
 def _unavailable(exc: Exception) -> Any:
     log.error("quote page unavailable: %s", exc)
-    return render_template("h5/error.html", message=UNAVAILABLE), 503
+    hotline = current_app.extensions["miniservice.contact"].hotline
+    return render_template("h5/error.html", message=f"补缴测算暂时无法使用，请稍后再试，或拨打 {hotline} 咨询。"), 503
 
 
 def _form(own: PersonQuote | None, regions: list[tuple[str, str]]) -> dict[str, str]:

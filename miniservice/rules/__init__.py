@@ -13,6 +13,9 @@ Public API (re-exported here):
   ``rulebook_from_texts({name: text})``, ``RuleFileError`` (loading.py); models ``RegionFile``,
   ``RegionRules`` and the section models (schema.py). ``RegionRules.gap_policy(scheme)`` feeds
   ``detect_gaps``.
+* Sources — ``default_registry() -> {id: SourceDoc}`` (sources.py, the shipped ``policies/sources.toml``);
+  ``figure_label(path)`` and ``figure_value_text(path, value)`` give a figure's Chinese name and value
+  (labels.py); ``Citation`` carries both with its source documents and quoted sentences (citing.py).
 * Quotes — ``quote(rules, facts, on_date) -> Quote`` with ``CitizenFacts``; ``Quote.to_json()`` is the
   one JSON shape (docs/quote-json.md); ``QuoteError`` (quote.py, quote_model.py).
 """
@@ -32,6 +35,7 @@ from miniservice.rules.gaps import (
     three_month_line,
 )
 from miniservice.rules.kinds import Cause, PayStatus, Scheme, Sex
+from miniservice.rules.labels import figure_label, figure_value_text
 from miniservice.rules.loading import (
     Problem,
     RuleBook,
@@ -49,6 +53,7 @@ from miniservice.rules.months import Month, add_months_to_date, month_range
 from miniservice.rules.quote import quote
 from miniservice.rules.quote_model import CitizenFacts, Quote, Route
 from miniservice.rules.schema import Figure, RegionFile, RegionRules, Relation
+from miniservice.rules.sources import SourceDoc, default_registry
 
 __all__ = [
     "Cause",
@@ -73,13 +78,17 @@ __all__ = [
     "RuleFileError",
     "Scheme",
     "Sex",
+    "SourceDoc",
     "ThreeMonthLine",
     "add_months_to_date",
     "check_directory",
     "date_gap_reaches",
+    "default_registry",
     "detect_gaps",
     "due_date",
     "dump_toml",
+    "figure_label",
+    "figure_value_text",
     "format_yuan",
     "last_due_month",
     "load_region_file",

@@ -1,8 +1,9 @@
 """Reading figures *through* a citation recorder, so a quote can never show an uncited number.
 
 The quote engine never reads ``rules.employee.unit_rate.value`` directly: it asks a :class:`Citer`
-for ``"employee.unit_rate"``, which returns the value and records the figure's source, its file,
-version and effective date. Whatever the engine used is exactly what the quote cites.
+for ``"employee.unit_rate"``, which returns the value and records the figure's Chinese label, its
+registry documents with the quoted sentences, its file, version and effective date. Whatever the
+engine used is exactly what the quote cites.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from miniservice.rules.labels import figure_label, figure_value_text
 from miniservice.rules.schema import Figure, RegionRules, Sourced
+from miniservice.rules.sources import SourceDoc
 
 
 class QuoteError(ValueError):
@@ -23,21 +26,51 @@ class QuoteError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class CitedSource:
+    """A registry document and the sentence quoted from it (``says``: what a differing source says)."""
+
+    doc: SourceDoc
+    quote: str | None
+    says: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"id": self.doc.id, "title": self.doc.title, "issuer": self.doc.issuer, "kind": self.doc.kind.value,
+                "citation": self.doc.citation(), "number": self.doc.number, "url": self.doc.url,
+                "published": self.doc.published.isoformat() if self.doc.published else None,
+                "quote": self.quote}
+        if self.says is not None:
+            data["says"] = self.says
+        return data
+
+
+@dataclass(frozen=True, slots=True)
 class Citation:
     key: str  # dotted path in the resolved rules, e.g. "flexible.unit_rate" or "wage.average_monthly.2024"
     value: Any
-    source: str
+    source: str  # the source as a person reads it: 《title》（issuer，文号，date）
     illustrative: bool
     file: str
     region: str
     version: str
     effective_from: date
     note: str | None = None
+    label: str = ""  # the figure's Chinese name (labels.figure_label)
+    shown: str = ""  # the value as a citizen reads it (labels.figure_value_text)
+    cited: tuple[CitedSource, ...] = ()  # the main source first, then ``also``
+    differs: tuple[CitedSource, ...] = ()  # sources that give another figure
+
+    @property
+    def main(self) -> CitedSource | None:
+        return self.cited[0] if self.cited else None
 
     def to_json(self) -> dict[str, Any]:
         value = [str(v) for v in self.value] if isinstance(self.value, tuple | list) else _scalar(self.value)
-        data = {"value": value, "source": self.source, "illustrative": self.illustrative, "file": self.file,
-                "region": self.region, "version": self.version, "effective_from": self.effective_from.isoformat()}
+        data = {"value": value, "label": self.label, "shown": self.shown, "source": self.source,
+                "sources": [c.to_json() for c in self.cited], "illustrative": self.illustrative,
+                "file": self.file, "region": self.region, "version": self.version,
+                "effective_from": self.effective_from.isoformat()}
+        if self.differs:
+            data["differs"] = [c.to_json() for c in self.differs]
         if self.note:
             data["note"] = self.note
         return data
@@ -86,7 +119,10 @@ class Citer:
         value = self.value(f"{table}.{used}")
         if used != year:
             key = f"{table}.{used}"
-            self.used[key] = replace(self.used[key], note=f"no figure for {year}; the {used} figure is used")
+            note = f"暂无 {year} 年的数据，按 {used} 年的数据测算"
+            own = self.used[key].note
+            if not own or note not in own:
+                self.used[key] = replace(self.used[key], note=f"{note}；{own}" if own else note)
         return used, value
 
     def _table(self, table: str) -> dict[int, Any]:
@@ -97,12 +133,7 @@ class Citer:
 
     def _record(self, key: str, figure: Sourced) -> None:
         if key not in self.used:
-            origin = figure.origin
-            if origin is None:
-                raise QuoteError(f"{key} has no origin: use rules from RuleBook.resolve")
-            value = figure.value if isinstance(figure, Figure) else getattr(figure, "label", None)
-            self.used[key] = Citation(key, value, figure.source, figure.illustrative, origin.file, origin.code,
-                                      origin.version, origin.effective_from, figure.note)
+            self.used[key] = cite(self.rules, key, figure)
         for track in self._tracks:
             if key not in track:
                 track.append(key)
@@ -117,3 +148,23 @@ class Citer:
         finally:
             self._tracks.remove(keys)
 
+
+
+def cite(rules: RegionRules, key: str, figure: Sourced) -> Citation:
+    """The citation of one resolved figure: its Chinese label, shown value and registry documents."""
+    origin = figure.origin
+    if origin is None:
+        raise QuoteError(f"{key} has no origin: use rules from RuleBook.resolve")
+    value = figure.value if isinstance(figure, Figure) else getattr(figure, "label", None)
+
+    def doc(source_id: str) -> SourceDoc:
+        if source_id not in rules.sources:
+            raise QuoteError(f"{key}: source {source_id!r} is not in the source registry")
+        return rules.sources[source_id]
+
+    cited = (CitedSource(doc(figure.source), figure.quote),
+             *(CitedSource(doc(c.source), c.quote) for c in figure.also))
+    differs = tuple(CitedSource(doc(d.source), d.quote, d.says) for d in figure.differs)
+    shown = figure_value_text(key, value) if isinstance(figure, Figure) else str(value or "")
+    return Citation(key, value, cited[0].doc.citation(), figure.illustrative, origin.file, origin.code,
+                    origin.version, origin.effective_from, figure.note, figure_label(key), shown, cited, differs)

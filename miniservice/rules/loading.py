@@ -12,16 +12,25 @@ province (``440000``), then national — see :meth:`RuleBook.region_for`.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from miniservice.rules import toml_writer
-from miniservice.rules.schema import SECTIONS, RegionFile, RegionHeader, RegionRules
+from miniservice.rules.schema import SECTIONS, RegionFile, RegionHeader, RegionRules, Sourced
+from miniservice.rules.sources import (
+    SOURCES_FILE,
+    SourceDoc,
+    SourceKind,
+    SourceRegistryError,
+    default_registry,
+    parse_sources,
+)
 
 NATIONAL = "national"
 
@@ -78,11 +87,13 @@ def _origin_keys(raw: Any, path: str = "") -> Iterable[str]:
             yield from _origin_keys(value, f"{path}[{index}]")
 
 
-def parse_region(text: str, filename: str = "<text>") -> RegionHeader:
+def parse_region(text: str, filename: str = "<text>", sources: Mapping[str, SourceDoc] | None = None,
+                 *, require_quotes: bool = False) -> RegionHeader:
     """Parse and validate one file's text; raises :class:`RuleFileError` listing every problem.
 
-    The result is a ``RegionFile`` (typed here as its base, ``RegionHeader``, because the class is
-    generated from the section models).
+    Every figure's source must be an id of ``sources`` (the shipped registry unless given), see
+    :func:`citation_problems`. The result is a ``RegionFile`` (typed here as its base,
+    ``RegionHeader``, because the class is generated from the section models).
     """
     try:
         raw = tomllib.loads(text)
@@ -97,9 +108,71 @@ def parse_region(text: str, filename: str = "<text>") -> RegionHeader:
     expected = Path(filename).stem
     if filename != "<text>" and expected != region.code:
         problems.append(Problem(filename, "code", f"code {region.code!r} does not match the file name"))
+    registry = default_registry() if sources is None else sources
+    problems += citation_problems(region, registry, filename, require_quotes=require_quotes)
     if problems:
         raise RuleFileError(problems)
     return region
+
+
+_LATIN = re.compile(r"[A-Za-z]+")
+_LATIN_ALLOWED = {"APP", "App"}
+
+
+def _latin(text: str) -> list[str]:
+    return [word for word in _LATIN.findall(text) if word not in _LATIN_ALLOWED]
+
+
+def sourced_nodes(node: Any, path: str = "") -> Iterable[tuple[str, Sourced]]:
+    """Every sourced figure or band under ``node`` (a file, a resolved region, a section), with its path."""
+    if isinstance(node, Sourced):
+        yield path, node
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from sourced_nodes(getattr(node, name), f"{path}.{name}" if path else name)
+    elif isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from sourced_nodes(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, tuple):
+        for index, value in enumerate(node):
+            yield from sourced_nodes(value, f"{path}[{index}]")
+
+
+def citation_problems(region: RegionHeader, sources: Mapping[str, SourceDoc], filename: str,
+                      *, require_quotes: bool = False) -> list[Problem]:
+    """What is wrong with the citations of one parsed file.
+
+    Every ``source`` (and every ``also``/``differs`` entry) must be a registry id; a figure that cites
+    this service's own estimate must be illustrative; what citizens read beside a figure (``note``,
+    a band's ``label``, what a differing source ``says``) must be Chinese. With ``require_quotes``
+    (the shipped files, ``miniservice policies check``) a figure resting on a document must quote
+    the sentence, and an illustrative figure must say in a note why.
+    """
+    problems: list[Problem] = []
+    sections = {name: getattr(region, name) for name in SECTIONS if getattr(region, name, None) is not None}
+    for path, figure in sourced_nodes(sections):
+        def bad(where: str, reason: str, path: str = path) -> None:
+            problems.append(Problem(filename, f"{path}.{where}", reason))
+
+        main = sources.get(figure.source)
+        if main is None:
+            bad("source", f"unknown source {figure.source!r}: not in the source registry ({SOURCES_FILE})")
+        for index, other in enumerate((*figure.also, *figure.differs)):
+            where = f"also[{index}]" if index < len(figure.also) else f"differs[{index - len(figure.also)}]"
+            if other.source not in sources:
+                bad(f"{where}.source", f"unknown source {other.source!r}: not in the source registry ({SOURCES_FILE})")
+        if main is not None and main.kind is SourceKind.ESTIMATE and not figure.illustrative:
+            bad("illustrative", f"{figure.source!r} is this service's estimate: set illustrative = true")
+        if require_quotes and main is not None and main.is_document and not figure.quote:
+            bad("quote", "quote the sentence of the source this figure rests on")
+        if require_quotes and figure.illustrative and not figure.note:
+            bad("note", "an illustrative figure needs a note (in Chinese) saying why")
+        shown = {"note": figure.note, "label": getattr(figure, "label", None),
+                 **{f"differs[{i}].says": d.says for i, d in enumerate(figure.differs)}}
+        for where, text in shown.items():
+            if text and (words := _latin(text)):
+                bad(where, f"citizens read this: write it in Chinese (found {', '.join(words)})")
+    return problems
 
 
 def load_region_file(path: str | Path) -> RegionHeader:
@@ -115,10 +188,9 @@ def dump_toml(region: RegionHeader) -> str:
 def _stamp(raw: Any, origin: dict[str, Any]) -> Any:
     """Copy of ``raw`` in which every sourced mapping carries ``origin``."""
     if isinstance(raw, Mapping):
-        stamped = {k: _stamp(v, origin) for k, v in raw.items()}
-        if "source" in raw:
-            stamped["origin"] = origin
-        return stamped
+        if "source" in raw:  # a figure or band: its also/differs entries are not figures
+            return {**raw, "origin": origin}
+        return {k: _stamp(v, origin) for k, v in raw.items()}
     if isinstance(raw, list | tuple):
         return [_stamp(v, origin) for v in raw]
     return raw
@@ -148,6 +220,8 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 class RuleBook:
     """Every rule file of a directory (or of texts handed in by the admin page), checked."""
 
+    sources: Mapping[str, SourceDoc] = field(default_factory=default_registry)  # the source registry
+    require_quotes: bool = False  # every figure resting on a document must quote it (shipped files)
     files: dict[str, RegionHeader] = field(default_factory=dict)  # code → RegionFile
     filenames: dict[str, str] = field(default_factory=dict)  # code → file name
     problems: list[Problem] = field(default_factory=list)  # per-file problems found while adding
@@ -156,7 +230,7 @@ class RuleBook:
     def add(self, filename: str, text: str) -> RegionHeader | None:
         """Add one file; problems are recorded, not raised. Returns the file when it is valid."""
         try:
-            region = parse_region(text, filename)
+            region = parse_region(text, filename, self.sources, require_quotes=self.require_quotes)
         except RuleFileError as exc:
             self.problems += exc.problems
             self.broken.add(Path(filename).stem)
@@ -203,7 +277,8 @@ class RuleBook:
             merged = _merge(merged, _stamp(sections, origin))
         header = self.files[code].model_dump(mode="python", exclude=set(SECTIONS))
         try:
-            return RegionRules.model_validate({**merged, **header, "chain": tuple(chain)})
+            return RegionRules.model_validate({**merged, **header, "chain": tuple(chain),
+                                               "sources": dict(self.sources)})
         except ValidationError as exc:
             reason = f"missing after inheritance ({' → '.join(chain)})"
             raise RuleFileError(_problems_from(exc, self.filenames[code], reason)) from exc
@@ -234,25 +309,35 @@ def _fallbacks(code: str) -> list[str]:
     return list(dict.fromkeys([code, code[:4] + "00", code[:2] + "0000", NATIONAL]))
 
 
-def load_rulebook(directory: str | Path) -> RuleBook:
-    """Read every ``*.toml`` of ``directory``; problems are collected in ``book.problems``."""
-    book = RuleBook()
-    for path in sorted(Path(directory).glob("*.toml")):
-        book.add(path.name, path.read_text(encoding="utf-8"))
-    return book
+def load_rulebook(directory: str | Path, *, require_quotes: bool = False) -> RuleBook:
+    """Read every ``*.toml`` of ``directory``; problems are collected in ``book.problems``.
+
+    ``sources.toml`` there is the source registry (the shipped one when the directory has none).
+    """
+    texts = {path.name: path.read_text(encoding="utf-8") for path in sorted(Path(directory).glob("*.toml"))}
+    return rulebook_from_texts(texts, require_quotes=require_quotes)
 
 
-def rulebook_from_texts(texts: Mapping[str, str]) -> RuleBook:
-    """A rule book from ``{file name: TOML text}``, e.g. to preview an imported version."""
-    book = RuleBook()
+def rulebook_from_texts(texts: Mapping[str, str], *, require_quotes: bool = False) -> RuleBook:
+    """A rule book from ``{file name: TOML text}``, e.g. to preview an imported version.
+
+    A ``sources.toml`` among the texts is the registry the others are checked against.
+    """
+    book = RuleBook(require_quotes=require_quotes)
+    if SOURCES_FILE in texts:
+        try:
+            book.sources = parse_sources(texts[SOURCES_FILE])
+        except SourceRegistryError as exc:
+            book.problems += [Problem(SOURCES_FILE, "", reason) for reason in exc.reasons]
     for filename, text in sorted(texts.items()):
-        book.add(filename, text)
+        if filename != SOURCES_FILE:
+            book.add(filename, text)
     return book
 
 
 def check_directory(path: str | Path) -> list[Problem]:
-    """Every problem in a policies directory; an empty list means every region resolves."""
-    return load_rulebook(path).check()
+    """Every problem in a policies directory, quotes included; an empty list means every region resolves."""
+    return load_rulebook(path, require_quotes=True).check()
 
 
 def resolve_region(directory: str | Path, code: str) -> RegionRules:

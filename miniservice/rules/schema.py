@@ -1,9 +1,10 @@
 """Rule schema: what one region's TOML file may say, and the resolved rules the engine reads.
 
-Every number or rule a citizen sees is a *figure*: ``{ value = ..., source = "...", illustrative =
-false }``. The source names a seed article (``seed 001: <short quote>``) or a public policy document;
-``illustrative = true`` marks a figure no source gives (a city's average wage, say) so it is never
-presented as official. Waiting-period bands carry their own source the same way.
+Every number or rule a citizen sees is a *figure*: ``{ value = ..., source = "<registry id>", quote =
+"<the sentence it rests on>", illustrative = false }``. The source is an id in the source registry
+(:mod:`miniservice.rules.sources`); ``also`` lists further sources and ``differs`` sources that give
+another figure. ``illustrative = true`` marks a figure no source states (a city's average wage, say)
+so it is never presented as official. Waiting-period bands carry their own source the same way.
 
 Two families of models come from the same classes so they cannot drift apart:
 
@@ -26,6 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model,
 
 from miniservice.rules.gaps import CollectionPeriod, GapPolicy
 from miniservice.rules.kinds import Cause, Scheme, Sex
+from miniservice.rules.sources import SourceDoc
 
 T = TypeVar("T")
 
@@ -42,11 +44,36 @@ class Origin(BaseModel):
     effective_from: date
 
 
+class Cite(BaseModel):
+    """A further source for a figure: a registry id and the sentence quoted from it."""
+
+    model_config = _STRICT
+    source: Annotated[str, Field(min_length=1)]
+    quote: Annotated[str, Field(min_length=1)]
+
+
+class Differs(Cite):
+    """A source that gives a different figure than the one chosen; ``says`` is what it says, in Chinese.
+
+    The rule file keeps it so staff see the conflict and citizens are told the sources differ and
+    the bureau's figure prevails.
+    """
+
+    says: Annotated[str, Field(min_length=1)]
+
+
 class Sourced(BaseModel):
-    """Anything a citizen may be shown: it must say where it comes from."""
+    """Anything a citizen may be shown: it must say where it comes from.
+
+    ``source`` is an id in the source registry (``policies/sources.toml``) and ``quote`` the sentence
+    of that source the figure rests on; the loader checks both against the registry.
+    """
 
     model_config = _STRICT
     source: str
+    quote: str | None = None
+    also: tuple[Cite, ...] = ()
+    differs: tuple[Differs, ...] = ()
     illustrative: bool = False
     note: str | None = None
     origin: Origin | None = Field(default=None, exclude=True)
@@ -55,14 +82,8 @@ class Sourced(BaseModel):
     @classmethod
     def _source_is_given(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("every figure needs a source: a seed id and quote, or a policy document")
+            raise ValueError("every figure needs a source: an id from the source registry (sources.toml)")
         return value.strip()
-
-    @model_validator(mode="after")
-    def _illustrative_is_said(self) -> Sourced:
-        if self.source.lower().startswith("illustrative") and not self.illustrative:
-            raise ValueError("source says illustrative: set illustrative = true")
-        return self
 
 
 class Figure(Sourced, Generic[T]):
@@ -263,7 +284,8 @@ class GuidanceRules(BaseModel):
 
     model_config = _STRICT
     online: Texts
-    hotline: Text
+    hotline: Text  # the 医保 hotline (12393 nationally; 12333 is 人社's)
+    hotline_hours: Text  # when it answers, in plain Chinese
     offline: Texts
     materials_self: Texts
     materials_unit: Texts
@@ -330,6 +352,7 @@ class RegionRules(RegionHeader):
     """A region after inheritance: every field present, every figure knows its origin."""
 
     chain: tuple[str, ...]  # the codes that were merged, region first, national last
+    sources: dict[str, SourceDoc] = Field(default_factory=dict)  # every source the figures cite, by id
     wage: WageRules
     employee: ContributionRules
     flexible: ContributionRules

@@ -32,7 +32,7 @@ from miniservice.wechat.router import Inbound, Route, Router
 
 log = logging.getLogger(__name__)
 
-FAILURE_REPLY = "系统繁忙，请稍后再试。如需帮助请拨打 12333。"
+FAILURE_REPLY = "系统繁忙，请稍后再试。如需帮助请拨打 12393。"
 
 
 # A stored reply serves only WeChat's retries of the same delivery (three, within about 15 s); after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import update
 
 from miniservice.clock import now_utc
@@ -40,9 +41,9 @@ def help_text(inbound: Inbound) -> str:
     return text("help.txt", bind_url=inbound.h5_url("/h5/bind"))
 
 
-@router.click("CHANNELS", "渠道", "办理渠道", "电话", "12333", reads_only=True)
+@router.click("CHANNELS", "渠道", "办理渠道", "电话", "热线", "12393", "12333", reads_only=True)
 def channels(_: Inbound) -> str:
-    return text("channels.txt")
+    return text("channels.txt", contact=current_app.extensions["miniservice.contact"])
 
 
 router.default(help_text)

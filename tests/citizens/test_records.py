@@ -69,7 +69,8 @@ def test_the_records_page_of_a_gap_past_three_months(client: Any, demo: Demo) ->
     text = page_text(client.get("/h5/records"))
     assert "您已断缴 4 个月（2026-07 至 2026-10）" in text and "断缴已于 2026-11-01 超过 3 个月" in text
     assert text.count("断缴中") == 4 and "连续参保 3 年 1 个月" in text
-    assert "national.toml（2025.1 版，2025-01-01 起施行）" in text  # the three-month line is cited
+    assert "灵活就业人员补缴后不设等待期的断缴月数上限：3 个月" in text  # the three-month line is cited
+    assert "《基本医疗保险关系转移接续暂行办法》（国家医疗保障局办公室、财政部办公厅，医保办发〔2021〕43号" in text
 
 
 def test_a_gap_longer_than_six_months_says_continuity_restarts(client: Any, demo: Demo, db: Database) -> None:

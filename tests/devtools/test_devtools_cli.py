@@ -35,7 +35,7 @@ def test_simulate_command_in_plain_mode_prints_the_reply(app: Flask, live_server
 
     assert result.exit_code == 0, result.output
     assert result.output.startswith("HTTP 200 plain type=text")
-    assert "12333" in result.output
+    assert "12393" in result.output
 
 
 def test_simulate_command_reports_an_unacknowledged_delivery(app: Flask, live_server: Any,

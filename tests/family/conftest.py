@@ -49,8 +49,8 @@ version = "test.1"
 effective_from = 2025-01-01
 
 [family]
-relationships = { value = ["spouse", "parent", "child"], source = "test: the 2021 家庭共济 circle" }
-max_links = { value = 2, source = "test: a small maximum", illustrative = true }
+relationships = { value = ["spouse", "parent", "child"], source = "gov-outpatient-2021", quote = "配偶、父母、子女" }
+max_links = { value = 2, source = "estimate", illustrative = true, note = "测试用的较小上限" }
 """
 
 

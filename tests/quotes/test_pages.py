@@ -37,11 +37,12 @@ def test_quote_page_breaks_the_gap_down_by_month_with_citations(client: Any, db:
         assert f"基数 {format_yuan(line.base)} × 单位 8% = {format_yuan(line.unit_amount)}" in text
         assert f"滞纳金 {format_yuan(line.late_fee)} 元（逾期 {line.late_days} 天）" in text
     assert f"{format_yuan(expected.totals.total)} 元" in text
-    assert "恢复待遇日期 2026-12-01" in text and "断缴期间费用 不予报销" in text
+    assert "恢复待遇日期 2026-12-01" in text and "断缴期间费用 可追溯报销" in text  # 深圳 ≤ 3 months: national rule
     assert "补缴后视为连续参保" in text and "请在 2026-12-31 前补缴" in text
     wage = expected.citations["wage.average_monthly.2024"]
-    assert "wage.average_monthly.2024：8000 示例数据，非官方" in text
-    assert f"规则文件 {wage.file} · 版本 {wage.version} · {wage.effective_from} 起施行" in text
+    assert "2024年当地职工月平均工资：8,000.00 元 示例数据，非官方" in text
+    assert "依据：《医疗保险中间断交可以补交吗?山西太原职工医保断交怎么补缴?》（社保网，2025-05-18 发布）" in text
+    assert f"本地规则，{wage.version} 版，{wage.effective_from} 起施行" in text
     assert 'id="mine-illustrative"' in html  # the whole quote says it rests on illustrative figures
 
 
@@ -84,7 +85,7 @@ def test_without_rule_versions_the_page_says_it_is_unavailable(client: Any) -> N
 
     response = client.get("/h5/quote")
 
-    assert response.status_code == 503 and "12333" in page_text(response)
+    assert response.status_code == 503 and "12393" in page_text(response)
 
 
 def test_quote_page_sends_a_visitor_without_session_through_wechat_oauth(client: Any, rules: None) -> None:
@@ -107,9 +108,9 @@ def test_resident_page_shows_period_amount_late_wait_channels_and_family(client:
     assert "2027 年度尚未缴费" in text
     assert "集中缴费期 2026-09-10 至 2026-12-25" in text and "个人缴费 400.00 元" in text
     assert "2026-12-25 后才缴费" in text and "待遇等待期 3 个月" in text
-    assert "公众号 → 智慧人社 → 居民医疗保险 → 网上缴费" in text and "医保经办机构窗口" in text
+    assert "当地医保部门网站或微信公众号" in text and "医保经办机构窗口" in text  # 太原 channels
     assert 'href="/h5/family"' in html and "1 位已绑定家庭共济的亲属" in text
-    assert "规则文件 national.toml · 版本 2025.1" in text
+    assert "全国默认规则，2025.2 版，2025-01-01 起施行" in text and ".toml" not in text
 
 
 def test_resident_page_without_family_payers_has_no_family_link(client: Any, registry: Registry) -> None:

@@ -20,7 +20,8 @@ def test_shenzhen_four_months_at_8000_costs_3200_and_resumes_next_month(book):
     assert [m["base"] for m in data["months"]] == ["8000.00"] * 4
     assert data["benefits"]["resume_on"] == "2025-06-01" and data["benefits"]["waiting_months"] == 0
     wage = data["citations"]["wage.average_monthly.2024"]
-    assert wage["file"] == "440300.toml" and wage["illustrative"] is True and "seed 001" in wage["source"]
+    assert wage["file"] == "440300.toml" and wage["illustrative"] is True and "社保网" in wage["source"]
+    assert wage["sources"][0]["id"] == "art-taiyuan" and "张女士断缴4个月" in wage["sources"][0]["quote"]
     assert data["illustrative"] is True
 
 
@@ -86,7 +87,7 @@ def test_yichang_lapse_over_180_days_is_a_new_enrolment(book):
     q = gap_quote(book, "420500", "2025-01", "2025-06", date(2025, 7, 1), continuous_months_before=40)
     assert q.continuity.effect is ContinuityEffect.RESET and q.continuity.months_after == 0
     band = q.citations[q.benefits.cites[0]]
-    assert band.illustrative and "视同重新参加" in band.source
+    assert band.illustrative and "视同重新参加" in band.main.quote and "宜昌市" in band.source
 
 
 def test_ningbo_gap_bills_are_reimbursable_up_to_three_months_only(book):
@@ -101,7 +102,9 @@ def test_national_flexible_gap_over_three_months_waits_until_the_fourth_paid_mon
     q = gap_quote(book, "140100", "2025-01", "2025-05", date(2025, 6, 10))
     assert q.benefits.resume_on == date(2025, 9, 1)  # June, July, August paid; September is the 4th
     assert q.benefits.waiting_months == 3
-    assert q.citations[q.benefits.cites[0]].file == "national.toml"
+    band = q.citations[q.benefits.cites[0]]
+    assert band.main.doc.id == "art-can-stop" and "第4个月起享受待遇" in band.main.quote
+    assert [d.says for d in band.differs] == ["断缴4个月的例子需等待6个月才恢复待遇", "断缴3至6个月需等待1至6个月"]
 
 
 def test_national_flexible_gap_within_three_months_resumes_next_month(book):

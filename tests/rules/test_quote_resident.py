@@ -14,6 +14,9 @@ from miniservice.rules.quote import quote
 from miniservice.rules.quote_model import CitizenFacts, Route
 from tests.rules.helpers import NATIONAL_TEXT, region_text
 
+CLOSED_OFF_PERIOD = ('[resident]\noff_period_enrolment = { value = false, source = "art-taiyuan", '
+                     'quote = "通常只能等待下一年度集中缴费期重新参保" }\n')
+
 
 def resident_quote(book, region: str, on: date, first: str | None = None, last: str | None = None, **facts):
     gap = (Month.parse(first), Month.parse(last)) if first and last else (None, None)
@@ -24,7 +27,9 @@ def test_paying_inside_the_period_has_no_wait_and_covers_next_year(book):
     q = resident_quote(book, "360100", date(2024, 11, 1))
     assert q.resident.in_period and q.resident.coverage_year == 2025
     assert q.benefits.waiting_months == 0 and q.benefits.resume_on == date(2025, 1, 1)
-    assert q.to_json()["totals"]["citizen_owes"] == "380.00"  # 南昌 2025 premium, seed 002
+    assert q.to_json()["totals"]["citizen_owes"] == "400.00"  # 江西 and the national minimum, not 南昌's 380
+    premium = q.citations["resident.premium.2025"]
+    assert [d.says for d in premium.differs] == ["南昌每人每年380元"]
 
 
 def test_jiangxi_period_runs_into_february_and_then_covers_from_next_month(book):
@@ -78,12 +83,12 @@ def test_gap_years_can_be_given_as_a_number(book):
 def test_missing_premium_year_falls_back_to_the_latest_and_says_so(book):
     q = resident_quote(book, "110000", date(2029, 5, 10))
     citation = q.citations["resident.premium.2026"]
-    assert citation.illustrative and "no figure for 2029" in citation.note
+    assert citation.illustrative and "暂无 2029 年的数据，按 2026 年的数据测算" in citation.note
     assert q.resident.premium == Decimal(400)
 
 
 def test_region_without_off_period_enrolment_waits_for_the_next_period(book):
-    body = '[resident]\noff_period_enrolment = { value = false, source = "seed 001: 只能等待下一年度集中缴费期" }\n'
+    body = CLOSED_OFF_PERIOD
     closed = rulebook_from_texts({"national.toml": NATIONAL_TEXT, "110000.toml": region_text("110000", body)})
     q = quote(closed.resolve("110000"), CitizenFacts("110000", Scheme.RESIDENT), date(2025, 5, 10))
     assert q.route.how is Route.NEXT_PERIOD and q.resident.coverage_year == 2026
@@ -92,7 +97,7 @@ def test_region_without_off_period_enrolment_waits_for_the_next_period(book):
 
 
 def test_next_period_after_a_gap_still_waits_for_the_gap(book):
-    body = '[resident]\noff_period_enrolment = { value = false, source = "seed 001: 只能等待下一年度集中缴费期" }\n'
+    body = CLOSED_OFF_PERIOD
     closed = rulebook_from_texts({"national.toml": NATIONAL_TEXT, "110000.toml": region_text("110000", body)})
     facts = CitizenFacts("110000", Scheme.RESIDENT, resident_gap_years=2)
     q = quote(closed.resolve("110000"), facts, date(2025, 5, 10))

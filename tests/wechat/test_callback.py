@@ -31,7 +31,7 @@ def test_plain_click_on_help_gets_the_help_text_over_http(simulator: Any) -> Non
 def test_encrypted_click_gets_an_encrypted_reply_over_http(aes_simulator: Any) -> None:
     reply = aes_simulator.click("o_aes_user", "CHANNELS")
     assert reply.status == 200 and reply.encrypted
-    assert "12333" in reply.content
+    assert "12393" in reply.content
 
 
 def test_subscribe_welcomes_with_the_menu_explained_and_records_the_follower(simulator: Any, db: Any) -> None:
@@ -119,7 +119,7 @@ def test_duplicate_encrypted_text_with_fresh_envelopes_is_handled_once(aes_simul
 def test_a_handler_that_fails_leaves_no_effect_and_its_retry_gets_the_same_polite_reply(
         simulator: Any, db: Any, monkeypatch: Any, error: Exception) -> None:
     """退订提醒 writes the follower and an audit row, then fails: both roll back, the delivery is kept
-    as failed with the 12333 reply, and WeChat's retry gets that reply without running the handler."""
+    as failed with the 12393 reply, and WeChat's retry gets that reply without running the handler."""
     simulator.click("o_unlucky", "HELP")
 
     def broken(*_: Any, **__: Any) -> str:
