@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "miniservice.citizens.cli",
     "miniservice.reminders.cli",
     "miniservice.quotes.cli",
+    "miniservice.outbox.cli",
 )
 
 

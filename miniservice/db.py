@@ -7,6 +7,9 @@ the ``with`` block commits together or not at all. The schema is managed by Alem
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,6 +94,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def worker_id() -> str:
+    """Who holds a claim on rows (reminders, outbox messages): host, process and a random part."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def get_db() -> Database:

@@ -11,7 +11,8 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from miniservice.citizens.models import Binding, Person
-from miniservice.wechat.router import Inbound, text
+from miniservice.messages import text
+from miniservice.wechat.router import Inbound
 
 # Built once: every data tap asks it, and building a statement costs more than SQLite running it.
 _BOUND_PERSON = select(Person).join(Binding, Binding.person_id == Person.id).where(

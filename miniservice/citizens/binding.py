@@ -4,22 +4,20 @@ A binding needs three things to agree with the registry: name, ID number and one
 or the phone number on file), so that knowing someone's ID number alone is not enough. Guesses are
 limited (:mod:`miniservice.citizens.attempts`). One WeChat user ↔ one person is decided by the two
 unique keys of ``binding``, so two simultaneous requests for the same person cannot both succeed.
-The confirmation message is sent after the commit: WeChat being unreachable (or 45015, outside the
-48-hour window) must not undo a binding that is already true.
+The confirmation message is put in the outbox in the binding's own transaction and sent later by
+its worker: no request waits on WeChat, and WeChat being unreachable (or 45015, outside the 48-hour
+window) cannot undo a binding that is already true.
 """
 
 from __future__ import annotations
 
 import hmac
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import requests
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from wechatpy.exceptions import WeChatClientException
 
 from miniservice import audit
 from miniservice.citizens.access import bound_person
@@ -35,10 +33,7 @@ from miniservice.citizens.identity import (
 from miniservice.citizens.models import Binding, BindingEvent, Person
 from miniservice.clock import now_utc
 from miniservice.db import Database
-from miniservice.wechat.client import get_client
-from miniservice.wechat.router import text
-
-log = logging.getLogger(__name__)
+from miniservice.outbox import enqueue
 
 
 @dataclass
@@ -86,38 +81,25 @@ def bind(db: Database, openid: str, given: BindRequest, now: datetime | None = N
         raise BindingRefused("mismatch", context={"remaining": remaining})
     limiter.release(reservation)
     _commit_binding(db, openid, person, given.factor)
-    notify(openid, "bind_confirmed.txt", person=person)
     return person
 
 
 def unbind(db: Database, openid: str) -> Person | None:
     """Remove the binding of ``openid``; None when there was none (a repeated unbind is a no-op)."""
     with db.transaction() as session:
-        person_id = session.execute(
-            delete(Binding).where(Binding.openid == openid).returning(Binding.person_id)
-        ).scalar_one_or_none()
-        if person_id is None:
+        removed = session.execute(
+            delete(Binding).where(Binding.openid == openid).returning(Binding.id, Binding.person_id)
+        ).one_or_none()
+        if removed is None:
             return None
+        binding_id, person_id = removed
         person = session.get(Person, person_id)
         assert person is not None
         session.add(BindingEvent(openid=openid, person_id=person_id, action="unbind", at=now_utc()))
         audit.record(session, f"citizen:#{person_id}", "binding.unbind", f"person:{person_id}",
                      id_number=person.id_number_masked, name=person.name_masked)
-    notify(openid, "bind_removed.txt", person=person)
+        enqueue(session, f"unbind:{binding_id}", openid, "bind_removed.txt", person=person)
     return person
-
-
-def notify(openid: str, template: str, **context: Any) -> bool:
-    """Send a customer-service text; a WeChat failure is logged (no identity data) and swallowed."""
-    try:
-        get_client().message.send_text(openid, text(template, **context))
-    except WeChatClientException as exc:
-        log.warning("binding message %s not delivered: WeChat errcode %s", template, exc.errcode)
-        return False
-    except requests.RequestException as exc:
-        log.warning("binding message %s not delivered: %s", template, type(exc).__name__)
-        return False
-    return True
 
 
 def _factor(kind: str, value: str) -> str:
@@ -152,8 +134,10 @@ def _commit_binding(db: Database, openid: str, person: Person, factor: str) -> N
     assert person.id is not None
     try:
         with db.transaction() as session:
-            session.add(Binding(openid=openid, person_id=person.id, bound_at=now_utc()))
+            binding = Binding(openid=openid, person_id=person.id, bound_at=now_utc())
+            session.add(binding)
             session.flush()
+            enqueue(session, f"bind:{binding.id}", openid, "bind_confirmed.txt", person=person)
             session.add(BindingEvent(openid=openid, person_id=person.id, action="bind", at=now_utc()))
             audit.record(session, f"citizen:#{person.id}", "binding.bind", f"person:{person.id}",
                          id_number=person.id_number_masked, name=person.name_masked, factor=factor)

@@ -21,9 +21,9 @@ from miniservice.config import Settings
 from miniservice.db import Database
 from miniservice.family.errors import FamilyError
 from miniservice.family.models import FamilyConsent, FamilyLink
-from miniservice.family.notify import Outbox
 from miniservice.family.people import openid_of
 from miniservice.family.policy import RELATION_LABELS
+from miniservice.outbox import enqueue
 from miniservice.rules.schema import Relation
 
 CONSENT_DAYS = 7
@@ -35,17 +35,20 @@ def token_hash(token: str) -> str:
 
 def request_consent(
     session: Session, settings: Settings, link: FamilyLink, holder: Person, openid: str, now: datetime
-) -> dict[str, object]:
-    """Store the request for a pending link; returns the message context for the relative."""
+) -> FamilyConsent:
+    """Store the request for a pending link and put the relative's message in the outbox.
+
+    The message carries the only copy of the token (only its hash is stored), so it is composed here.
+    """
     token = secrets.token_urlsafe(32)
-    session.add(FamilyConsent(link_id=link.id, token_hash=token_hash(token), openid=openid, sent_at=now,
-                              expires_at=now + timedelta(days=CONSENT_DAYS)))
-    return {
-        "holder": holder.name_masked,
-        "relationship": RELATION_LABELS[Relation(link.relationship)],
-        "days": CONSENT_DAYS,
-        "url": f"{settings.public_base_url}/h5/family/consent/{token}",
-    }
+    consent = FamilyConsent(link_id=link.id, token_hash=token_hash(token), openid=openid, sent_at=now,
+                            expires_at=now + timedelta(days=CONSENT_DAYS))
+    session.add(consent)
+    session.flush()
+    enqueue(session, f"family-consent:{consent.id}", openid, "family_consent_request.txt",
+            holder=holder.name_masked, relationship=RELATION_LABELS[Relation(link.relationship)],
+            days=CONSENT_DAYS, url=f"{settings.public_base_url}/h5/family/consent/{token}")
+    return consent
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,6 @@ def view_consent(db: Database, token: str, openid: str) -> ConsentView:
 def answer_consent(db: Database, token: str, openid: str, accept: bool) -> FamilyLink:
     """The relative accepts (link becomes active) or declines (link ends); only once, only in time."""
     now = now_utc()
-    outbox = Outbox()
     with db.transaction() as session:
         consent, link = _consent_for(session, token, openid)
         if consent.answered_at is not None:
@@ -122,12 +124,7 @@ def answer_consent(db: Database, token: str, openid: str, accept: bool) -> Famil
             f"family_link:{link.id}",
             holder_person_id=link.holder_id,
         )
-        outbox.add(
-            openid_of(session, link.holder_id),
-            "family_consent_answered.txt",
-            relative=relative.name_masked,
-            accepted=accept,
-        )
+        enqueue(session, f"family-consent-answer:{consent.id}", openid_of(session, link.holder_id),
+                "family_consent_answered.txt", relative=relative.name_masked, accepted=accept)
         session.refresh(link)
-    outbox.send()
     return link

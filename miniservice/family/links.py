@@ -2,8 +2,8 @@
 
 Each function is one business step in one transaction. The unique ``active_key`` decides whether a
 pair is already linked (not a prior SELECT), the holder's account row is locked before their links
-are counted, and every step writes the audit trail with masked values only. Messages go out after
-commit (:class:`~miniservice.family.notify.Outbox`).
+are counted, and every step writes the audit trail with masked values only. Messages are put in the outbox
+(:mod:`miniservice.outbox`) in the step's own transaction and sent later by its worker.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from miniservice.db import Database, IntegrityError
 from miniservice.family.consent import request_consent
 from miniservice.family.errors import FamilyError
 from miniservice.family.models import OPEN_STATUSES, FamilyConsent, FamilyLink, active_key
-from miniservice.family.notify import Outbox
 from miniservice.family.people import lock_holder, openid_of, require_holder, require_person
 from miniservice.family.policy import RELATION_LABELS, FamilyTerms, family_terms
+from miniservice.outbox import enqueue
 from miniservice.rules.months import add_months_to_date
 from miniservice.rules.schema import Relation
 
@@ -147,7 +147,6 @@ def _make_room(session: Session, holder: Person, terms: FamilyTerms, now: dateti
 def add_link(db: Database, settings: Settings, openid: str, request: LinkRequest) -> LinkOutcome:
     """Link a relative to the visitor's account: at once (attested), or pending the relative's consent."""
     now, today = now_utc(), local_today(settings.timezone)
-    outbox = Outbox()
     try:
         with db.transaction() as session:
             holder = require_holder(session, openid)
@@ -169,15 +168,13 @@ def add_link(db: Database, settings: Settings, openid: str, request: LinkRequest
             session.flush()  # a second open link for the pair fails here, on the unique active_key
             if pending:
                 assert relative_openid is not None
-                context = request_consent(session, settings, link, holder, relative_openid, now)
-                outbox.add(relative_openid, "family_consent_request.txt", **context)
+                request_consent(session, settings, link, holder, relative_openid, now)
             record(session, f"citizen:#{holder.id}", "family.link", f"family_link:{link.id}",
                    relative_person_id=relative.id, relative_name=relative.name_masked,
                    relative_id_number=relative.id_number_masked, relationship=relation.value,
                    consent_mode=mode, status=link.status)
     except IntegrityError:
         raise FamilyError(ALREADY_LINKED) from None
-    outbox.send()
     return LinkOutcome(link, relative.name_masked, pending)
 
 
@@ -191,7 +188,6 @@ def terms_for_holder(db: Database, settings: Settings, openid: str) -> FamilyTer
 def revoke_link(db: Database, openid: str, link_id: int) -> FamilyLink:
     """Either side ends a pending or active link; the row stays, with who ended it and when."""
     now = now_utc()
-    outbox = Outbox()
     with db.transaction() as session:
         person = require_person(session, openid)
         link = session.get(FamilyLink, link_id)
@@ -215,9 +211,9 @@ def revoke_link(db: Database, openid: str, link_id: int) -> FamilyLink:
             other_person_id=other_id,
             previous_status=previous,
         )
-        outbox.add(openid_of(session, other_id), "family_revoked.txt", by=person.name_masked)
+        enqueue(session, f"family-revoke:{link.id}", openid_of(session, other_id), "family_revoked.txt",
+                by=person.name_masked)
         session.refresh(link)
-    outbox.send()
     return link
 
 

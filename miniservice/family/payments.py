@@ -29,11 +29,11 @@ from miniservice.db import Database, IntegrityError
 from miniservice.family.dues import Due, relative_status
 from miniservice.family.errors import FamilyError
 from miniservice.family.models import FamilyLink, FamilyPayment
-from miniservice.family.notify import Outbox
 from miniservice.family.people import openid_of, require_holder
+from miniservice.messages import text
+from miniservice.outbox import enqueue
 from miniservice.rules.money import parse_money, to_fen
 from miniservice.rules.months import Month
-from miniservice.wechat.router import text
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -173,7 +173,6 @@ def pay(db: Database, settings: Settings, openid: str, request: PayRequest) -> P
         if replayed is not None:
             return replayed
         raise
-    outbox = Outbox()
     context = {"relative": relative.name_masked, "holder": holder.name_masked, "kind": due.kind, "year": due.year,
                "first": due.first, "last": due.last, "amount": due.amount}
     try:
@@ -199,12 +198,13 @@ def pay(db: Database, settings: Settings, openid: str, request: PayRequest) -> P
             record(session, f"citizen:#{holder.id}", "family.payment", f"family_payment:{payment.id}",
                    link_id=link.id, relative_person_id=relative.id, relative_name=relative.name_masked,
                    item=due.item, amount=str(due.amount))
-            outbox.add(openid, "family_paid_holder.txt", balance=entry.balance_after, **context)
-            outbox.add(openid_of(session, relative.id), "family_paid_relative.txt", **context)
+            enqueue(session, f"family-payment:{payment.id}:holder", openid, "family_paid_holder.txt",
+                    balance=entry.balance_after, **context)
+            enqueue(session, f"family-payment:{payment.id}:relative", openid_of(session, relative.id),
+                    "family_paid_relative.txt", **context)
     except IntegrityError:
         replayed = _replay(db, request.request_key, holder.id)
         if replayed is None:
             raise
         return replayed
-    outbox.send()
     return PaymentOutcome(payment, relative.name_masked, entry.balance_after, replayed=False)

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from miniservice.citizens.models import Person
 from miniservice.config import Settings
+from miniservice.messages import text
 from miniservice.reminders.channel import Message
 from miniservice.reminders.models import Reminder
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
@@ -30,7 +31,6 @@ from miniservice.rules.money import format_yuan
 from miniservice.rules.months import Month
 from miniservice.rules.quote import quote
 from miniservice.rules.quote_model import CitizenFacts, Quote
-from miniservice.wechat.router import text
 
 log = logging.getLogger(__name__)
 

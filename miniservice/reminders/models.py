@@ -7,6 +7,8 @@ the whole state machine:
 
 * ``planned`` → ``sending`` (claimed by one sender, atomically) → ``sent`` / ``failed`` / back to
   ``planned`` with ``next_attempt_at`` after a transient error (bounded by ``attempts``);
+* ``sending`` → ``uncertain``: a send got no answer (it may have been shown) and no retry can land
+  inside WeChat's 10-minute ``client_msg_id`` window any more, so staff decide instead of a repeat;
 * ``planned``/``sending`` → ``cancelled_paid`` (the gap was paid meanwhile), ``expired`` (its
   deadline passed unsent), ``superseded`` (a later stage of the same gap is due), or
   ``skipped_*`` (opted out, unreachable, no longer bound or linked) — all decided just before sending.
@@ -35,7 +37,7 @@ from miniservice.columns import UTCDateTime
 
 KINDS = ("gap_reminder", "resident_period")  # also the keys of settings.template_ids
 SKIPS = ("skipped_opted_out", "skipped_unreachable", "skipped_unbound", "skipped_unlinked")
-STATUSES = ("planned", "sending", "sent", "failed", "cancelled_paid", "expired", "superseded", *SKIPS)
+STATUSES = ("planned", "sending", "sent", "failed", "uncertain", "cancelled_paid", "expired", "superseded", *SKIPS)
 OUTCOMES = ("sent", "retry", "failed", "unreachable")
 
 
@@ -74,6 +76,9 @@ class Reminder(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     planned_at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the earliest send still without an answer began (set before each call, cleared by an answer):
+    # a retry with the same client_msg_id is safe only within WeChat's 10 minutes from then.
+    uncertain_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     msgid: int | None = Field(default=None, sa_type=BigInteger)
     last_errcode: int | None = None
 

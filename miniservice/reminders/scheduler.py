@@ -1,4 +1,5 @@
-"""APScheduler wiring: the daily plan-and-send job, the frequent send job and the housekeeping job.
+"""APScheduler wiring: the daily plan-and-send job, the frequent send job, the housekeeping job and
+the outbox's worker.
 
 Jobs live in APScheduler's ``SQLAlchemyJobStore`` on the service's own database (table
 ``apscheduler_jobs``, created by the migrations), under fixed ids with ``replace_existing``, so a
@@ -30,6 +31,7 @@ from sqlalchemy import text
 
 from miniservice.clock import now_utc
 from miniservice.db import Database
+from miniservice.outbox.sending import drain
 from miniservice.reminders import service
 from miniservice.reminders.models import SchedulerJob
 from miniservice.reminders.timing import parse_hhmm
@@ -43,6 +45,8 @@ SEND_EVERY_MINUTES = 5
 HOUSEKEEPING_JOB = "wechat.housekeeping"
 HOUSEKEEPING_EVERY_MINUTES = 10
 LEADER_LOCK = 0x6D696E69_7363  # the PostgreSQL advisory lock of the leading scheduler ("mini" "sc")
+OUTBOX_JOB = "outbox.send"
+OUTBOX_EVERY_SECONDS = 5  # how long a confirmation or receipt may wait after its cause committed
 _app: Flask | None = None
 
 S = TypeVar("S", bound=BaseScheduler)
@@ -79,8 +83,16 @@ def housekeeping_job() -> None:
         log.info("housekeeping: %s stored replies blanked, %s callback nonces forgotten", replies, nonces)
 
 
+def outbox_job() -> None:
+    """Send the messages business steps put in the outbox (:mod:`miniservice.outbox`)."""
+    with _job_app().app_context():
+        report = drain()
+        if report.outcomes or report.abandoned:
+            log.info("outbox: %s", report)
+
+
 def build_scheduler(app: Flask, scheduler_class: type[S]) -> S:
-    """A scheduler of ``scheduler_class`` with both jobs in the database job store (not started)."""
+    """A scheduler of ``scheduler_class`` with its jobs in the database job store (not started)."""
     global _app
     _app = app
     settings = app.extensions["miniservice.settings"]
@@ -99,6 +111,8 @@ def build_scheduler(app: Flask, scheduler_class: type[S]) -> S:
     scheduler.add_job(f"{__name__}:housekeeping_job",
                       IntervalTrigger(minutes=HOUSEKEEPING_EVERY_MINUTES, timezone=zone), id=HOUSEKEEPING_JOB,
                       name="forget stored replies and nonces", replace_existing=True)
+    scheduler.add_job(f"{__name__}:outbox_job", IntervalTrigger(seconds=OUTBOX_EVERY_SECONDS, timezone=zone),
+                      id=OUTBOX_JOB, name="send the outbox", replace_existing=True)
     return scheduler
 
 

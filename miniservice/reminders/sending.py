@@ -15,9 +15,6 @@ ended, the gap may have been paid (``cancelled_paid``) or its deadline passed (`
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +27,7 @@ from sqlmodel import Session
 from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
 from miniservice.clock import local_now, now_utc
 from miniservice.config import Settings
-from miniservice.db import Database
+from miniservice.db import Database, worker_id
 from miniservice.family.models import FamilyLink
 from miniservice.reminders import channel
 from miniservice.reminders.content import compose, template_ids
@@ -71,10 +68,6 @@ class _Ready:
     reminder: Reminder
     subject: Person
     openid: str
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class Sender:

@@ -6,6 +6,7 @@ keywords so that people who type reach the same handler as people who tap. A han
 reads says so (``reads_only=True``): its delivery is then recorded after the reply is computed, in
 one short write, which is most of what a menu push costs (docs/performance.md). A handler that
 writes anything must not say so: its effects commit in the delivery's own transaction.
+Handlers compose their replies with :func:`miniservice.messages.text` (re-exported here).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from sqlmodel import Session
 
 from miniservice.config import Settings
+from miniservice.messages import text
 
 
 @dataclass
@@ -33,6 +34,8 @@ class Inbound:
         """An absolute link to one of our H5 pages (they authenticate through WeChat OAuth)."""
         return self.settings.public_base_url + path
 
+
+__all__ = ["Handler", "Inbound", "Route", "Router", "router", "text"]
 
 Handler = Callable[[Inbound], str]
 
@@ -99,15 +102,6 @@ class Router:
 def _no_reply(_: Inbound) -> str:
     """Unknown events and message types answer ``success`` so WeChat stops retrying."""
     return ""
-
-
-def text(template: str, **context: Any) -> str:
-    """Render a citizen-facing message from ``templates/messages/`` (all such text lives there).
-
-    Straight from the app's Jinja environment: a message uses no request context, and Flask's context
-    processors (the staff sign-in's ``current_user`` among them) were a tenth of a 帮助 reply's time.
-    """
-    return current_app.jinja_env.get_template(f"messages/{template}").render(**context).strip()
 
 
 router = Router()
