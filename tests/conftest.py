@@ -207,6 +207,14 @@ def rules(db: Database) -> None:
     assert report.ok, report.problems
 
 
+def send_outbox(app: Flask) -> Any:
+    """Run the outbox worker once, as the scheduler would: messages go to the fake WeChat now."""
+    from miniservice.outbox.sending import drain
+
+    with app.app_context():
+        return drain()
+
+
 @pytest.fixture
 def client(app: Flask) -> Any:
     return app.test_client()

@@ -87,18 +87,19 @@ def bind(db: Database, openid: str, given: BindRequest, now: datetime | None = N
 def unbind(db: Database, openid: str) -> Person | None:
     """Remove the binding of ``openid``; None when there was none (a repeated unbind is a no-op)."""
     with db.transaction() as session:
-        removed = session.execute(
-            delete(Binding).where(Binding.openid == openid).returning(Binding.id, Binding.person_id)
-        ).one_or_none()
-        if removed is None:
+        person_id = session.execute(
+            delete(Binding).where(Binding.openid == openid).returning(Binding.person_id)
+        ).scalar_one_or_none()
+        if person_id is None:
             return None
-        binding_id, person_id = removed
         person = session.get(Person, person_id)
         assert person is not None
-        session.add(BindingEvent(openid=openid, person_id=person_id, action="unbind", at=now_utc()))
+        event = BindingEvent(openid=openid, person_id=person_id, action="unbind", at=now_utc())
+        session.add(event)
+        session.flush()
         audit.record(session, f"citizen:#{person_id}", "binding.unbind", f"person:{person_id}",
                      id_number=person.id_number_masked, name=person.name_masked)
-        enqueue(session, f"unbind:{binding_id}", openid, "bind_removed.txt", person=person)
+        enqueue(session, f"unbind:{event.id}", openid, "bind_removed.txt", person=person)
     return person
 
 
@@ -134,11 +135,13 @@ def _commit_binding(db: Database, openid: str, person: Person, factor: str) -> N
     assert person.id is not None
     try:
         with db.transaction() as session:
-            binding = Binding(openid=openid, person_id=person.id, bound_at=now_utc())
-            session.add(binding)
+            session.add(Binding(openid=openid, person_id=person.id, bound_at=now_utc()))
             session.flush()
-            enqueue(session, f"bind:{binding.id}", openid, "bind_confirmed.txt", person=person)
-            session.add(BindingEvent(openid=openid, person_id=person.id, action="bind", at=now_utc()))
+            event = BindingEvent(openid=openid, person_id=person.id, action="bind", at=now_utc())
+            session.add(event)
+            session.flush()
+            # Keyed by the event: binding rows are deleted on unbind and SQLite may reuse their ids.
+            enqueue(session, f"bind:{event.id}", openid, "bind_confirmed.txt", person=person)
             audit.record(session, f"citizen:#{person.id}", "binding.bind", f"person:{person.id}",
                          id_number=person.id_number_masked, name=person.name_masked, factor=factor)
     except IntegrityError:

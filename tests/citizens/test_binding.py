@@ -28,6 +28,7 @@ from tests.citizens.conftest import (
     page_text,
     sign_in,
 )
+from tests.conftest import send_outbox
 
 ALICE_BY_CARD = {"name": ALICE["name"], "id_number": ALICE["id_number"], "factor": "card",
                  "factor_value": ALICE["card"]}
@@ -45,7 +46,7 @@ def bound_openids(db: Database) -> list[str]:
 
 
 def test_matching_name_id_and_card_binds_and_sends_a_confirmation(
-    client: Any, db: Database, registry: ImportReport, fake_wechat: FakeWeChat
+    app: Flask, client: Any, db: Database, registry: ImportReport, fake_wechat: FakeWeChat
 ) -> None:
     sign_in(client, "o-alice")
     response = bind_form(client, **ALICE_BY_CARD)
@@ -54,6 +55,8 @@ def test_matching_name_id_and_card_binds_and_sends_a_confirmation(
     assert "绑定成功" in page and "林*雨" in page and mask_id_number(ALICE["id_number"]) in page
     assert ALICE["id_number"] not in page and "解除绑定" in page
     assert bound_openids(db) == ["o-alice"] and count(db, BindingEvent, action="bind") == 1
+    assert fake_wechat.sent_messages("o-alice") == []  # the request did not wait on WeChat
+    send_outbox(app)
     [message] = fake_wechat.sent_messages("o-alice")
     assert message.kind == "custom" and "身份绑定成功：林*雨" in message.body["text"]["content"]
     assert ALICE["id_number"] not in message.body["text"]["content"]
@@ -192,7 +195,7 @@ def test_a_person_bound_elsewhere_cannot_be_bound_again(client: Any, db: Databas
     assert bound_openids(db) == ["o-alice"]
 
 
-def test_rebinding_needs_an_explicit_unbind(client: Any, db: Database, registry: ImportReport,
+def test_rebinding_needs_an_explicit_unbind(app: Flask, client: Any, db: Database, registry: ImportReport,
                                             fake_wechat: FakeWeChat) -> None:
     sign_in(client, "o-alice")
     bind_form(client, **ALICE_BY_CARD)
@@ -207,6 +210,7 @@ def test_rebinding_needs_an_explicit_unbind(client: Any, db: Database, registry:
     with db.reading() as session:
         actions = session.execute(select(BindingEvent.action).order_by(BindingEvent.id)).scalars().all()
     assert actions == ["bind", "unbind", "bind"]
+    send_outbox(app)
     texts = [m.body["text"]["content"] for m in fake_wechat.sent_messages("o-alice")]
     assert [t.split("：")[0] for t in texts] == ["身份绑定成功", "已解除身份绑定", "身份绑定成功"]
 
@@ -226,12 +230,14 @@ def test_unbinding_twice_is_a_no_op(ctx: Flask, db: Database, registry: ImportRe
 
 
 def test_a_wechat_error_on_the_confirmation_does_not_undo_the_binding_nor_log_identity(
-    client: Any, db: Database, registry: ImportReport, fake_wechat: FakeWeChat, caplog: pytest.LogCaptureFixture
+    app: Flask, client: Any, db: Database, registry: ImportReport, fake_wechat: FakeWeChat,
+    caplog: pytest.LogCaptureFixture
 ) -> None:
     fake_wechat.inject("message/custom/send", 45015)
     sign_in(client, "o-alice")
     with caplog.at_level(logging.INFO):
         response = bind_form(client, **ALICE_BY_CARD)
+        send_outbox(app)
     assert response.status_code == 302 and bound_openids(db) == ["o-alice"]
     assert fake_wechat.sent_messages("o-alice") == []
     assert any("errcode 45015" in r.getMessage() for r in caplog.records)

@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask
 from playwright.sync_api import expect
 
 from miniservice.citizens.importing import ImportReport
 from miniservice.devtools.fake_wechat import OPENID_COOKIE, FakeWeChat
 from tests.citizens.conftest import ALICE
-from tests.conftest import save_screenshot
+from tests.conftest import save_screenshot, send_outbox
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_phone_binds_through_oauth_and_sees_its_records(
-    phone_page: Any, live_server: Any, fake_wechat: FakeWeChat, registry: ImportReport, rules: None
+    app: Flask, phone_page: Any, live_server: Any, fake_wechat: FakeWeChat, registry: ImportReport, rules: None
 ) -> None:
     page = phone_page
     # Inside WeChat the user is known: the fake's authorize page reads the openid from this cookie.
@@ -29,8 +30,9 @@ def test_a_phone_binds_through_oauth_and_sees_its_records(
     page.fill("#id_number", ALICE["id_number"])
     page.fill("#factor_value", ALICE["card"])
     page.click("#bind")
-    expect(page.locator("#done")).to_have_text("绑定成功，确认消息已发送到公众号。")
+    expect(page.locator("#done")).to_have_text("绑定成功，确认消息稍后会发到公众号。")
     expect(page.locator("#binding")).to_contain_text("林*雨")
+    send_outbox(app)
     assert [m.touser for m in fake_wechat.sent_messages()] == ["o-alice"]
 
     page.click("text=查看缴费记录")

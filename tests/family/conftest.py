@@ -33,7 +33,7 @@ from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.family.models import FamilyLink
 from miniservice.rulebook.service import load_directory
 from miniservice.rules.months import Month
-from tests.conftest import TEST_DATA_KEY, sealed_person
+from tests.conftest import TEST_DATA_KEY, sealed_person, send_outbox
 
 T = TypeVar("T")
 
@@ -229,8 +229,9 @@ def add_relative(client: Any, person: Someone, relationship: str, attested: bool
     return client.post("/h5/family/add", data=data)
 
 
-def consent_url(fake: FakeWeChat, openid: str) -> str:
-    """The consent link in the last WeChat message to ``openid`` (path only)."""
+def consent_url(app: Flask, fake: FakeWeChat, openid: str) -> str:
+    """The consent link in the last WeChat message to ``openid`` (path only), once the outbox is sent."""
+    send_outbox(app)
     content = fake.sent_messages(openid)[-1].body["text"]["content"]
     match = re.search(r"https?://[^/\s]+(/h5/family/consent/[A-Za-z0-9_-]+)", content)
     assert match, content

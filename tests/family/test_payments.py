@@ -18,6 +18,7 @@ from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.family import payments
 from miniservice.family.models import FamilyPayment
 from miniservice.rules.months import Month
+from tests.conftest import send_outbox
 from tests.family.conftest import (
     Family,
     Registry,
@@ -40,7 +41,7 @@ def _link(app: Flask, fake: FakeWeChat, holder: Any, relative: Someone, relation
         assert add_relative(holder, relative, relationship, attested=True).status_code == 200
         return
     assert add_relative(holder, relative, relationship).status_code == 200
-    url = consent_url(fake, relative.openid)
+    url = consent_url(app, fake, relative.openid)
     client = signed_in(app, relative.openid)
     assert client.post(url, data={"csrf_token": csrf(client, url), "accept": "同意"}).status_code == 200
 
@@ -98,6 +99,7 @@ def test_holder_pays_next_years_premium_for_a_linked_spouse(
     assert (payment.account_entry_id, payment.holder_id, payment.relative_id) == (
         entry.id, family.holder.id, family.spouse.id)
     assert event.details["amount"] == "400.00" and event.details["relative_name"] == "林*"
+    send_outbox(app)
     assert "400.00 元" in fake_wechat.sent_messages("o-holder")[-1].body["text"]["content"]
     assert "钱*刚" in fake_wechat.sent_messages("o-spouse")[-1].body["text"]["content"]
     assert _pay_forms(holder) == []  # nothing left to pay
@@ -130,6 +132,7 @@ def test_a_replayed_payment_returns_the_first_result_and_changes_nothing(
     [form] = _pay_forms(holder)
     first = holder.post(PAY, data=form).get_data(as_text=True)
     before = _state(db, registry, family.holder)
+    send_outbox(app)
     messages = len(fake_wechat.sent_messages())
     replay = holder.post(PAY, data=form)
     assert replay.status_code == 200
@@ -137,6 +140,7 @@ def test_a_replayed_payment_returns_the_first_result_and_changes_nothing(
     assert "该笔缴费此前已处理，本次未重复扣款" in text and "此前已处理" not in first
     assert "4600.00 元" in text
     assert _state(db, registry, family.holder) == before
+    send_outbox(app)
     assert len(fake_wechat.sent_messages()) == messages
 
 

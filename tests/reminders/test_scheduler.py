@@ -17,6 +17,7 @@ from miniservice.reminders.models import SchedulerJob
 from miniservice.reminders.scheduler import (
     DAILY_JOB,
     HOUSEKEEPING_JOB,
+    OUTBOX_JOB,
     SEND_JOB,
     build_scheduler,
     leadership,
@@ -41,7 +42,7 @@ def test_restarts_and_a_second_scheduler_keep_one_copy_of_each_job(app: Flask, d
     restarted = build_scheduler(app, BackgroundScheduler)
     restarted.start(paused=True)
     try:
-        assert _stored_jobs(db) == [DAILY_JOB, SEND_JOB, HOUSEKEEPING_JOB]
+        assert _stored_jobs(db) == sorted([DAILY_JOB, SEND_JOB, HOUSEKEEPING_JOB, OUTBOX_JOB])
         daily = restarted.get_job(DAILY_JOB)
         assert daily.next_run_time == local(date(2025, 12, 1), 9, 30)  # settings.reminder_run_time, Shanghai
     finally:
@@ -66,7 +67,7 @@ def test_the_daily_job_run_by_the_background_scheduler_plans_and_sends(
         scheduler.shutdown(wait=True)
     assert len(fake_wechat.sent_messages(citizen.openid)) == 1
     with db.reading() as session:
-        assert session.execute(select(func.count()).select_from(SchedulerJob)).scalar_one() == 3
+        assert session.execute(select(func.count()).select_from(SchedulerJob)).scalar_one() == 4
 
 
 def test_a_second_scheduler_on_postgresql_stands_by_until_the_leader_stops(database_url: str) -> None:
