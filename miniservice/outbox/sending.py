@@ -111,6 +111,8 @@ def drain(limit: int = BATCH) -> DrainReport:
 
 
 def _claim(db: Database, worker: str) -> _Claimed | None:
+    """The oldest due message, claimed and its attempt counted. ``= (scalar subquery)``, not ``IN``:
+    PostgreSQL may run an ``IN`` subquery with LIMIT more than once and so claim more than one row."""
     now = now_utc()
     candidate = (
         select(OutboxMessage.id)
@@ -122,7 +124,7 @@ def _claim(db: Database, worker: str) -> _Claimed | None:
     with db.transaction() as session:
         row = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(candidate), OutboxMessage.status == "pending")
+            .where(OutboxMessage.id == candidate.scalar_subquery(), OutboxMessage.status == "pending")
             .values(status="sending", claimed_by=worker, lease_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
             .returning(OutboxMessage.id, OutboxMessage.key, OutboxMessage.openid, OutboxMessage.body,
                        OutboxMessage.attempts)
