@@ -6,11 +6,14 @@ reservation that turns out right is released (successes do not count); a wrong o
 failure. Every attempt is a :class:`BindingAttempt` row (the durable record, shared by all workers
 through the database); with ``settings.redis_url`` each is also a member of two Redis sorted sets,
 counted atomically, and a request is refused when either store says the limit is reached. A failed
-attempt and a refused one are also audit rows (WeChat user only: the ID number is never written).
+attempt and a refused one are also audit rows (WeChat user only: the ID number is never written). Redis
+failing (down, unreachable, dropping the connection mid-way) leaves the database's count, which is
+always kept: the limit holds, and no attempt row is left ``pending``.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +26,9 @@ from sqlmodel import Session
 from miniservice import audit
 from miniservice.citizens.models import BindingAttempt
 from miniservice.db import Database
+from miniservice.redis_store import REDIS_ERRORS, redis_client
+
+log = logging.getLogger(__name__)
 
 LIMIT = 5
 WINDOW = timedelta(hours=1)
@@ -60,10 +66,14 @@ class AttemptLimiter:
             assert attempt.id is not None
         keys = (f"{_PREFIX}:openid:{openid}", f"{_PREFIX}:id:{id_hash}")
         reservation = Reservation(attempt.id, f"{attempt.id}:{secrets.token_hex(4)}", keys)
-        with self.db.reading() as session:
-            others = [self._times(session, condition, now, reservation.attempt_id)
-                      for condition in (BindingAttempt.openid == openid, BindingAttempt.id_number_hash == id_hash)]
-        others += self._redis_times(reservation, now)
+        try:
+            with self.db.reading() as session:
+                others = [self._times(session, condition, now, reservation.attempt_id)
+                          for condition in (BindingAttempt.openid == openid, BindingAttempt.id_number_hash == id_hash)]
+            others += self._redis_times(reservation, now)
+        except BaseException:
+            self.release(reservation)
+            raise
         full = [times[LIMIT - 1] + WINDOW for times in others if len(times) >= LIMIT]
         if full:
             self.release(reservation)
@@ -88,11 +98,15 @@ class AttemptLimiter:
         """Forget the attempt: it was right, or it was refused before being tried."""
         with self.db.transaction() as session:
             session.execute(delete(BindingAttempt).where(BindingAttempt.id == reservation.attempt_id))
-        if self.redis is not None:
+        if self.redis is None:
+            return
+        try:
             with self.redis.pipeline() as pipe:
                 for key in reservation.keys:
                     pipe.zrem(key, reservation.member)
                 pipe.execute()
+        except REDIS_ERRORS as exc:  # Redis's copy expires within the hour; the database's is gone
+            log.warning("binding attempt not removed from Redis: %s", type(exc).__name__)
 
     @staticmethod
     def _times(session: Session, condition: ColumnElement[bool], now: datetime, exclude: int | None) -> list[datetime]:
@@ -107,13 +121,17 @@ class AttemptLimiter:
         if self.redis is None:
             return []
         score = now.timestamp()
-        with self.redis.pipeline() as pipe:
-            for key in reservation.keys:
-                pipe.zremrangebyscore(key, "-inf", score - WINDOW.total_seconds())
-                pipe.zadd(key, {reservation.member: score})
-                pipe.expire(key, int(WINDOW.total_seconds()) + 60)
-                pipe.zrange(key, 0, -1, withscores=True)
-            results = pipe.execute()
+        try:
+            with self.redis.pipeline() as pipe:
+                for key in reservation.keys:
+                    pipe.zremrangebyscore(key, "-inf", score - WINDOW.total_seconds())
+                    pipe.zadd(key, {reservation.member: score})
+                    pipe.expire(key, int(WINDOW.total_seconds()) + 60)
+                    pipe.zrange(key, 0, -1, withscores=True)
+                results = pipe.execute()
+        except REDIS_ERRORS as exc:
+            log.warning("binding attempts counted in the database only, Redis failed: %s", type(exc).__name__)
+            return []
         return [
             sorted((datetime.fromtimestamp(at, tz=UTC) for member, at in members
                     if member.decode() != reservation.member), reverse=True)
@@ -126,6 +144,6 @@ def get_limiter(db: Database) -> AttemptLimiter:
     limiter = current_app.extensions.get("miniservice.binding_limiter")
     if limiter is None:
         url = current_app.extensions["miniservice.settings"].redis_url
-        limiter = AttemptLimiter(db, redis.Redis.from_url(url) if url else None)
+        limiter = AttemptLimiter(db, redis_client(url) if url else None)
         current_app.extensions["miniservice.binding_limiter"] = limiter
     return limiter

@@ -75,7 +75,11 @@ def bind(db: Database, openid: str, given: BindRequest, now: datetime | None = N
         reservation = limiter.reserve(openid, id_hash, now)
     except TooManyAttempts as exc:
         raise BindingRefused("blocked", 429, {"retry_at": exc.retry_at}) from None
-    person = _matching_person(db, vault, id_hash, name, given.factor, factor_value)
+    try:
+        person = _matching_person(db, vault, id_hash, name, given.factor, factor_value)
+    except BaseException:
+        limiter.release(reservation)  # not tried: the attempt must not stay pending and count
+        raise
     if person is None:
         remaining = limiter.fail(reservation, "mismatch", now)
         raise BindingRefused("mismatch", context={"remaining": remaining})

@@ -4,11 +4,12 @@ WeChat answers 45009/45011 when an account sends too fast; pacing ourselves is c
 retrying. The default burst is one token, so sends are spread evenly (one every 1/rate seconds) and
 no one-second window ever sees more than ``rate`` + 1 calls. With Redis configured the bucket lives
 there (one Lua script, so concurrent takers never over-draw it) and every sender process shares the
-rate; without Redis each process paces itself.
+rate; without Redis, or while Redis fails, each process paces itself.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,9 @@ from typing import Protocol
 
 import redis
 
+from miniservice.redis_store import REDIS_ERRORS, redis_client
+
+log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 EPSILON = 1e-9  # float slack, so that a refill of 0.1 s × 10/s counts as the whole token it is
 
@@ -91,14 +95,19 @@ class RedisTokenBucket:
         self.burst = burst
         self.sleep = sleep
         self.script = client.register_script(_TAKE)
+        self.local = TokenBucket(rate, burst, sleep=sleep)
 
     def acquire(self) -> None:
-        while (wait_ms := int(self.script(keys=[self.key], args=[self.rate, self.burst]))) > 0:
-            self.sleep(wait_ms / 1000)
+        try:
+            while (wait_ms := int(self.script(keys=[self.key], args=[self.rate, self.burst]))) > 0:
+                self.sleep(wait_ms / 1000)
+        except REDIS_ERRORS as exc:
+            log.warning("reminder rate kept by this process only, Redis failed: %s", type(exc).__name__)
+            self.local.acquire()
 
 
 def limiter_for(redis_url: str | None, app_id: str, rate: float) -> Limiter:
     """The shared bucket when Redis is configured, else one for this process."""
     if redis_url:
-        return RedisTokenBucket(redis.Redis.from_url(redis_url), f"miniservice:reminders:rate:{app_id}", rate)
+        return RedisTokenBucket(redis_client(redis_url), f"miniservice:reminders:rate:{app_id}", rate)
     return TokenBucket(rate)

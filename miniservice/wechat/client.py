@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
 from flask import current_app
 from wechatpy.client.api import WeChatMessage
 from wechatpy.exceptions import WeChatClientException
 
 from miniservice.config import Settings
 from miniservice.db import Database
-from miniservice.wechat.tokens import DatabaseTokenStore, RedisTokenStore, TokenStore
+from miniservice.redis_store import redis_client
+from miniservice.wechat.tokens import DatabaseTokenStore, FallbackTokenStore, RedisTokenStore, TokenStore
 from miniservice.wechat.wiring import BaseURLWeChatClient
 
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
@@ -55,11 +55,9 @@ class SharedTokenClient(BaseURLWeChatClient):
 
 
 def build_client(settings: Settings, db: Database, timeout: float = 5.0) -> SharedTokenClient:
-    store: TokenStore
+    store: TokenStore = DatabaseTokenStore(db, settings.wechat_app_id)
     if settings.redis_url:
-        store = RedisTokenStore(redis.Redis.from_url(settings.redis_url), settings.wechat_app_id)
-    else:
-        store = DatabaseTokenStore(db, settings.wechat_app_id)
+        store = FallbackTokenStore(RedisTokenStore(redis_client(settings.redis_url), settings.wechat_app_id), store)
     return SharedTokenClient(
         settings.wechat_app_id,
         settings.wechat_app_secret,

@@ -3,11 +3,13 @@
 Each fetch of ``cgi-bin/token`` invalidates the previous token after a short overlap, so processes
 that each fetch their own knock each other out (the 40001 storms in WeRoBot#282, wechatpy#334).
 Here exactly one process refreshes at a time, under a lock in Redis or in the database; the others
-wait for the lock and then read what the winner stored.
+wait for the lock and then read what the winner stored. When Redis fails, the database takes over
+(:class:`FallbackTokenStore`): sending a message must not depend on the optional store.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -17,7 +19,10 @@ from sqlalchemy import select, update
 
 from miniservice.clock import now_utc
 from miniservice.db import Database, insert_ignore
+from miniservice.redis_store import REDIS_ERRORS
 from miniservice.wechat.models import ApiToken
+
+log = logging.getLogger(__name__)
 
 # A token this close to expiry is refreshed rather than used.
 EXPIRY_MARGIN = timedelta(seconds=120)
@@ -90,3 +95,29 @@ class RedisTokenStore:
             ttl = max(int(expires_in - EXPIRY_MARGIN.total_seconds()), 1)
             self.redis.set(self.key, token, ex=ttl)
             return token
+
+
+class FallbackTokenStore:
+    """Redis's store while Redis answers, the database's when it fails (down, unreachable, mid-way).
+
+    A switch may cost one extra refresh (each store serialises its own refreshers); WeChat keeps the
+    previous token valid for a few minutes after a refresh, so calls in flight still succeed.
+    """
+
+    def __init__(self, primary: RedisTokenStore, fallback: DatabaseTokenStore) -> None:
+        self.primary = primary
+        self.fallback = fallback
+
+    def current(self) -> str | None:
+        try:
+            return self.primary.current()
+        except REDIS_ERRORS as exc:
+            log.warning("access token read from the database, Redis failed: %s", type(exc).__name__)
+            return self.fallback.current()
+
+    def refresh(self, fetch: Fetch, stale: str | None) -> str:
+        try:
+            return self.primary.refresh(fetch, stale)
+        except REDIS_ERRORS as exc:
+            log.warning("access token refreshed through the database, Redis failed: %s", type(exc).__name__)
+            return self.fallback.refresh(fetch, stale)
