@@ -22,7 +22,10 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Executable, bindparam, select
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
+from werkzeug.exceptions import ServiceUnavailable
 
 from miniservice.clock import now_utc
 from miniservice.config import Settings
@@ -38,6 +41,17 @@ FAILURE_REPLY = "系统繁忙，请稍后再试。如需帮助请拨打 12393。
 # A stored reply serves only WeChat's retries of the same delivery (three, within about 15 s); after
 # this it is never sent again, and the housekeeping job blanks it (it may hold a balance).
 REPLY_SERVES_SECONDS = 60
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """503 for WeChat: the database failed, nothing was recorded, and WeChat's retry runs it again."""
+
+
+def _database_fault(exc: BaseException) -> bool:
+    """A failure of the database or its connection (not of the handler): worth a retry."""
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def dedupe_key(message: Any) -> str:
@@ -58,7 +72,10 @@ def handle(db: Database, router: Router, settings: Settings, message: Any) -> st
         if route.reads_only:
             return _answer_then_record(db, route, key, settings, message)
         return _claim_then_answer(db, route, key, settings, message)
-    except Exception:
+    except Exception as exc:
+        if _database_fault(exc):  # recording it as failed would replay 系统繁忙 to WeChat's retries
+            log.warning("%s: delivery not recorded, the database failed (%s)", route.name, type(exc).__name__)
+            raise DatabaseUnavailable() from exc
         log.exception("handler %s failed for delivery %s", route.name, key)
         return _record_failure(db, key, message, route.name)
 
@@ -190,7 +207,8 @@ def forget_replies_before(db: Database, now: datetime) -> int:
 
 
 def _record_failure(db: Database, key: str, message: Any, handler: str) -> str:
-    """A failed handler leaves no effects; the delivery is kept, marked failed, with a polite reply."""
+    """A failed handler (a bug, not the database) leaves no effects; the delivery is kept, marked
+    failed, with a polite reply that WeChat's retries get too."""
     with db.writing() as connection:
         recorded = _record(connection, key, message, handler, FAILURE_REPLY, failed=True)
     return FAILURE_REPLY if recorded else _stored_reply(db, key, message.source) or FAILURE_REPLY
