@@ -44,7 +44,7 @@ def _sent(fake: FakeWeChat) -> Counter[tuple[str, str]]:
 
 
 def test_requests_answer_fast_while_wechat_is_slow_and_messages_go_out_once(
-    app: Flask, db: Database, family: Family, fake_wechat: FakeWeChat, simulator: Simulator,  # noqa: F811
+    app: Flask, db: Database, family: Family, fake_wechat: FakeWeChat, aes_simulator: Simulator,  # noqa: F811
 ) -> None:
     holder = signed_in(app, "o-holder")
     assert add_relative(holder, family.spouse, "spouse").status_code == 200
@@ -64,7 +64,7 @@ def test_requests_answer_fast_while_wechat_is_slow_and_messages_go_out_once(
 
     worker = threading.Thread(target=send_outbox, args=(app,))  # sending now, one slow call at a time
     worker.start()
-    reply, callback_seconds = _timed(lambda: simulator.text("o-holder", "缴费记录"))
+    reply, callback_seconds = _timed(lambda: aes_simulator.text("o-holder", "缴费记录"))
     worker.join(30)
     assert reply.status == 200 and reply.content
     assert max(pay_seconds, unbind_seconds, callback_seconds) < FAST, (pay_seconds, unbind_seconds, callback_seconds)

@@ -5,7 +5,7 @@ transaction, unique by ``key``. ``reminder.uncertain_since`` and the status ``un
 whose send got no answer is retried only within WeChat's 10-minute ``client_msg_id`` window.
 
 Revision ID: 78b328e63fb5
-Revises: 4a99207711ee
+Revises: 7c1e5a0b9d2f
 Create Date: 2026-12-01 15:02:44.697010
 """
 
@@ -23,7 +23,7 @@ _NEW = ("status IN ('planned', 'sending', 'sent', 'failed', 'uncertain', 'cancel
         f"'superseded', {_SKIPS})")
 
 revision: str = '78b328e63fb5'
-down_revision: str | None = '4a99207711ee'
+down_revision: str | None = '7c1e5a0b9d2f'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
