@@ -43,7 +43,9 @@ Deliberate fidelity choices (each mirrors WeChat; none is a convenience):
 * Messages: an openid the account has never seen → 40003, a former follower → 43004; subscribe
   notifications to a user without an accepted subscription → 43101 (``require_subscription``);
   customer-service messages more than 48 h after the user's last interaction → 45015
-  (``enforce_48h``).
+  (``enforce_48h``). A template message repeating a ``client_msg_id`` for the same user within 10
+  minutes of the first is answered ok with the first's msgid and not shown again; after 10 minutes
+  it is shown again, as WeChat only promises the de-duplication for 10 minutes.
 
 Run standalone: ``python -m miniservice.devtools.fake_wechat --port 8801 --appid wx... --secret ...``.
 """
@@ -76,6 +78,7 @@ from miniservice.devtools.wechat_errors import error_body, ok_body
 OPENID_COOKIE = "fake_wechat_openid"
 CONTROL_PREFIX = "__fake__"
 FORTY_EIGHT_HOURS = 48 * 3600
+CLIENT_MSG_ID_SECONDS = 600
 STABLE_FORCE_PER_DAY = 20
 STABLE_FORCE_SPACING = 30.0
 
@@ -201,6 +204,7 @@ class FakeWeChat:
         self._codes: dict[str, _Code] = {}
         self._sns_tokens: dict[str, str] = {}
         self._msgids = itertools.count(2_000_000_001)
+        self._client_msg_ids: dict[tuple[str, str], tuple[float, int]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -484,7 +488,14 @@ class FakeWeChat:
     def _template_send(self, req: _Req) -> dict[str, Any]:
         follower = self._recipient(req.body)
         template_id = self._check_template_data(req.body)
-        return self._deliver("template", req, follower, template_id, with_msgid=True)
+        repeat_key = (follower.openid, str(req.body.get("client_msg_id") or ""))
+        first = self._client_msg_ids.get(repeat_key)
+        if repeat_key[1] and first is not None and req.now - first[0] < CLIENT_MSG_ID_SECONDS:
+            return ok_body(msgid=first[1])
+        result = self._deliver("template", req, follower, template_id, with_msgid=True)
+        if repeat_key[1]:
+            self._client_msg_ids[repeat_key] = (req.now, result["msgid"])
+        return result
 
     def _subscribe_send(self, req: _Req) -> dict[str, Any]:
         follower = self._recipient(req.body)

@@ -25,7 +25,8 @@ def _send_lines(send: SendReport, quiet: str) -> list[str]:
     if send.outside_quiet_hours:
         return [f"not sent: outside sending hours {quiet}"]
     skipped = ", ".join(f"{status} {count}" for status, count in sorted(send.skipped.items())) or "none"
-    lines = [f"sent {send.sent}, retry later {send.retry}, failed {send.failed}, unreachable {send.unreachable}",
+    lines = [f"sent {send.sent}, retry later {send.retry}, failed {send.failed}, unreachable {send.unreachable}, "
+             f"uncertain {send.uncertain}",
              f"skipped: {sum(send.skipped.values())} ({skipped})"]
     if send.stopped:
         lines.append(f"stopped early: {send.stopped}")

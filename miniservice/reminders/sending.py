@@ -5,7 +5,14 @@ over a ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite serialises writ
 schedulers started by mistake, or two threads, split the work instead of doubling it. A claim is a
 lease: a sender that dies leaves its rows ``sending`` until the lease runs out, then the next run
 puts them back to ``planned`` — rows it never reached are sent then, and the single row that was in
-flight is retried like a timeout (its ``client_msg_id`` lets WeChat drop a repeat within 10 minutes).
+flight is retried like a timeout.
+
+A send that got no answer (timeout, dropped connection, a sender that died mid-call) may have been
+shown. Its retry carries the same ``client_msg_id``, which WeChat drops as a repeat only within 10
+minutes of the first call: ``uncertain_since`` (set before every call, cleared by any answer from
+WeChat) keeps when that window opened, and a retry that could not start inside it (the back-off has
+grown, quiet hours held the row back, the lease ran out late) is not made: the reminder becomes
+``uncertain`` for staff to check instead of reaching the citizen twice.
 
 Before each send the row is checked again in the database, because days may pass between planning
 and sending: the recipient may have opted out, unfollowed or unbound, the relative's link may have
@@ -21,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import case, exists, or_, select, update
 from sqlmodel import Session
 
 from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
@@ -44,6 +51,10 @@ LEASE = timedelta(minutes=5)
 # A claim's ids go back to the database as bind parameters (PostgreSQL takes at most 65,535) and each
 # claimed row waits under a lease until its turn: a high configured rate must not claim a whole day.
 MAX_BATCH = 500
+# WeChat drops a template message repeating a client_msg_id within 10 minutes of the first; a retry
+# must start a minute before that ends, so that it reaches WeChat inside the window.
+REPEAT_WINDOW = timedelta(minutes=10)
+SAFE_RETRY = REPEAT_WINDOW - timedelta(minutes=1)
 Transport = Callable[[Any, str, channel.Message, str], channel.Answer]
 
 
@@ -55,6 +66,7 @@ class SendReport:
     retry: int = 0
     failed: int = 0
     unreachable: int = 0
+    uncertain: int = 0  # no answer, and no retry could land inside WeChat's repeat window
     skipped: Counter[str] = field(default_factory=Counter)
     outside_quiet_hours: bool = False
     stopped: str | None = None  # "rate_limited", "quiet_hours_ended" or "not_configured"
@@ -68,6 +80,12 @@ class _Ready:
     reminder: Reminder
     subject: Person
     openid: str
+    uncertain_before: datetime | None  # an earlier call's, still unanswered; None when all were answered
+
+
+def _too_late_to_retry(uncertain_since: datetime | None, at: datetime) -> bool:
+    """True when a call starting at ``at`` might fall outside the repeat window of an unanswered one."""
+    return uncertain_since is not None and at >= uncertain_since + SAFE_RETRY
 
 
 class Sender:
@@ -139,8 +157,7 @@ class Sender:
             if ready is None:
                 continue
             answer = self._deliver(ready, today)
-            self._record(ready, answer)
-            report.count(answer.outcome)
+            report.count(self._record(ready, answer))
             if answer.rate_limited:  # every next call would fail the same way: hand the rest back
                 report.stopped = "rate_limited"
                 self._release(ids[position + 1:], retry_at=now_utc() + retry_delay(1, answer.errcode))
@@ -159,6 +176,12 @@ class Sender:
                 log.warning("reminder %s: claim lost to another sender", reminder_id)
                 return None
             reminder = session.get_one(Reminder, reminder_id)
+            if _too_late_to_retry(reminder.uncertain_since, now):
+                reminder.status, reminder.finished_at = "uncertain", now
+                reminder.claimed_by = reminder.lease_until = None
+                report.uncertain += 1
+                log.warning("reminder %s: an earlier send got no answer; too late to repeat it safely", reminder_id)
+                return None
             openid, verdict = check(session, reminder, today)
             if verdict is not None:
                 reminder.status, reminder.finished_at = verdict, now
@@ -166,8 +189,10 @@ class Sender:
                 report.skipped[verdict] += 1
                 return None
             reminder.attempts += 1
+            uncertain_before = reminder.uncertain_since
+            reminder.uncertain_since = uncertain_before or now  # until WeChat answers this call
             assert openid is not None
-            return _Ready(reminder, session.get_one(Person, reminder.person_id), openid)
+            return _Ready(reminder, session.get_one(Person, reminder.person_id), openid, uncertain_before)
 
     def _deliver(self, ready: _Ready, today: date) -> channel.Answer:
         try:
@@ -179,15 +204,27 @@ class Sender:
         self.limiter.acquire()
         return self.transport(self.client, ready.openid, message, f"reminder-{ready.reminder.id}")
 
-    def _record(self, ready: _Ready, answer: channel.Answer) -> None:
+    def _record(self, ready: _Ready, answer: channel.Answer) -> str:
+        """Store the answer; returns the run's outcome for it (``uncertain`` when no retry is safe)."""
         reminder, now = ready.reminder, now_utc()
-        values: dict[str, Any] = {"claimed_by": None, "lease_until": None, "last_errcode": answer.errcode}
-        if answer.outcome == "sent":
-            values |= {"status": "sent", "finished_at": now, "msgid": answer.msgid}
-        elif answer.outcome == "retry" and reminder.attempts < MAX_ATTEMPTS:
-            values |= {"status": "planned", "next_attempt_at": now + retry_delay(reminder.attempts, answer.errcode)}
+        # Only a timeout or a dropped connection leaves this call unanswered (channel.classify); any answer
+        # from WeChat, or a message never built, means this call shows nothing more than it said.
+        unanswered = answer.outcome == "retry" and answer.errcode is None
+        uncertain_since = reminder.uncertain_since if unanswered else ready.uncertain_before
+        values: dict[str, Any] = {"claimed_by": None, "lease_until": None, "last_errcode": answer.errcode,
+                                  "uncertain_since": uncertain_since}
+        outcome = answer.outcome
+        retry_at = now + retry_delay(reminder.attempts, answer.errcode)
+        if outcome == "sent":
+            values |= {"status": "sent", "finished_at": now, "msgid": answer.msgid, "uncertain_since": None}
+        elif outcome == "retry" and _too_late_to_retry(uncertain_since, retry_at):
+            outcome = "uncertain"
+            values |= {"status": "uncertain", "finished_at": now}
+        elif outcome == "retry" and reminder.attempts < MAX_ATTEMPTS:
+            values |= {"status": "planned", "next_attempt_at": retry_at}
         else:
-            values |= {"status": "failed", "finished_at": now}
+            values |= {"status": "uncertain" if uncertain_since else "failed", "finished_at": now}
+            outcome = "uncertain" if uncertain_since else outcome
         with self.db.transaction() as session:
             updated = session.execute(
                 update(Reminder)
@@ -202,6 +239,7 @@ class Sender:
                 session.execute(update(Follower).where(Follower.openid == ready.openid,
                                                        Follower.unreachable_since.is_(None))
                                 .values(unreachable_since=now))
+        return outcome
 
     def _release(self, ids: Sequence[int], retry_at: datetime | None = None) -> None:
         """Give claimed rows back untouched (no attempt was made), e.g. when quiet hours end."""
@@ -254,13 +292,15 @@ def _paid(reminder: Reminder) -> Any:
 
 
 def recover_stale_claims(db: Database) -> tuple[int, int]:
-    """Rows left ``sending`` by a dead sender: back to ``planned`` (or ``failed`` once out of attempts)."""
+    """Rows left ``sending`` by a dead sender: back to ``planned``, or once out of attempts ``failed``
+    (``uncertain`` when the call in flight, or an earlier one, never got an answer)."""
     now = now_utc()
     stale = (Reminder.status == "sending", Reminder.lease_until < now)
     with db.transaction() as session:
         failed = session.execute(
             update(Reminder).where(*stale, Reminder.attempts >= MAX_ATTEMPTS)
-            .values(status="failed", finished_at=now, claimed_by=None, lease_until=None)
+            .values(status=case((Reminder.uncertain_since.is_not(None), "uncertain"), else_="failed"),
+                    finished_at=now, claimed_by=None, lease_until=None)
         ).rowcount
         released = session.execute(
             update(Reminder).where(*stale).values(status="planned", claimed_by=None, lease_until=None)

@@ -25,6 +25,21 @@ def test_template_to_follower_is_sent(fake: FakeWeChat, wx: WeChatClient) -> Non
     assert sent.body["data"] == DATA
 
 
+def test_a_repeated_client_msg_id_is_shown_once_within_ten_minutes(
+    fake: FakeWeChat, wx: WeChatClient, clock: ManualClock
+) -> None:
+    body = {"touser": FOLLOWER, "template_id": "TPL_GAP", "data": DATA, "client_msg_id": "reminder-7"}
+    first = wx.post("message/template/send", data=body)
+    clock.advance(9 * 60)
+    repeat = wx.post("message/template/send", data=body)
+    other = wx.post("message/template/send", data=body | {"client_msg_id": "reminder-8"})
+    assert repeat["msgid"] == first["msgid"] != other["msgid"]
+    assert len(fake.sent_messages()) == 2
+    clock.advance(2 * 60)  # eleven minutes after the first: WeChat no longer recognises the repeat
+    wx.post("message/template/send", data=body)
+    assert len(fake.sent_messages()) == 3
+
+
 @pytest.mark.parametrize(("openid", "errcode"), [(FORMER, 43004), (STRANGER, 40003)])
 def test_template_to_non_follower_is_refused(fake: FakeWeChat, wx: WeChatClient, openid: str,
                                             errcode: int) -> None:
