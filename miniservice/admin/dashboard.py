@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
 from miniservice.clock import now_utc
+from miniservice.outbox.models import OutboxMessage
 from miniservice.reminders.models import Reminder, ReminderAttempt
 from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
@@ -298,3 +299,22 @@ def person_summary(session: Session, person_id: int, today: date) -> PersonSumma
     start = Month.from_index(row.gap_start) if row.gap_start is not None else None
     return PersonSummary(row.id, row.name_masked, row.id_number_masked, row.region_code, row.scheme,
                          row.enrolled_since, bool(row.bound), start, row.months)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageChecks:
+    """Messages staff should look at: sends WeChat never answered (maybe shown, never repeated) and
+    outbox messages still waiting or refused."""
+
+    uncertain_reminders: int
+    outbox: dict[str, int]
+
+
+def messages_to_check(session: Session) -> MessageChecks:
+    uncertain = session.execute(
+        select(func.count()).select_from(Reminder).where(Reminder.status == "uncertain")).scalar_one()
+    outbox = dict(session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.status.in_(("pending", "failed", "uncertain")))
+        .group_by(OutboxMessage.status)).all())
+    return MessageChecks(uncertain, {status: outbox.get(status, 0) for status in ("pending", "failed", "uncertain")})

@@ -36,6 +36,7 @@ def dashboard_page() -> Any:
         reminders = dashboard.reminders_per_day(session, today)
         callbacks = dashboard.callbacks_per_hour(session, tz)
         errors = dashboard.recent_errors(session)
+        checks = dashboard.messages_to_check(session)
     reminder_chart = bar_chart(
         [day.strftime("%m-%d") for day in reminders.days],
         [Series(REMINDER_COLORS[name][0], REMINDER_COLORS[name][1], reminders.values[name])
@@ -48,7 +49,7 @@ def dashboard_page() -> Any:
     return render_template(
         "admin/dashboard.html", today=today, bound=bound, stages=stages, passing=passing, reminders=reminders,
         reminder_chart=reminder_chart, reminder_legend=REMINDER_COLORS, callbacks=callbacks,
-        callback_chart=callback_chart, errors=errors, names=names, schemes=SCHEMES,
+        callback_chart=callback_chart, errors=errors, names=names, schemes=SCHEMES, checks=checks,
     )
 
 

@@ -16,6 +16,7 @@ from miniservice.admin import dashboard
 from miniservice.citizens.models import Contribution, Person, ResidentPremium
 from miniservice.clock import now_utc
 from miniservice.db import Database
+from miniservice.outbox.models import OutboxMessage
 from miniservice.reminders.models import Reminder, ReminderAttempt
 from miniservice.rules.gaps import MonthRecord, detect_gaps
 from miniservice.rules.kinds import Scheme
@@ -171,3 +172,17 @@ def test_who_passes_the_line_this_week_is_listed_and_agrees_with_the_gap_rules(
     assert listed.count("测*") == 5 and "1101********01" in listed
     assert "已断缴 3 个月" in person and "2026-04-01 起超过三个月线" in person
 
+
+def test_messages_to_check_show_uncertain_sends_and_outbox_trouble(
+    db: Database, viewer: Any, citizens: dict[str, int]
+) -> None:
+    with db.transaction() as session:
+        session.add(Reminder(person_id=citizens["one_month"], recipient_id=citizens["one_month"],
+                             gap_start=Month(2026, 2).index, stage="gap_1m", kind="gap_reminder",
+                             region_code="440300", due_on=TODAY, deadline=TODAY, status="uncertain"))
+        for n, status in enumerate(("uncertain", "failed", "failed", "pending", "sent")):
+            session.add(OutboxMessage(key=f"receipt:{n}", openid=f"o-{n}", body="…", status=status))
+    page = viewer.get("/admin/").get_data(as_text=True).replace("\n", "").replace(" ", "")
+    checks = page.split('id="message-checks"')[1].split("</div></div>")[0]
+    assert "结果不明的提醒<b>1</b>" in checks and "结果不明的通知<b>1</b>" in checks
+    assert "发送失败的通知<b>2</b>" in checks and "等待发送的通知<b>1</b>" in checks
