@@ -98,6 +98,9 @@ def build_scheduler(app: Flask, scheduler_class: type[S]) -> S:
     settings = app.extensions["miniservice.settings"]
     zone = ZoneInfo(settings.timezone)
     run_at = parse_hhmm(settings.reminder_run_time)
+    # The outbox job runs every few seconds: APScheduler's two INFO lines per run would bury the log.
+    # Failures are still logged (ERROR); the jobs log what they did themselves.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     store = SQLAlchemyJobStore(engine=app.extensions["miniservice.db"].engine, tablename=SchedulerJob.__tablename__)
     scheduler = scheduler_class(
         jobstores={"default": store},
