@@ -33,8 +33,9 @@ from urllib3.exceptions import NewConnectionError
 from wechatpy.exceptions import WeChatClientException
 
 from miniservice.clock import now_utc
-from miniservice.db import Database, worker_id
+from miniservice.db import Database, get_db, worker_id
 from miniservice.outbox.models import OutboxMessage
+from miniservice.wechat.client import get_client
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,6 @@ def send_due(db: Database, client: Any, *, limit: int = BATCH, worker: str | Non
 
 def drain(limit: int = BATCH) -> DrainReport:
     """:func:`send_due` for the current app (the scheduler's job and the CLI)."""
-    from miniservice.db import get_db
-    from miniservice.wechat.client import get_client
-
     return send_due(get_db(), get_client(), limit=limit)
 
 
