@@ -7,10 +7,14 @@ from typing import Any
 import pytest
 import redis
 from flask import Flask
+from sqlalchemy import select
 
+from miniservice.citizens.attempts import get_limiter
 from miniservice.citizens.binding import BindingRefused, BindRequest, bind
 from miniservice.citizens.importing import ImportReport
+from miniservice.citizens.models import BindingAttempt
 from miniservice.db import Database
+from miniservice.redis_store import redis_client
 from tests.citizens.conftest import ALICE, five_wrong_guesses_then_rows_lost
 
 
@@ -37,3 +41,33 @@ def test_a_successful_binding_leaves_no_attempt_behind_in_redis(
     bind(db, "o-alice", BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"]))
     client = redis.Redis.from_url(redis_url)
     assert all(client.zcard(key) == 0 for key in client.keys("miniservice:binding-attempts:*"))
+
+
+class _DiesAfter:
+    """The real Redis client, whose pipelines fail once ``working`` of them have run: Redis dying mid-way."""
+
+    def __init__(self, client: redis.Redis, working: int) -> None:
+        self.client = client
+        self.working = working
+
+    def pipeline(self) -> Any:
+        if self.working <= 0:
+            raise redis.ConnectionError("Connection closed by server.")
+        self.working -= 1
+        return self.client.pipeline()
+
+
+@pytest.mark.parametrize("working", [0, 1], ids=["before-the-count", "between-count-and-release"])
+def test_redis_dying_mid_way_changes_no_answer_and_leaves_nothing_pending(
+    ctx: Flask, db: Database, registry: ImportReport, redis_url: str, working: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_limiter(db), "redis", _DiesAfter(redis_client(redis_url), working))
+    wrong = BindRequest(ALICE["name"], ALICE["id_number"], "card", "SZ9999999999")
+    with pytest.raises(BindingRefused) as refused:
+        bind(db, "o-mallory", wrong)
+    assert refused.value.code == "mismatch"
+    person = bind(db, "o-alice", BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"]))
+    assert person.name_masked == "林*雨"
+    with db.reading() as session:
+        reasons = session.execute(select(BindingAttempt.reason)).scalars().all()
+    assert reasons == ["mismatch"]  # the wrong guess counted in the database; nothing left pending
