@@ -155,4 +155,3 @@ def test_the_reminder_rate_is_kept_in_process(broken_redis: str) -> None:
     for _ in range(3):
         bucket.acquire()
     assert len(naps) >= 2 and all(0 < nap <= 0.1 for nap in naps)
-
