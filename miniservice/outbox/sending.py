@@ -45,6 +45,7 @@ FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
 BATCH = 200
 TRANSIENT = frozenset({-1, 40001, 42001, 45009, 45011})
+SEND_PATH = "message/custom/send"
 EXPECTED = (WeChatClientException, requests.RequestException, redis.RedisError, SQLAlchemyError)
 
 
@@ -84,10 +85,13 @@ def classify(exc: Exception) -> Outcome:
         status = "retry" if exc.errcode in TRANSIENT else "failed"
         return Outcome(status, exc.errcode, str(exc.errmsg or "")[:200])
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    if isinstance(exc, requests.ConnectTimeout | redis.RedisError | SQLAlchemyError) or isinstance(
-            reason, NewConnectionError):
-        return Outcome("retry", None, type(exc).__name__)
-    return Outcome("uncertain", None, type(exc).__name__)
+    request = getattr(exc, "request", None)
+    never_left = (
+        isinstance(exc, requests.ConnectTimeout | redis.RedisError | SQLAlchemyError)
+        or isinstance(reason, NewConnectionError)
+        or (request is not None and SEND_PATH not in (request.url or ""))  # the token fetch failed, not the send
+    )
+    return Outcome("retry" if never_left else "uncertain", None, type(exc).__name__)
 
 
 def send_due(db: Database, client: Any, *, limit: int = BATCH, worker: str | None = None) -> DrainReport:

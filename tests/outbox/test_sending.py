@@ -157,3 +157,15 @@ def test_a_message_left_in_flight_by_a_stopped_worker_becomes_uncertain(
     assert report.abandoned == 1
     assert status_counts(db) == {"uncertain": 1}
     assert fake_wechat.sent_messages() == []
+
+
+def test_a_token_fetch_without_an_answer_is_retried_the_message_never_left(
+    ctx: Flask, db: Database, fake_wechat: FakeWeChat
+) -> None:
+    fake_wechat.add_follower("o-reader")
+    fake_wechat.delay("cgi-bin/token", 1.5)
+    _put(db, "receipt:1")
+    assert send_due(db, _client(ctx, db, timeout=0.5)).outcomes["retry"] == 1
+    _due_now(db)
+    assert send_due(db, _client(ctx, db)).outcomes["sent"] == 1
+    assert len(fake_wechat.sent_messages("o-reader")) == 1
