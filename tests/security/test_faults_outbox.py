@@ -1,6 +1,10 @@
-"""Finding 5: WeChat's API is never on a request's path. With the API answering in 3 s, unbinding,
-a family payment and a WeChat callback each answer well under a second; the outbox worker sends their
-messages afterwards, each exactly once."""
+"""Finding 5: WeChat's API is never on a request's path. With the API answering in 4 s (just under the
+client's 5-second timeout, so the worker still gets its answers), unbinding, a family payment and a
+WeChat callback each answer without waiting for it; the outbox worker sends their messages
+afterwards, each exactly once.
+
+They answer in 0.05–0.35 s on the shared 2-core test machine; the bound is half of one slow call, so
+that a loaded machine does not fail the test while any wait on WeChat still does."""
 
 from __future__ import annotations
 
@@ -29,8 +33,8 @@ from tests.family.conftest import (  # noqa: F401 - fixtures of the family packa
     signed_in,
 )
 
-SLOW = 3.0
-FAST = 1.0
+SLOW = 4.0
+FAST = SLOW / 2
 
 
 def _timed(call: Any) -> tuple[Any, float]:
