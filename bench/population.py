@@ -98,11 +98,9 @@ def generate(engine: Engine, count: int, on: date) -> dict[str, int]:
     people = f"""
         {dialect.with_clause(dialect.series("g", count))}
         INSERT INTO person (id, id_number_hash, id_number_cipher, id_number_masked, name_cipher, name_masked,
-                            sex, birth_date, region_code, scheme, unemployed, enrolled_since, deemed_months,
-                            created_at)
-        SELECT {i}, 'bench-id-' || {i}, 'gAAAAA-bench-' || {i}, '5101**********' || ({i} % 9000 + 1000),
-               'gAAAAA-bench-name-' || {i}, '张*', CASE WHEN {i} % 2 = 0 THEN 'F' ELSE 'M' END,
-               {dialect.month_day(f"({(on.year - 65) * 12} + {_hash(i, 3, 540)})", 1)}, {_region(i)}, {_scheme(i)},
+                            region_code, scheme, unemployed, enrolled_since, deemed_months, created_at)
+        SELECT {i}, 'bench-id-' || {i}, 'gAAAAA-bench-' || {i}, '5101*************' || ({i} % 10),
+               'gAAAAA-bench-name-' || {i}, '张*', {_region(i)}, {_scheme(i)},
                {_hash(i, 17, 100)} = 0,
                CASE WHEN {_scheme(i)} IN ('employee', 'flexible') THEN {dialect.month_day(first, 1)}
                     ELSE {resident_enrolled} END,

@@ -80,7 +80,7 @@ def bind(db: Database, openid: str, given: BindRequest, now: datetime | None = N
         reservation = limiter.reserve(openid, id_hash, now)
     except TooManyAttempts as exc:
         raise BindingRefused("blocked", 429, {"retry_at": exc.retry_at}) from None
-    person = _matching_person(db, vault, id_hash, name, given.factor, factor_value)
+    person = _matching_person(db, vault, id_number.value, name, given.factor, factor_value)
     if person is None:
         remaining = limiter.fail(reservation, "mismatch", now)
         raise BindingRefused("mismatch", context={"remaining": remaining})
@@ -132,16 +132,21 @@ def _same(stored_clear: str | None, given: str) -> bool:
     return stored_clear is not None and hmac.compare_digest(stored_clear.encode(), given.encode())
 
 
-def _matching_person(db: Database, vault: IdentityVault, id_hash: str, name: str, factor: str,
+def _matching_person(db: Database, vault: IdentityVault, id_number: str, name: str, factor: str,
                      value: str) -> Person | None:
-    """The person only when every factor matches; which one did not is never told."""
+    """The person only when every factor matches; which one did not is never told.
+
+    Every look-up key's hash is tried, so a person not yet moved to a new key is still found.
+    """
     with db.reading() as session:
-        person = session.execute(select(Person).where(Person.id_number_hash == id_hash)).scalar_one_or_none()
+        person = session.execute(
+            select(Person).where(Person.id_number_hash.in_(vault.lookup_hashes(id_number)))
+        ).scalar_one_or_none()
     if person is None or not _same(vault.decrypt(person.name_cipher), name):
         return None
     if factor == "card":
-        matched = person.card_number_hash is not None and hmac.compare_digest(
-            person.card_number_hash, vault.lookup_hash(value))
+        matched = person.card_number_hash is not None and any(
+            hmac.compare_digest(person.card_number_hash, digest) for digest in vault.lookup_hashes(value))
     else:
         matched = person.phone_cipher is not None and _same(vault.decrypt(person.phone_cipher), value)
     return person if matched else None

@@ -179,7 +179,7 @@ def generate_demo_data(db: Database, today: date, *, vault: IdentityVault | None
             if person.openid is None:
                 continue
             person_id = session.execute(
-                select(Person.id).where(Person.id_number_hash == vault.lookup_hash(person.id_number))
+                select(Person.id).where(Person.id_number_hash.in_(vault.lookup_hashes(person.id_number)))
             ).scalar_one()
             values = {"openid": person.openid, "person_id": person_id, "bound_at": now_utc()}
             if insert_new_rows(session, Binding, [values], ("openid",)):

@@ -87,12 +87,12 @@ def _find_relative(session: Session, request: LinkRequest) -> tuple[Person, date
         raise FamilyError(str(exc)) from None
     vault = get_vault()
     relative = session.execute(
-        select(Person).where(Person.id_number_hash == vault.lookup_hash(id_number.value))
+        select(Person).where(Person.id_number_hash.in_(vault.lookup_hashes(id_number.value)))
     ).scalar_one_or_none()
     if (
         relative is None
         or vault.decrypt(relative.name_cipher) != name
-        or relative.card_number_hash != vault.lookup_hash(card)
+        or relative.card_number_hash not in vault.lookup_hashes(card)
     ):
         raise FamilyError(NOT_FOUND)
     return relative, id_number.birth_date
