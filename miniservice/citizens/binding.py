@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import requests
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from wechatpy.exceptions import WeChatClientException
 
@@ -32,6 +32,7 @@ from miniservice.citizens.identity import (
     normalise_phone,
     parse_id_number,
 )
+from miniservice.citizens.lookup import person_by_id_number
 from miniservice.citizens.models import Binding, BindingEvent, Person
 from miniservice.clock import now_utc
 from miniservice.db import Database
@@ -134,14 +135,9 @@ def _same(stored_clear: str | None, given: str) -> bool:
 
 def _matching_person(db: Database, vault: IdentityVault, id_number: str, name: str, factor: str,
                      value: str) -> Person | None:
-    """The person only when every factor matches; which one did not is never told.
-
-    Every look-up key's hash is tried, so a person not yet moved to a new key is still found.
-    """
+    """The person only when every factor matches; which one did not is never told."""
     with db.reading() as session:
-        person = session.execute(
-            select(Person).where(Person.id_number_hash.in_(vault.lookup_hashes(id_number)))
-        ).scalar_one_or_none()
+        person = person_by_id_number(session, vault, id_number)
     if person is None or not _same(vault.decrypt(person.name_cipher), name):
         return None
     if factor == "card":
