@@ -16,16 +16,18 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from flask import Flask
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, inspect, select, text
 
 from miniservice.citizens.binding import BindRequest, bind
 from miniservice.citizens.demo_data import DemoPerson, generate_demo_data
 from miniservice.citizens.identity import IdentityVault, id_check_char
-from miniservice.db import Database
+from miniservice.db import Database, alembic_config
 from miniservice.devtools.fake_wechat import FakeWeChat
 from tests.conftest import TEST_DATA_KEY
 
@@ -68,6 +70,44 @@ def test_the_attacker_narrows_a_number_when_its_birth_month_and_last_digits_are_
     assert _narrowest(id_number, [old_mask, date(2023, 6, 1)]) < 10
     assert _narrowest(id_number, [date(1963, 5, 6)]) == 1000
     assert _narrowest(id_number, []) >= ENOUGH
+
+
+def test_the_migration_drops_birth_date_and_sex_and_shortens_stored_masks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    id_number = "36010219630506" + "181" + id_check_char("36010219630506181")
+    vault = IdentityVault(TEST_DATA_KEY)
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(db), "4a99207711ee")
+    with db.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO person (id, id_number_hash, id_number_cipher, id_number_masked, name_cipher, name_masked, "
+            "sex, birth_date, region_code, scheme, unemployed, enrolled_since, deemed_months, created_at) VALUES "
+            "(1, :hash, :cipher, :mask, :name, '吴*明', 'M', '1963-05-06', '360100', 'retiree', 0, '2011-06-01', "
+            "36, '2026-01-01 00:00:00')"),
+            {"hash": vault.lookup_hash(id_number), "cipher": vault.encrypt(id_number), "name": vault.encrypt("吴德明"),
+             "mask": id_number[:4] + "*" * 10 + id_number[-4:]})
+        connection.execute(text(
+            "INSERT INTO audit_event (at, actor, action, subject, details) VALUES ('2026-01-01 00:00:00', "
+            "'citizen:#1', 'binding.bind', 'person:1', :details)"),
+            {"details": json.dumps({"id_number": id_number[:4] + "*" * 10 + id_number[-4:], "factor": "phone"})})
+
+    command.upgrade(alembic_config(db), "head")
+    with db.engine.connect() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("person")}
+        mask = connection.execute(text("SELECT id_number_masked FROM person")).scalar_one()
+        details = json.loads(connection.execute(text("SELECT details FROM audit_event")).scalar_one())
+    assert not {"birth_date", "sex"} & columns
+    assert mask == details["id_number"] == "3601*************" + id_number[-1] and details["factor"] == "phone"
+
+    for variable, value in {"MINISERVICE_ENV": "test", "MINISERVICE_DATA_KEY": TEST_DATA_KEY,
+                            "MINISERVICE_INSTANCE_DIR": str(tmp_path / "instance")}.items():
+        monkeypatch.setenv(variable, value)
+    command.downgrade(alembic_config(db), "4a99207711ee")
+    with db.engine.connect() as connection:
+        restored = connection.execute(text("SELECT sex, birth_date, id_number_masked FROM person")).one()
+    db.dispose()
+    assert tuple(restored) == ("M", "1963-05-06", id_number[:4] + "*" * 10 + id_number[-4:])
 
 
 def _dump(db: Database) -> dict[str, list[dict[str, Any]]]:
