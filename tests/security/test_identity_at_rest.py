@@ -78,7 +78,7 @@ def test_the_migration_drops_birth_date_and_sex_and_shortens_stored_masks(
     id_number = "36010219630506" + "181" + id_check_char("36010219630506181")
     vault = IdentityVault(TEST_DATA_KEY)
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    command.upgrade(alembic_config(db), "4a99207711ee")
+    command.upgrade(alembic_config(db), "7c1e5a0b9d2f")
     with db.engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO person (id, id_number_hash, id_number_cipher, id_number_masked, name_cipher, name_masked, "
@@ -103,7 +103,7 @@ def test_the_migration_drops_birth_date_and_sex_and_shortens_stored_masks(
     for variable, value in {"MINISERVICE_ENV": "test", "MINISERVICE_DATA_KEY": TEST_DATA_KEY,
                             "MINISERVICE_INSTANCE_DIR": str(tmp_path / "instance")}.items():
         monkeypatch.setenv(variable, value)
-    command.downgrade(alembic_config(db), "4a99207711ee")
+    command.downgrade(alembic_config(db), "7c1e5a0b9d2f")
     with db.engine.connect() as connection:
         restored = connection.execute(text("SELECT sex, birth_date, id_number_masked FROM person")).one()
     db.dispose()

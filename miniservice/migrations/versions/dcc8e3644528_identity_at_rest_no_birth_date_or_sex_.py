@@ -11,7 +11,7 @@ needs the identity keys in the environment (as the app reads them) and rows stil
 key (64-character hashes); the audit log keeps the shorter masks.
 
 Revision ID: dcc8e3644528
-Revises: 4a99207711ee
+Revises: 7c1e5a0b9d2f
 Create Date: 2026-12-01 15:03:05.856945
 """
 
@@ -23,7 +23,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = 'dcc8e3644528'
-down_revision: str | None = '4a99207711ee'
+down_revision: str | None = '7c1e5a0b9d2f'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
