@@ -140,11 +140,6 @@ class IdentityVault:
                            for key in _checked(lookup, "MINISERVICE_LOOKUP_KEYS")}
         self.data_key_id, self.lookup_key_id = encryption[0].key_id, lookup[0].key_id
 
-    @property
-    def rotating(self) -> bool:
-        """More than one key in a ring: rows may still be sealed with an old one."""
-        return len(self._fernets) > 1 or len(self._hash_keys) > 1
-
     def encrypt(self, text: str) -> str:
         return _with_id(self.data_key_id, self._fernets[self.data_key_id].encrypt(text.encode()).decode())
 
