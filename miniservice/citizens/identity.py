@@ -20,7 +20,6 @@ from datetime import date
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
 
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -207,7 +206,13 @@ def _derive(key: Key, info: bytes) -> bytes:
 
 
 def get_vault() -> IdentityVault:
-    """The current app's vault (built once per app from its data key)."""
+    """The current app's vault (built once per app from its keys).
+
+    Flask is imported here, not at the top: ``miniservice.config`` checks the keys with this module
+    at start-up, and the rules load the config without loading a web framework.
+    """
+    from flask import current_app
+
     vault = current_app.extensions.get("miniservice.vault")
     if vault is None:
         settings = current_app.extensions["miniservice.settings"]
