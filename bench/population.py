@@ -6,7 +6,9 @@ building them in Python would take longer than the scan being measured. Every st
 SQLite), so the database writes at its own speed. Every attribute is a deterministic function of
 the person's id (a multiplicative hash), so the same ``count`` always gives the same city.
 
-Identity columns hold dummy ciphertext: planning never decrypts. The mix (per person, by hash):
+Identity columns hold dummy values, except the ID number: a quote reads the birth date and sex from
+it, so each person gets one of ``SEALED_IDS`` real tokens (sealed with ``BENCH_DATA_KEY``). The mix
+(per person, by hash):
 
 * scheme: 55% 职工医保 in a unit, 20% 灵活就业, 20% 居民医保, 5% retired;
 * months since the last covered month (职工/灵活): 5% paid ahead, 83% current (last month), 12% behind
@@ -25,6 +27,8 @@ from datetime import date
 
 from sqlalchemy import Engine, text
 
+from bench.common import BENCH_DATA_KEY
+from miniservice.citizens.identity import IdentityVault, id_check_char
 from miniservice.rules.months import Month
 
 DISTRICTS = ("510104", "510105", "510106", "510107", "510108", "510112", "510113", "510114", "510115",
@@ -33,6 +37,19 @@ MAX_HISTORY = 36
 MAX_LAG = 7
 TABLES = ("reminder_attempt", "reminder", "family_link", "follower", "binding", "resident_premium",
           "contribution", "person")
+
+
+SEALED_IDS = 24
+
+
+def _sealed_id(i: str) -> str:
+    """One of ``SEALED_IDS`` valid ID numbers, encrypted (born 1961 … 2007, both sexes)."""
+    vault = IdentityVault(BENCH_DATA_KEY)
+    cases = []
+    for n in range(SEALED_IDS):
+        first17 = f"{DISTRICTS[n % len(DISTRICTS)]}{1961 + 2 * n}{1 + n % 12:02d}15{n:02d}{1 + n % 2}"
+        cases.append(f"WHEN {n} THEN '{vault.encrypt(first17 + id_check_char(first17))}'")
+    return f"(CASE {i} % {SEALED_IDS} {' '.join(cases)} END)"
 
 
 def _hash(i: str, salt: int, modulo: int) -> str:
@@ -98,11 +115,9 @@ def generate(engine: Engine, count: int, on: date) -> dict[str, int]:
     people = f"""
         {dialect.with_clause(dialect.series("g", count))}
         INSERT INTO person (id, id_number_hash, id_number_cipher, id_number_masked, name_cipher, name_masked,
-                            sex, birth_date, region_code, scheme, unemployed, enrolled_since, deemed_months,
-                            created_at)
-        SELECT {i}, 'bench-id-' || {i}, 'gAAAAA-bench-' || {i}, '5101**********' || ({i} % 9000 + 1000),
-               'gAAAAA-bench-name-' || {i}, '张*', CASE WHEN {i} % 2 = 0 THEN 'F' ELSE 'M' END,
-               {dialect.month_day(f"({(on.year - 65) * 12} + {_hash(i, 3, 540)})", 1)}, {_region(i)}, {_scheme(i)},
+                            region_code, scheme, unemployed, enrolled_since, deemed_months, created_at)
+        SELECT {i}, 'bench-id-' || {i}, {_sealed_id(i)}, '5101*************' || ({i} % 10),
+               'gAAAAA-bench-name-' || {i}, '张*', {_region(i)}, {_scheme(i)},
                {_hash(i, 17, 100)} = 0,
                CASE WHEN {_scheme(i)} IN ('employee', 'flexible') THEN {dialect.month_day(first, 1)}
                     ELSE {resident_enrolled} END,

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "miniservice.rulebook.cli",
     "miniservice.admin.cli",
     "miniservice.citizens.cli",
+    "miniservice.citizens.keys_cli",
     "miniservice.reminders.cli",
     "miniservice.quotes.cli",
     "miniservice.outbox.cli",

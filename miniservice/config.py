@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from miniservice.citizens.identity import IdentityVault, Key
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
 
@@ -34,10 +36,10 @@ POLICIES_DIR = shipped("policies")
 # directory it is started from (production sets MINISERVICE_INSTANCE_DIR and a database URL anyway).
 DEFAULT_INSTANCE_DIR = (PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()) / "instance"
 
-# Secrets without which production must not start; demo and test modes generate them.
+# Secrets without which production must not start; demo and test modes generate them. The identity
+# keys are checked apart: MINISERVICE_DATA_KEY alone, or MINISERVICE_DATA_KEYS with MINISERVICE_LOOKUP_KEYS.
 REQUIRED_IN_PRODUCTION = (
     "MINISERVICE_SECRET_KEY",
-    "MINISERVICE_DATA_KEY",
     "MINISERVICE_DATABASE_URL",
     "WECHAT_TOKEN",
     "WECHAT_APP_ID",
@@ -55,7 +57,9 @@ class Settings:
     instance_dir: Path = DEFAULT_INSTANCE_DIR
     database_url: str = ""
     secret_key: str = ""
-    data_key: str = ""
+    data_key: str = ""  # legacy single key: encrypts and hashes with no key id
+    data_keys: tuple[Key, ...] = ()  # MINISERVICE_DATA_KEYS, current first
+    lookup_keys: tuple[Key, ...] = ()  # MINISERVICE_LOOKUP_KEYS, current first
     policies_dir: Path = POLICIES_DIR
     redis_url: str | None = None
     timezone: str = "Asia/Shanghai"
@@ -140,6 +144,41 @@ def _message_mode(mode: str, aes_key: str) -> str:
     return mode
 
 
+def _keys(env: dict[str, str], name: str) -> tuple[Key, ...]:
+    """``id:secret,id:secret`` (current first) as keys; a malformed list stops the start-up."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    keys = []
+    for item in raw.split(","):
+        key_id, sep, secret = item.strip().partition(":")
+        if not sep or not key_id or not secret:
+            raise ConfigError(f"{name} must read id:key[,id:key…] (the first one is current)")
+        keys.append(Key(key_id, secret))
+    return tuple(keys)
+
+
+def _missing_identity_keys(env: dict[str, str]) -> list[str]:
+    """Production needs the legacy key, or both rings (a look-up key separate from the data keys)."""
+    if env.get("MINISERVICE_DATA_KEY"):
+        return []
+    if not env.get("MINISERVICE_DATA_KEYS") and not env.get("MINISERVICE_LOOKUP_KEYS"):
+        return ["MINISERVICE_DATA_KEY (or MINISERVICE_DATA_KEYS with MINISERVICE_LOOKUP_KEYS)"]
+    return [name for name in ("MINISERVICE_DATA_KEYS", "MINISERVICE_LOOKUP_KEYS") if not env.get(name)]
+
+
+def _identity_keys(env: dict[str, str]) -> tuple[tuple[Key, ...], tuple[Key, ...]]:
+    """The key rings, checked now so that a bad or missing key fails at start-up, not on a request."""
+    data_keys, lookup_keys = _keys(env, "MINISERVICE_DATA_KEYS"), _keys(env, "MINISERVICE_LOOKUP_KEYS")
+    legacy = env.get("MINISERVICE_DATA_KEY")
+    if data_keys or lookup_keys or legacy:
+        try:
+            IdentityVault(legacy, data_keys=data_keys, lookup_keys=lookup_keys)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return data_keys, lookup_keys
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build settings from ``environ`` (default ``os.environ``); production demands every secret."""
     env = dict(os.environ if environ is None else environ)
@@ -147,9 +186,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if mode not in {"demo", "production", "test"}:
         raise ConfigError(f"MINISERVICE_ENV must be demo, production or test, not {mode!r}")
     if mode == "production":
-        missing = [name for name in REQUIRED_IN_PRODUCTION if not env.get(name)]
+        missing = [name for name in REQUIRED_IN_PRODUCTION if not env.get(name)] + _missing_identity_keys(env)
         if missing:
             raise ConfigError("production mode needs these environment variables: " + ", ".join(missing))
+    data_keys, lookup_keys = _identity_keys(env)
     instance_dir = Path(env.get("MINISERVICE_INSTANCE_DIR", DEFAULT_INSTANCE_DIR))
     generated = _demo_secrets(instance_dir) if mode != "production" else {}
 
@@ -161,7 +201,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         instance_dir=instance_dir,
         database_url=env.get("MINISERVICE_DATABASE_URL") or f"sqlite:///{instance_dir / 'miniservice.db'}",
         secret_key=pick("MINISERVICE_SECRET_KEY", "secret_key"),
-        data_key=pick("MINISERVICE_DATA_KEY", "data_key"),
+        data_key=pick("MINISERVICE_DATA_KEY", "data_key") if not (data_keys and lookup_keys) else
+        env.get("MINISERVICE_DATA_KEY", ""),
+        data_keys=data_keys,
+        lookup_keys=lookup_keys,
         policies_dir=Path(env.get("MINISERVICE_POLICIES_DIR", POLICIES_DIR)),
         redis_url=env.get("REDIS_URL") or None,
         timezone=env.get("MINISERVICE_TZ", "Asia/Shanghai"),

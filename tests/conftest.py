@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, event, text
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from miniservice import create_app
-from miniservice.citizens.identity import IdentityVault, mask_id_number, mask_name, parse_id_number
+from miniservice.citizens.identity import IdentityVault, mask_id_number, mask_name
 from miniservice.citizens.models import Person
 from miniservice.config import PROJECT_ROOT
 from miniservice.db import Database, get_db, init_db
@@ -58,15 +58,14 @@ def statements_run(db: Database) -> Iterator[list[str]]:
 
 def sealed_person(vault: IdentityVault, id_number: str, name: str, *, card: str | None = None,
                   **columns: Any) -> Person:
-    """A person row as the registry holds one: identity encrypted, hashed for look-up and masked;
-    sex and birth date read from the ID number, as the importer reads them."""
-    parsed = parse_id_number(id_number)
+    """A person row as the registry holds one: identity encrypted, hashed for look-up and masked
+    (birth date and sex are read from the encrypted ID number when needed, never stored)."""
     return Person(
         id_number_hash=vault.lookup_hash(id_number), id_number_cipher=vault.encrypt(id_number),
         id_number_masked=mask_id_number(id_number), name_cipher=vault.encrypt(name), name_masked=mask_name(name),
         card_number_hash=vault.lookup_hash(card) if card else None,
         card_number_cipher=vault.encrypt(card) if card else None,
-        sex=parsed.sex, birth_date=parsed.birth_date, **columns,
+        **columns,
     )
 
 

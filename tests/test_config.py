@@ -57,3 +57,37 @@ def test_reminder_quiet_hours_come_from_the_environment(tmp_path: Path) -> None:
     }
     settings = load_settings(environ)
     assert (settings.reminder_quiet_start, settings.reminder_quiet_end) == ("08:30", "19:00")
+
+
+PRODUCTION = {"MINISERVICE_ENV": "production", "MINISERVICE_SECRET_KEY": "s", "MINISERVICE_DATABASE_URL": "sqlite://",
+              "WECHAT_TOKEN": "t", "WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "a"}
+KEY_A, KEY_B = "a" * 43 + "=", "b" * 43 + "="
+
+
+def test_production_with_data_keys_refuses_to_start_without_a_separate_lookup_key() -> None:
+    with pytest.raises(ConfigError, match="MINISERVICE_LOOKUP_KEYS") as error:
+        load_settings(PRODUCTION | {"MINISERVICE_DATA_KEYS": f"d1:{KEY_A}"})
+    assert "MINISERVICE_DATA_KEYS," not in str(error.value)
+
+
+def test_production_starts_with_key_rings_and_no_legacy_key() -> None:
+    settings = load_settings(PRODUCTION | {"MINISERVICE_DATA_KEYS": f"d2:{KEY_B}, d1:{KEY_A}",
+                                           "MINISERVICE_LOOKUP_KEYS": f"l1:{KEY_A}"})
+    assert [k.key_id for k in settings.data_keys] == ["d2", "d1"] and settings.data_key == ""
+    assert [k.key_id for k in settings.lookup_keys] == ["l1"]
+
+
+def test_the_legacy_data_key_alone_still_starts_production() -> None:
+    settings = load_settings(PRODUCTION | {"MINISERVICE_DATA_KEY": KEY_A})
+    assert settings.data_key == KEY_A and settings.data_keys == settings.lookup_keys == ()
+
+
+@pytest.mark.parametrize(("variable", "value", "complaint"), [
+    ("MINISERVICE_DATA_KEYS", KEY_A, "id:key"),
+    ("MINISERVICE_DATA_KEYS", f"bad id!:{KEY_A}", "key id"),
+    ("MINISERVICE_LOOKUP_KEYS", "l1:c2hvcnQ=", "at least 32 bytes"),
+    ("MINISERVICE_LOOKUP_KEYS", f"l1:{KEY_A},l1:{KEY_B}", "appears twice"),
+])
+def test_a_malformed_key_stops_the_start(variable: str, value: str, complaint: str) -> None:
+    with pytest.raises(ConfigError, match=complaint):
+        load_settings(PRODUCTION | {"MINISERVICE_DATA_KEY": KEY_A, variable: value})

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from miniservice import audit
@@ -30,6 +30,7 @@ from miniservice.citizens.identity import (
     normalise_phone,
     parse_id_number,
 )
+from miniservice.citizens.lookup import person_by_id_number
 from miniservice.citizens.models import Binding, BindingEvent, Person
 from miniservice.clock import now_utc
 from miniservice.db import Database
@@ -76,7 +77,7 @@ def bind(db: Database, openid: str, given: BindRequest, now: datetime | None = N
     except TooManyAttempts as exc:
         raise BindingRefused("blocked", 429, {"retry_at": exc.retry_at}) from None
     try:
-        person = _matching_person(db, vault, id_hash, name, given.factor, factor_value)
+        person = _matching_person(db, vault, id_number.value, name, given.factor, factor_value)
     except BaseException:
         limiter.release(reservation)  # not tried: the attempt must not stay pending and count
         raise
@@ -119,16 +120,16 @@ def _same(stored_clear: str | None, given: str) -> bool:
     return stored_clear is not None and hmac.compare_digest(stored_clear.encode(), given.encode())
 
 
-def _matching_person(db: Database, vault: IdentityVault, id_hash: str, name: str, factor: str,
+def _matching_person(db: Database, vault: IdentityVault, id_number: str, name: str, factor: str,
                      value: str) -> Person | None:
     """The person only when every factor matches; which one did not is never told."""
     with db.reading() as session:
-        person = session.execute(select(Person).where(Person.id_number_hash == id_hash)).scalar_one_or_none()
+        person = person_by_id_number(session, vault, id_number)
     if person is None or not _same(vault.decrypt(person.name_cipher), name):
         return None
     if factor == "card":
-        matched = person.card_number_hash is not None and hmac.compare_digest(
-            person.card_number_hash, vault.lookup_hash(value))
+        matched = person.card_number_hash is not None and any(
+            hmac.compare_digest(person.card_number_hash, digest) for digest in vault.lookup_hashes(value))
     else:
         matched = person.phone_cipher is not None and _same(vault.decrypt(person.phone_cipher), value)
     return person if matched else None

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from miniservice import audit
 from miniservice.citizens.identity import (
     IdentityVault,
@@ -28,7 +26,8 @@ from miniservice.citizens.identity import (
 )
 from miniservice.citizens.import_format import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, parse_file
 from miniservice.citizens.importing import apply_rows, insert_new_rows
-from miniservice.citizens.models import Binding, BindingEvent, Person
+from miniservice.citizens.lookup import person_by_id_number
+from miniservice.citizens.models import Binding, BindingEvent
 from miniservice.clock import now_utc
 from miniservice.db import Database
 from miniservice.rules.gaps import last_due_month
@@ -178,9 +177,9 @@ def generate_demo_data(db: Database, today: date, *, vault: IdentityVault | None
         for person in people if bind else []:
             if person.openid is None:
                 continue
-            person_id = session.execute(
-                select(Person.id).where(Person.id_number_hash == vault.lookup_hash(person.id_number))
-            ).scalar_one()
+            found = person_by_id_number(session, vault, person.id_number)
+            assert found is not None and found.id is not None
+            person_id = found.id
             values = {"openid": person.openid, "person_id": person_id, "bound_at": now_utc()}
             if insert_new_rows(session, Binding, [values], ("openid",)):
                 session.add(BindingEvent(openid=person.openid, person_id=person_id, action="bind"))

@@ -99,13 +99,14 @@ def apply_rows(session: Session, rows: Sequence[ImportRow], vault: IdentityVault
     """Upsert checked rows inside the caller's transaction; raises FileRejected on a conflict."""
     report = ImportReport(rows=len(rows))
     people = _group_by_person(rows)
-    hashes = {value: vault.lookup_hash(value) for value in people}
-    existing = {p.id_number_hash: p for p in _select_in(session, Person, Person.id_number_hash, hashes.values())}
-    _check_cards(session, people, hashes, vault)
+    hashes = {value: vault.lookup_hashes(value) for value in people}  # current key first
+    owner = {digest: value for value, digests in hashes.items() for digest in digests}
+    existing = {owner[p.id_number_hash]: p for p in _select_in(session, Person, Person.id_number_hash, owner)}
+    _check_cards(session, people, existing, vault)
     person_ids: dict[str, int] = {}
     for value, person_rows in people.items():
-        keys = {"id_number_hash": hashes[value]}
-        found = existing.get(hashes[value])
+        keys = {"id_number_hash": hashes[value][0]}
+        found = existing.get(value)
         person, outcome = _upsert(session, Person, found, keys, _person_values(person_rows, found, vault))
         report.persons.add(outcome)
         assert person.id is not None
@@ -128,15 +129,16 @@ def _select_in(session: Session, model: type[M], column: Any, values: Iterable[A
         yield from session.execute(select(model).where(column.in_(items[start:start + _CHUNK]))).scalars()
 
 
-def _check_cards(session: Session, people: dict[str, list[ImportRow]], hashes: dict[str, str],
+def _check_cards(session: Session, people: dict[str, list[ImportRow]], existing: dict[str, Person],
                  vault: IdentityVault) -> None:
     """A 医保卡号 already registered to another person is refused (binding relies on it)."""
-    card_hashes = {vault.lookup_hash(rows[0].person.card_number): value
-                   for value, rows in people.items() if rows[0].person.card_number}
+    card_hashes = {digest: value for value, rows in people.items() if rows[0].person.card_number
+                   for digest in vault.lookup_hashes(rows[0].person.card_number)}
     errors = []
     for other in _select_in(session, Person, Person.card_number_hash, card_hashes):
         value = card_hashes[other.card_number_hash or ""]
-        if other.id_number_hash != hashes[value]:
+        found = existing.get(value)
+        if found is None or other.id != found.id:
             errors.append(RowError(people[value][0].line, "card_number", "该医保卡号已登记在另一参保人名下"))
     if errors:
         raise FileRejected(errors)
@@ -146,7 +148,8 @@ def _person_values(rows: list[ImportRow], found: Person | None, vault: IdentityV
     """The person as the file describes them: identity from any row, the rest from the latest one.
 
     Encrypted fields keep their stored token when the clear value is the same, so a re-import of
-    the same file compares equal and writes nothing (Fernet tokens differ on every encryption).
+    the same file compares equal and writes nothing (Fernet tokens differ on every encryption); a
+    hash made with an older look-up key is kept too (``rotate-data-key`` moves it).
     """
     latest_row = max(rows, key=lambda r: (r.month, not r.is_resident_year))
     latest = latest_row.person
@@ -160,6 +163,12 @@ def _person_values(rows: list[ImportRow], found: Person | None, vault: IdentityV
             return stored
         return vault.encrypt(clear)
 
+    def hashed(attribute: str, clear: str | None) -> str | None:
+        if clear is None:
+            return None
+        digests = vault.lookup_hashes(clear)
+        return getattr(found, attribute) if found is not None and getattr(found, attribute) in digests else digests[0]
+
     earliest = min(r.month for r in rows).first_day
     enrolled = latest.enrolled_from.first_day if latest.enrolled_from else earliest
     if latest.enrolled_from is None and found is not None:
@@ -170,10 +179,8 @@ def _person_values(rows: list[ImportRow], found: Person | None, vault: IdentityV
         "name_cipher": sealed("name_cipher", latest.name),
         "name_masked": mask_name(latest.name),
         "phone_cipher": sealed("phone_cipher", latest.phone),
-        "card_number_hash": vault.lookup_hash(latest.card_number) if latest.card_number else None,
+        "card_number_hash": hashed("card_number_hash", latest.card_number),
         "card_number_cipher": sealed("card_number_cipher", latest.card_number),
-        "sex": id_number.sex,
-        "birth_date": id_number.birth_date,
         "region_code": latest.region_code,
         "scheme": "retiree" if latest.retired_on else latest_row.scheme,
         "employer": latest.employer,

@@ -1,8 +1,10 @@
 """Insured people, their monthly contributions, residents' yearly premiums and the account ledger.
 
-Identity data is never stored in clear: ``*_cipher`` columns hold Fernet tokens (key
-``MINISERVICE_DATA_KEY``), ``*_hash`` columns a keyed HMAC for exact look-up, ``*_masked`` what a
-screen may show. Money is ``Decimal`` yuan stored as integer 分 (:class:`~miniservice.columns.Money`).
+Identity data is never stored in clear: ``*_cipher`` columns hold Fernet tokens and ``*_hash``
+columns a keyed HMAC for exact look-up, each prefixed with the id of the key that made it
+(:class:`~miniservice.citizens.identity.IdentityVault`); ``*_masked`` is what a screen may show.
+Nothing in clear narrows an ID number down: birth date and sex are read from the decrypted number.
+Money is ``Decimal`` yuan stored as integer 分 (:class:`~miniservice.columns.Money`).
 Months are stored as ``Month.index`` integers (year × 12 + month − 1) so that gap arithmetic can be
 done by the database, set-wise, over every citizen at once.
 """
@@ -30,16 +32,14 @@ class Person(SQLModel, table=True):
     __tablename__ = "person"
 
     id: int | None = Field(default=None, primary_key=True)
-    id_number_hash: str = Field(max_length=64, unique=True)
+    id_number_hash: str = Field(max_length=96, unique=True)
     id_number_cipher: str = Field(max_length=400)
     id_number_masked: str = Field(max_length=18)
     name_cipher: str = Field(max_length=400)
     name_masked: str = Field(max_length=32)
     phone_cipher: str | None = Field(default=None, max_length=400)
-    card_number_hash: str | None = Field(default=None, max_length=64, index=True)  # 医保卡号
+    card_number_hash: str | None = Field(default=None, max_length=96, index=True)  # 医保卡号
     card_number_cipher: str | None = Field(default=None, max_length=400)
-    sex: str = Field(max_length=1)  # "M" / "F", from the ID number's 17th digit
-    birth_date: date
     region_code: str = Field(max_length=6, index=True)
     scheme: str = Field(max_length=16, index=True)
     employer: str | None = Field(default=None, max_length=200)
@@ -159,6 +159,6 @@ class BindingAttempt(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     openid: str = Field(max_length=64, index=True)
-    id_number_hash: str | None = Field(default=None, max_length=64, index=True)
+    id_number_hash: str | None = Field(default=None, max_length=96, index=True)
     at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime, index=True)
     reason: str = Field(max_length=32)

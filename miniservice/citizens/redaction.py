@@ -4,7 +4,7 @@ Our own code never logs ID numbers or phone numbers, but exception messages do: 
 echoes the parameters of a failed INSERT, a form library echoes the value it rejected. A filter on
 the *handlers* sees every record that reaches a log file, from any logger, after its message and
 traceback are known; it rewrites anything shaped like an 18-digit ID number or an 11-digit mobile
-number into its masked form (``1101**********123X``, ``138****5678``).
+number into its masked form (``1101*************X``, ``138****5678``).
 
 ``create_app`` installs it with :func:`install_redaction` once logging is configured.
 """

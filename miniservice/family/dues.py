@@ -21,6 +21,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
+from miniservice.citizens.identity import get_vault
 from miniservice.citizens.models import Person, ResidentPremium
 from miniservice.citizens.records import records_view
 from miniservice.family.policy import rules_for
@@ -74,14 +75,15 @@ class RelativeStatus:
 
 def _facts(person: Person, scheme: Scheme, report: GapReport) -> CitizenFacts:
     gap = report.open_gap
+    holder = get_vault().id_number(person.id_number_cipher)
     return CitizenFacts(
         region=person.region_code,
         scheme=scheme,
         gap_first=gap.first if gap else None,
         gap_last=gap.last if gap else None,
         cause=Cause.SELF,
-        sex=Sex.MALE if person.sex == "M" else Sex.FEMALE,
-        birth_date=person.birth_date,
+        sex=Sex.MALE if holder.sex == "M" else Sex.FEMALE,
+        birth_date=holder.birth_date,
         continuous_months_before=report.continuous_months,
         unemployed=person.unemployed,
     )

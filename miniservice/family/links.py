@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from miniservice.audit import record
 from miniservice.citizens.identity import InvalidIdentity, get_vault, normalise_name, parse_id_number
+from miniservice.citizens.lookup import person_by_id_number
 from miniservice.citizens.models import Person
 from miniservice.clock import local_today, now_utc
 from miniservice.config import Settings
@@ -86,13 +87,11 @@ def _find_relative(session: Session, request: LinkRequest) -> tuple[Person, date
     except InvalidIdentity as exc:
         raise FamilyError(str(exc)) from None
     vault = get_vault()
-    relative = session.execute(
-        select(Person).where(Person.id_number_hash == vault.lookup_hash(id_number.value))
-    ).scalar_one_or_none()
+    relative = person_by_id_number(session, vault, id_number.value)
     if (
         relative is None
         or vault.decrypt(relative.name_cipher) != name
-        or relative.card_number_hash != vault.lookup_hash(card)
+        or relative.card_number_hash not in vault.lookup_hashes(card)
     ):
         raise FamilyError(NOT_FOUND)
     return relative, id_number.birth_date

@@ -20,9 +20,12 @@ from werkzeug.datastructures import MultiDict
 
 from miniservice.admin import accounts
 from miniservice.admin.accounts import create_user
-from miniservice.citizens.models import Binding, Contribution, Person
+from miniservice.citizens.identity import IdentityVault
+from miniservice.citizens.models import Binding, Contribution
 from miniservice.db import Database
 from miniservice.rules.months import Month
+from tests.citizens.conftest import valid_id
+from tests.conftest import TEST_DATA_KEY, sealed_person
 
 PASSWORD = "correct-horse-battery"
 ROLES = ("viewer", "editor", "publisher")
@@ -136,12 +139,11 @@ _serial = itertools.count(1)
 
 
 def bound_person(db: Database, region: str, scheme: str, covered: Iterable[Month], enrolled: date) -> int:
-    """A bound citizen with paid months ``covered``; identity columns hold opaque test values."""
+    """A bound citizen (born 1985-01-01) with paid months ``covered``."""
     serial = next(_serial)
     with db.transaction() as session:
-        person = Person(id_number_hash=f"test-hash-{serial}", id_number_cipher="-", id_number_masked="1101********01",
-                        name_cipher="-", name_masked="测*", sex="M", birth_date=date(1985, 1, 1), region_code=region,
-                        scheme=scheme, enrolled_since=enrolled)
+        person = sealed_person(IdentityVault(TEST_DATA_KEY), valid_id(f"11010519850101{serial % 1000:03d}"),
+                               "测试", region_code=region, scheme=scheme, enrolled_since=enrolled)
         session.add(person)
         session.flush()
         session.add(Binding(openid=f"o-admin-test-{serial}", person_id=person.id))

@@ -46,7 +46,7 @@ def citizens(db: Database) -> dict[str, int]:
         session.add(ResidentPremium(person_id=people["resident_paid"], year=2026, amount=Decimal("400"),
                                     status="paid", paid_on=date(2025, 10, 1)))
         session.add(Person(id_number_hash="unbound", id_number_cipher="-", id_number_masked="-", name_cipher="-",
-                           name_masked="-", sex="F", birth_date=date(1990, 1, 1), region_code="440300",
+                           name_masked="-", region_code="440300",
                            scheme="flexible", enrolled_since=date(2020, 1, 1)))  # unbound: not counted
     return people
 
@@ -169,7 +169,7 @@ def test_who_passes_the_line_this_week_is_listed_and_agrees_with_the_gap_rules(
     listed = page[page.index('id="passing"'):page.index("</section>", page.index('id="passing"'))]
     links = re.findall(r'href="/admin/people/(\d+)"', listed)
     assert sorted(map(int, links)) == sorted(p.person_id for p in passing.people)
-    assert listed.count("测*") == 5 and "1101********01" in listed
+    assert listed.count("测*") == 5 and listed.count("1101*************") == 5
     assert "已断缴 3 个月" in person and "2026-04-01 起超过三个月线" in person
 
 

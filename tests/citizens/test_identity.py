@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import hmac
 from datetime import date
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask
 from sqlalchemy import select
 
 from miniservice.citizens.identity import (
     IdentityVault,
     InvalidIdentity,
+    Key,
     id_check_char,
     mask_id_number,
     mask_name,
@@ -75,7 +80,7 @@ def test_a_birth_date_in_the_future_is_refused() -> None:
 
 
 def test_masking_shows_only_what_the_holder_needs_to_recognise() -> None:
-    assert mask_id_number("11010519491231002X") == "1101**********002X"
+    assert mask_id_number("11010519491231002X") == "1101*************X"
     assert mask_name("张三") == "张*" and mask_name("欧阳娜娜") == "欧**娜"
     assert mask_phone("13912345678") == "139****5678"
 
@@ -104,6 +109,46 @@ def test_another_data_key_can_neither_decrypt_nor_reproduce_the_lookup_hash() ->
     assert vault.lookup_hash(ALICE["id_number"]) != other.lookup_hash(ALICE["id_number"])
 
 
+def test_the_legacy_key_keeps_its_unprefixed_tokens_and_hashes() -> None:
+    """Deployments with only MINISERVICE_DATA_KEY keep reading and finding what they stored."""
+    vault = IdentityVault(TEST_DATA_KEY)
+    master = base64.urlsafe_b64decode(TEST_DATA_KEY)
+    hash_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"miniservice identity lookup").derive(master)
+    expected = hmac.new(hash_key, ALICE["id_number"].encode(), "sha256").hexdigest()
+    assert vault.lookup_hash(ALICE["id_number"]) == expected
+    assert vault.encrypt(ALICE["id_number"]).startswith("gAAAAA")
+
+
+def test_tokens_and_hashes_name_their_key_and_older_keys_still_read_and_match() -> None:
+    new, newer = Key("d1", "a" * 43 + "="), Key("d2", "b" * 43 + "=")
+    old_vault = IdentityVault(TEST_DATA_KEY)
+    vault = IdentityVault(TEST_DATA_KEY, data_keys=[newer, new], lookup_keys=[Key("l1", "c" * 43 + "=")])
+    token = vault.encrypt(ALICE["id_number"])
+    assert token.startswith("d2:") and vault.is_current_token(token)
+    assert not vault.is_current_token(old_vault.encrypt("x"))
+    assert vault.decrypt(old_vault.encrypt(ALICE["name"])) == ALICE["name"]
+    assert vault.decrypt(IdentityVault(data_keys=[new], lookup_keys=[new]).encrypt("林")) == "林"
+    digests = vault.lookup_hashes(ALICE["id_number"])
+    assert digests == [vault.lookup_hash(ALICE["id_number"]), old_vault.lookup_hash(ALICE["id_number"])]
+    assert digests[0].startswith("l1:") and len(digests[0]) == 3 + 64
+
+
+def test_the_lookup_key_is_separate_from_the_data_key() -> None:
+    data = [Key("d1", "a" * 43 + "=")]
+    one = IdentityVault(data_keys=data, lookup_keys=[Key("l1", "c" * 43 + "=")])
+    other = IdentityVault(data_keys=data, lookup_keys=[Key("l1", "e" * 43 + "=")])
+    assert other.decrypt(one.encrypt(ALICE["id_number"])) == ALICE["id_number"]
+    assert one.lookup_hash(ALICE["id_number"]) != other.lookup_hash(ALICE["id_number"])
+
+
+def test_a_token_of_a_key_no_longer_configured_names_the_key_not_the_data() -> None:
+    token = IdentityVault(data_keys=[Key("d9", "a" * 43 + "=")], lookup_keys=[Key("l9", "a" * 43 + "=")]).encrypt(
+        ALICE["id_number"])
+    with pytest.raises(ValueError, match="'d9', which is not configured") as error:
+        IdentityVault(TEST_DATA_KEY).decrypt(token)
+    assert ALICE["id_number"] not in str(error.value)
+
+
 def test_imported_people_are_stored_encrypted_hashed_and_masked(
     ctx: Flask, db: Database, registry: ImportReport
 ) -> None:
@@ -114,7 +159,8 @@ def test_imported_people_are_stored_encrypted_hashed_and_masked(
         ).scalar_one()
     assert vault.decrypt(alice.name_cipher) == ALICE["name"] and vault.decrypt(alice.phone_cipher) == ALICE["phone"]
     assert alice.id_number_masked == mask_id_number(ALICE["id_number"]) and alice.name_masked == "林*雨"
-    assert (alice.sex, alice.birth_date) == ("F", date(1990, 3, 7))
+    assert vault.id_number(alice.id_number_cipher).birth_date == date(1990, 3, 7)
+    assert vault.id_number(alice.id_number_cipher).sex == "F"
 
 
 def test_no_clear_identity_value_is_anywhere_in_the_database_file(

@@ -42,6 +42,17 @@ def frozen_time(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def app_context(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Quotes read the birth date and sex from the encrypted ID number with the app's keys, so a test
+    that computes one directly runs inside the app, as a request or a command does."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    with request.getfixturevalue("app").app_context():
+        yield
+
+
 @dataclass
 class Registry:
     """Citizens as the bureau's registry holds them; identity values are synthetic."""
