@@ -73,7 +73,7 @@ def _guard() -> Any:
     return None
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     tz = ZoneInfo(current_app.extensions["miniservice.settings"].timezone)
 

@@ -3,13 +3,23 @@ generated from the schema in :mod:`miniservice.admin.rule_form`)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from miniservice.admin.audit_words import ACTIONS
+
+# Dates staff may search by: a day outside these cannot be turned into a UTC instant at both ends.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _plausible_day(_form: FlaskForm, field: DateField) -> None:
+    if field.data and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(f"日期应在 {FIRST_DAY} 至 {LAST_DAY} 之间")
 
 
 class LoginForm(FlaskForm):
@@ -64,5 +74,5 @@ class AuditSearchForm(FlaskForm):
     actor = StringField("操作人", validators=[Optional(), Length(max=128)])
     action = SelectField("操作", choices=action_choices(), validators=[Optional()], validate_choice=True)
     subject = StringField("对象", validators=[Optional(), Length(max=200)])
-    date_from = DateField("起始日期", validators=[Optional()])
-    date_to = DateField("截止日期", validators=[Optional()])
+    date_from = DateField("起始日期", validators=[Optional(), _plausible_day])
+    date_to = DateField("截止日期", validators=[Optional(), _plausible_day])

@@ -45,7 +45,9 @@ def audit_filters(form: AuditSearchForm, tz: str) -> list[ColumnElement[bool]]:
 
 
 def search(session: Session, conditions: list[ColumnElement[bool]], page: int) -> tuple[list[AuditEvent], int]:
+    """One page of matches and the total; a page past the last is the last (an offset stays in range)."""
     total = session.execute(select(func.count()).select_from(AuditEvent).where(*conditions)).scalar_one()
+    page = min(page, max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
     rows = session.execute(
         select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc())
         .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
@@ -66,6 +68,7 @@ def audit_log() -> Any:
             events, total = search(session, audit_filters(form, tz), page)
             names = region_names(session)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(page, pages)
     query = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("admin/audit.html", form=form, events=[describe(e, tz, names) for e in events], total=total,
                            page=page, pages=pages, query=query)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from miniservice.family.policy import RELATION_LABELS
+from miniservice.hardening import ROW_ID_MAX
 
 
 class AddRelativeForm(FlaskForm):
@@ -39,7 +40,7 @@ class LinkActionForm(FlaskForm):
 
 
 class PayForm(FlaskForm):
-    link_id = IntegerField(validators=[InputRequired()])
+    link_id = IntegerField(validators=[InputRequired(), NumberRange(1, ROW_ID_MAX)])
     item = HiddenField(validators=[DataRequired(), Length(max=40)])
     amount = HiddenField(validators=[DataRequired(), Length(max=20)])
     request_key = HiddenField(validators=[DataRequired(), Length(max=64)])

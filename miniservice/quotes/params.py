@@ -19,6 +19,9 @@ WHAT_IF_SCHEMES = (Scheme.EMPLOYEE, Scheme.FLEXIBLE, Scheme.RESIDENT)
 MAX_GAP_MONTHS = 120  # ten years: longer than any back-pay window a region allows
 _REGION_RE = re.compile(r"^\d{6}$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The calculator's calendar: wide enough for any real question, narrow enough that month and year
+# arithmetic around the date (a gap ten years back, a deadline a year ahead) stays inside ``date``.
+FIRST_ON, LAST_ON = date(2000, 1, 1), date(2099, 12, 31)
 GAP_FORMAT = "断缴区间应写作 YYYY-MM..YYYY-MM，如 2025-01..2025-04"
 
 
@@ -87,9 +90,12 @@ def _date(text: str | None, today: date) -> date:
     if not _DATE_RE.match(text):
         raise BadParameter("on", f"测算日期应写作 YYYY-MM-DD，而不是 {text!r}")
     try:
-        return date.fromisoformat(text)
+        on_date = date.fromisoformat(text)
     except ValueError:
         raise BadParameter("on", f"测算日期 {text} 不存在") from None
+    if not FIRST_ON <= on_date <= LAST_ON:
+        raise BadParameter("on", f"测算日期应在 {FIRST_ON} 至 {LAST_ON} 之间")
+    return on_date
 
 
 def _month(text: str, field: str, label: str) -> Month:
