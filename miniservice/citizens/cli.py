@@ -29,13 +29,20 @@ def import_records_command(file: Path, actor: str) -> None:
     click.echo("\n".join(report.summary()))
 
 
-@click.command("seed-demo", help="Create the demo people and bind demo_citizen_1… (safe to repeat).")
+REFUSED_IN_PRODUCTION = ("生产环境不能写入演示数据：演示人员的身份证号可能与真实参保人相同，会覆盖其记录和绑定。"
+                         "请只在演示或测试环境（MINISERVICE_ENV=demo 或 test）运行 seed-demo。")
+
+
+@click.command("seed-demo", help="Create the demo people and bind demo_citizen_1… (safe to repeat; refused in "
+                                 "production).")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Date the demo records are relative to (default: today in MINISERVICE_TZ).")
 def seed_demo_command(today: datetime | None) -> None:
     from miniservice.cli import make_app
 
     app = make_app()
+    if app.extensions["miniservice.settings"].is_production:
+        raise click.ClickException(REFUSED_IN_PRODUCTION)
     with app.app_context():
         db = get_db()
         init_db(db)
