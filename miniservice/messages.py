@@ -8,15 +8,38 @@ never builds markup.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import current_app
+from jinja2 import Environment
+
+# WeChat shows a text message's ``<a href>`` as a live link: a value may not carry markup. A tag is
+# dropped with its attributes (its words stay); a lone bracket becomes the full-width one, which
+# reads the same to a citizen and starts no tag.
+_TAG = re.compile(r"<[^<>]*>")
+_BRACKETS = str.maketrans({"<": "＜", ">": "＞"})
+
+
+def plain_text(value: Any) -> Any:
+    """Every ``{{ value }}`` of a message: rule text staff entered (a region's name, a citation)
+    and anything else a message shows passes as words, never as markup."""
+    return _TAG.sub("", value).translate(_BRACKETS) if isinstance(value, str) else value
+
+
+def _message_env() -> Environment:
+    env = current_app.extensions.get("miniservice.message_env")
+    if env is None:
+        env = current_app.jinja_env.overlay(finalize=plain_text)
+        current_app.extensions["miniservice.message_env"] = env
+    return env
 
 
 def text(template: str, **context: Any) -> str:
     """Render ``templates/messages/<template>`` with ``context``, stripped of surrounding blank lines.
 
-    Straight from the app's Jinja environment: a message uses no request context, and Flask's context
+    From a Jinja environment over the app's: a message uses no request context, and Flask's context
     processors (the staff sign-in's ``current_user`` among them) were a tenth of a 帮助 reply's time.
+    Each value passes :func:`plain_text`; the templates' own words are trusted.
     """
-    return current_app.jinja_env.get_template(f"messages/{template}").render(**context).strip()
+    return _message_env().get_template(f"messages/{template}").render(**context).strip()
