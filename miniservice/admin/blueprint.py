@@ -50,8 +50,9 @@ def _install(state: BlueprintSetupState) -> None:
 
 
 @login_manager.user_loader
-def _load(user_id: str) -> Staff | None:
-    user = load_user(get_db(), int(user_id)) if user_id.isdigit() else None
+def _load(session_id: str) -> Staff | None:
+    parsed = Staff.parse_id(session_id)
+    user = load_user(get_db(), *parsed) if parsed else None
     return Staff.of(user) if user else None
 
 

@@ -1,7 +1,9 @@
-"""Bureau staff who may sign in to ``/admin``.
+"""Bureau staff who may sign in to ``/admin``, and the counters that limit password guessing.
 
-Failed sign-ins are counted on the row itself (an atomic ``UPDATE … SET failed_logins + 1``), so
-the lockout holds across every web worker and restart.
+``session_generation`` is part of every staff session's id: signing out raises it, so a copy of the
+session cookie stops working everywhere at once. Failed sign-ins are counted in
+:class:`SignInThrottle`, one row per account name and per client address, raised by one atomic
+``INSERT … ON CONFLICT DO UPDATE … RETURNING`` so parallel guesses on every worker are all counted.
 """
 
 from __future__ import annotations
@@ -26,7 +28,16 @@ class StaffUser(SQLModel, table=True):
     password_hash: str = Field(max_length=256)
     role: str = Field(max_length=16)
     active: bool = True
-    failed_logins: int = 0
-    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    session_generation: int = 0
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime)
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins of one scope (``account:<name>`` or ``client:<address>``) in a window."""
+
+    __tablename__ = "sign_in_throttle"
+
+    scope: str = Field(primary_key=True, max_length=160)
+    failures: int = 0
+    window_ends_at: datetime = Field(sa_type=UTCDateTime)

@@ -21,11 +21,12 @@ class Staff(UserMixin):
     id: int
     username: str
     role: str
+    generation: int
 
     @classmethod
     def of(cls, user: StaffUser) -> Staff:
         assert user.id is not None
-        return cls(user.id, user.username, user.role)
+        return cls(user.id, user.username, user.role, user.session_generation)
 
     @property
     def actor(self) -> str:
@@ -33,7 +34,15 @@ class Staff(UserMixin):
         return f"staff:{self.username}"
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session keeps: the account and the generation it signed in under."""
+        return f"{self.id}:{self.generation}"
+
+    @staticmethod
+    def parse_id(session_id: str) -> tuple[int, int] | None:
+        user_id, _, generation = session_id.partition(":")
+        if not (user_id.isdigit() and generation.isdigit() and len(session_id) <= 24):
+            return None
+        return int(user_id), int(generation)
 
 
 def requires(role: str) -> Callable[[F], F]:

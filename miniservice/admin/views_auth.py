@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from miniservice import audit
-from miniservice.admin.accounts import authenticate
+from miniservice.admin.accounts import authenticate, end_sessions
 from miniservice.admin.blueprint import bp
 from miniservice.admin.forms import ConfirmForm, LoginForm
 from miniservice.admin.principal import Staff
@@ -32,7 +31,8 @@ def login() -> Any:
     form = LoginForm()
     error, status = None, 200
     if form.validate_on_submit():
-        result = authenticate(get_db(), form.username.data.strip(), form.password.data)
+        result = authenticate(get_db(), form.username.data.strip(), form.password.data,
+                              request.remote_addr or "unknown")
         if result.user is not None:
             session.clear()
             login_user(Staff.of(result.user))
@@ -52,8 +52,7 @@ def login() -> Any:
 @bp.post("/logout")
 def logout() -> Any:
     if ConfirmForm().validate_on_submit():
-        with get_db().transaction() as s:
-            audit.record(s, current_user.actor, "staff.logout", current_user.actor)
+        end_sessions(get_db(), current_user.id, current_user.actor)
         logout_user()
         session.clear()
         flash("已退出登录。", "info")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from miniservice.clock import now_utc
@@ -162,3 +162,28 @@ class BindingAttempt(SQLModel, table=True):
     id_number_hash: str | None = Field(default=None, max_length=96, index=True)
     at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime, index=True)
     reason: str = Field(max_length=32)
+
+
+IMPORT_JOB_STATUSES = ("queued", "checking", "writing", "done", "failed")
+
+
+class ImportJob(SQLModel, table=True):
+    """A records upload run in the background: staff watch its progress instead of a request timing out.
+
+    ``payload`` holds the uploaded file until the job ends (then it is cleared); ``report`` the
+    outcome as JSON, with line numbers and reasons only, never a cell's value.
+    """
+
+    __tablename__ = "import_job"
+    __table_args__ = (CheckConstraint("status IN ('queued', 'checking', 'writing', 'done', 'failed')",
+                                      name="ck_import_job_status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=128)
+    status: str = Field(default="queued", max_length=16)
+    rows_total: int = 0
+    rows_done: int = 0
+    payload: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    report: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -63,7 +63,7 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(client: Any, db: Dat
 def test_failures_are_counted_in_the_database_not_the_session(app: Flask, db: Database, staff: dict[str, str]) -> None:
     for _ in range(MAX_FAILURES):
         sign_in(app.test_client(), "viewer", "guess")  # a fresh browser each time
-    assert authenticate(db, "viewer", PASSWORD).locked_until is not None
+    assert authenticate(db, "viewer", PASSWORD, "192.0.2.1").locked_until is not None
 
 
 def test_an_unknown_username_is_refused_like_a_wrong_password(client: Any, staff: dict[str, str]) -> None:
