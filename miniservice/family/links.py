@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from miniservice.audit import record
+from miniservice.citizens.attempts import TooManyAttempts, get_limiter
 from miniservice.citizens.identity import InvalidIdentity, get_vault, normalise_name, parse_id_number
 from miniservice.citizens.lookup import person_by_id_number
 from miniservice.citizens.models import Person
@@ -35,6 +37,7 @@ ADULT_AGE_MONTHS = 18 * 12
 _CARD_RE = re.compile(r"^[0-9A-Z]{6,30}$")
 
 NOT_FOUND = "未找到与所填姓名、身份证号码和医保卡号相符的参保人员，请核对后重试。"
+TOO_MANY_GUESSES = "核对失败次数过多，为保护参保人信息安全，请于 {retry_at} 后再试。"
 ALREADY_LINKED = "该亲属已与您绑定或正在等待对方确认，无需重复添加。"
 ATTESTATION_NEEDED = "该亲属是未成年子女或未在本公众号绑定身份，需由您勾选“本人承诺已取得亲属同意”后办理。"
 
@@ -79,7 +82,23 @@ def _relation(value: str, terms: FamilyTerms) -> Relation:
     return relation
 
 
-def _find_relative(session: Session, request: LinkRequest) -> tuple[Person, date]:
+class _NoMatch(FamilyError):
+    """Name, ID number and card do not all match one person: a failed guess, counted."""
+
+    def __init__(self, holder_id: int | None) -> None:
+        super().__init__(NOT_FOUND)
+        self.holder_id = holder_id
+
+
+def _guessed_id_hash(request: LinkRequest) -> str:
+    """The look-up hash of the typed ID number, the key its guesses are counted under."""
+    try:
+        return get_vault().lookup_hash(parse_id_number(request.id_number).value)
+    except InvalidIdentity as exc:
+        raise FamilyError(str(exc)) from None
+
+
+def _find_relative(session: Session, request: LinkRequest, holder_id: int | None) -> tuple[Person, date]:
     try:
         id_number = parse_id_number(request.id_number)
         name = normalise_name(request.name)
@@ -93,7 +112,7 @@ def _find_relative(session: Session, request: LinkRequest) -> tuple[Person, date
         or vault.decrypt(relative.name_cipher) != name
         or relative.card_number_hash not in vault.lookup_hashes(card)
     ):
-        raise FamilyError(NOT_FOUND)
+        raise _NoMatch(holder_id)  # one message for every partial match, so none is confirmed
     return relative, id_number.birth_date
 
 
@@ -144,14 +163,44 @@ def _make_room(session: Session, holder: Person, terms: FamilyTerms, now: dateti
 
 
 def add_link(db: Database, settings: Settings, openid: str, request: LinkRequest) -> LinkOutcome:
-    """Link a relative to the visitor's account: at once (attested), or pending the relative's consent."""
-    now, today = now_utc(), local_today(settings.timezone)
+    """Link a relative to the visitor's account: at once (attested), or pending the relative's consent.
+
+    Name + ID number + card is the same secret binding asks for, so guesses at it are limited by the
+    same counter (:mod:`miniservice.citizens.attempts`, per WeChat user and per ID number, shared
+    with binding) and every failed one is audited.
+    """
+    now = now_utc()
+    limiter = get_limiter(db)
+    try:
+        reservation = limiter.reserve(openid, _guessed_id_hash(request), now)
+    except TooManyAttempts as exc:
+        with db.transaction() as session:
+            record(session, "citizen:anonymous", "family.link_refused", f"openid:{openid[:64]}", reason="too_many")
+        retry_at = exc.retry_at.astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M")
+        raise FamilyError(TOO_MANY_GUESSES.format(retry_at=retry_at), status=429) from None
+    try:
+        outcome = _add_link(db, settings, openid, request, now)
+    except _NoMatch as refused:
+        left = limiter.fail(reservation, "family_mismatch", now)
+        with db.transaction() as session:
+            record(session, f"citizen:#{refused.holder_id}", "family.link_refused", f"openid:{openid[:64]}",
+                   reason="mismatch", attempts_left=left)
+        raise
+    except BaseException:
+        limiter.release(reservation)  # refused for another reason than the guess: it does not count
+        raise
+    limiter.release(reservation)
+    return outcome
+
+
+def _add_link(db: Database, settings: Settings, openid: str, request: LinkRequest, now: datetime) -> LinkOutcome:
+    today = local_today(settings.timezone)
     try:
         with db.transaction() as session:
             holder = require_holder(session, openid)
             terms = family_terms(session, holder.region_code, today)
             relation = _relation(request.relationship, terms)
-            relative, born = _find_relative(session, request)
+            relative, born = _find_relative(session, request, holder.id)
             if relative.id == holder.id:
                 raise FamilyError("不能绑定本人，请填写亲属的信息。")
             if not terms.covers(holder.region_code, relative.region_code):
