@@ -24,7 +24,7 @@ from miniservice.citizens.identity import (
     mask_id_number,
     mask_name,
 )
-from miniservice.citizens.import_format import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, parse_file
+from miniservice.citizens.import_format import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, parse_file, spreadsheet_cell
 from miniservice.citizens.importing import apply_rows, insert_new_rows
 from miniservice.citizens.lookup import person_by_id_number
 from miniservice.citizens.models import Binding, BindingEvent
@@ -161,7 +161,8 @@ def demo_csv(people: list[DemoPerson]) -> bytes:
         identity = {"id_number": person.id_number, "name": person.name, "phone": person.phone,
                     "card_number": person.card_number, "region_code": person.region_code}
         for row in person.rows:
-            writer.writerow(identity | row)
+            writer.writerow({column: "" if value is None else spreadsheet_cell(str(value))
+                             for column, value in (identity | row).items()})
     return out.getvalue().encode("utf-8")
 
 

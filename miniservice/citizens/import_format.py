@@ -3,7 +3,8 @@
 The format is documented for the bureau in ``docs/import-format.md``. Every row is checked and every
 problem kept with its line number, so staff fix a file once instead of once per error; nothing is
 written unless the whole file is clean (see :mod:`miniservice.citizens.importing`). Error texts
-never repeat identity data: they name the line and the column.
+never repeat a cell's value (a misplaced ID number would be shown back): they name the line and the
+column. Hostile cells (control characters, oversized fields, absurd numbers) are row errors too.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ OPTIONAL_COLUMNS = ("account_credit", "enrolled_from", "retired_on", "deemed_mon
 _CARD_RE = re.compile(r"^[0-9A-Z]{6,30}$")
 _REGION_RE = re.compile(r"^\d{6}$")
 T = TypeVar("T")
+MAX_CELL = 200  # characters: longer than any real name, employer or code
+MAX_AMOUNT = Decimal("10000000")  # yuan: far above any monthly base or premium
+MAX_DEEMED_MONTHS = 600  # fifty years of 视同缴费
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DIGITS_RE = re.compile(r"^[0-9]{1,6}$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TRUE, _FALSE = {"1", "true", "yes", "y", "是"}, {"", "0", "false", "no", "n", "否"}
 
 
@@ -106,21 +113,49 @@ def decode(data: bytes) -> str:
             raise FileRejected([RowError(line, "", "文件编码无法识别：请保存为 UTF-8 或 GBK 编码的 CSV")]) from None
 
 
+def spreadsheet_cell(value: str) -> str:
+    """A value as the service writes it into a CSV: one that a spreadsheet would run as a formula
+    (``=``, ``+``, ``-``, ``@``…) gets a leading apostrophe, which :func:`parse_file` removes again."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _cell(value: str) -> str:
+    value = value.strip()
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+
+
 def parse_file(data: bytes, today: date) -> list[ImportRow]:
     """Every row of the file, checked; raises :class:`FileRejected` with all problems found."""
-    reader = csv.reader(io.StringIO(decode(data), newline=""))
-    header = [name.strip() for name in next(reader, [])]
+    text = decode(data)
+    control = _CONTROL_RE.search(text)
+    if control:
+        line = text.count("\n", 0, control.start()) + 1
+        raise FileRejected([RowError(line, "", "含有不可见的控制字符，请用表格软件重新导出为 CSV")])
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _parse_rows(reader, today)
+    except csv.Error:
+        raise FileRejected([RowError(reader.line_num, "", f"某一格超过 {MAX_CELL} 个字符或引号不成对，"
+                                     "请检查后重新导出为 CSV")]) from None
+
+
+def _parse_rows(reader: Iterable[list[str]], today: date) -> list[ImportRow]:
+    header = [name.strip() for name in next(iter(reader), [])]
     errors = _header_errors(header)
     if errors:
         raise FileRejected(errors)
     rows: list[ImportRow] = []
-    line = reader.line_num
+    line = reader.line_num  # type: ignore[attr-defined]
     for values in reader:
-        first_line, line = line + 1, reader.line_num
+        first_line, line = line + 1, reader.line_num  # type: ignore[attr-defined]
         if not any(value.strip() for value in values):
             continue
         if len(values) != len(header):
             errors.append(RowError(first_line, "", f"有 {len(values)} 列，表头有 {len(header)} 列"))
+            continue
+        too_long = [name for name, value in zip(header, values, strict=True) if len(value) > MAX_CELL]
+        if too_long:
+            errors += [RowError(first_line, name, f"内容超过 {MAX_CELL} 个字符") for name in too_long]
             continue
         row_errors: list[RowError] = []
         row = _parse_row(first_line, dict(zip(header, values, strict=True)), today, row_errors)
@@ -151,7 +186,7 @@ class _Row:
         self.line, self.values, self.errors = line, values, errors
 
     def text(self, column: str) -> str:
-        return (self.values.get(column) or "").strip()
+        return _cell(self.values.get(column) or "")
 
     def fail(self, column: str, reason: str) -> None:
         self.errors.append(RowError(self.line, column, reason))
@@ -171,10 +206,13 @@ class _Row:
         try:
             value = parse_money(text)
         except ValueError:
-            self.fail(column, f"不是金额：{text[:20]}")
+            self.fail(column, "不是金额（应为数字，如 6000 或 480.50）")
             return None
         if value < 0 or to_fen(value) != value:
             self.fail(column, "金额应为不小于 0、最多两位小数的数")
+            return None
+        if value > MAX_AMOUNT:
+            self.fail(column, f"金额超出合理范围（最多 {MAX_AMOUNT} 元）")
             return None
         return value
 
@@ -185,7 +223,7 @@ class _Row:
         try:
             return date.fromisoformat(text)
         except ValueError:
-            self.fail(column, f"日期应写成 YYYY-MM-DD：{text[:20]}")
+            self.fail(column, "日期应写成 YYYY-MM-DD，如 2025-01-20")
             return None
 
     def month(self, column: str) -> Month | None:
@@ -195,7 +233,7 @@ class _Row:
         try:
             return Month.parse(text)
         except ValueError:
-            self.fail(column, f"月份应写成 YYYY-MM：{text[:20]}")
+            self.fail(column, "月份应写成 YYYY-MM，如 2025-01")
             return None
 
     def choice(self, column: str, allowed: Iterable[str]) -> str | None:
@@ -269,8 +307,8 @@ def _person(row: _Row) -> PersonFields | None:
     enrolled_from = row.month("enrolled_from")
     retired_on = row.day("retired_on")
     deemed_text = row.text("deemed_months") or "0"
-    if not deemed_text.isdigit():
-        row.fail("deemed_months", "视同缴费月数应为不小于 0 的整数")
+    if not _DIGITS_RE.match(deemed_text) or int(deemed_text) > MAX_DEEMED_MONTHS:
+        row.fail("deemed_months", f"视同缴费月数应为 0 到 {MAX_DEEMED_MONTHS} 的整数")
     unemployed_text = row.text("unemployed").lower()
     if unemployed_text not in _TRUE | _FALSE:
         row.fail("unemployed", "应为 1/0、是/否 或留空")
