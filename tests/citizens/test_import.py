@@ -228,5 +228,5 @@ def test_the_cli_exits_non_zero_with_line_numbers_for_a_malformed_file(
     path.write_bytes(registry_csv().replace(b"2026-09,9000", b"2026-9x,9000"))
     result = CliRunner().invoke(main, ["import-records", str(path)])
     assert result.exit_code == 1
-    assert "第 5 行（month）：月份应写成 YYYY-MM：2026-9x" in result.stderr
+    assert "第 5 行（month）：月份应写成 YYYY-MM，如 2025-01" in result.stderr
     assert counts(db)["Person"] == 0
