@@ -1,10 +1,11 @@
-"""Is the service doing its job? The dashboard, and the records upload (the CLI's validated import)."""
+"""Is the service doing its job? The dashboard, and the records upload (the CLI's validated import, run
+as a background job whose progress staff watch)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, render_template
+from flask import abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -14,7 +15,7 @@ from miniservice.admin.charts import Series, bar_chart
 from miniservice.admin.forms import UploadForm
 from miniservice.admin.principal import requires
 from miniservice.audit.models import AuditEvent
-from miniservice.citizens.importing import import_records
+from miniservice.citizens import import_jobs
 from miniservice.clock import local_today
 from miniservice.db import get_db
 
@@ -75,11 +76,18 @@ def person_page(person_id: int) -> Any:
 @requires("editor")
 def upload_records() -> Any:
     form = UploadForm()
-    report = None
-    status = 200
     if form.validate_on_submit():
-        report = import_records(get_db(), form.file.data.read(), current_user.actor)
-        status = 200 if report.ok else 422
-    elif form.errors:
-        status = 400
-    return render_template("admin/upload.html", form=form, report=report), status
+        job_id = import_jobs.queue_import(get_db(), form.file.data.read(), current_user.actor)
+        import_jobs.start_import(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]
+        return redirect(url_for("admin.import_job", job_id=job_id))
+    return render_template("admin/upload.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/records/imports/<int:job_id>")
+@requires("editor")
+def import_job(job_id: int) -> Any:
+    """The job's progress; the page reloads itself (no script) until the job has ended."""
+    job = import_jobs.job_view(get_db(), job_id)
+    if job is None:
+        abort(404)
+    return render_template("admin/import_job.html", job=job), 422 if job.status == "failed" else 200

@@ -121,7 +121,7 @@ def spreadsheet_cell(value: str) -> str:
 
 def _cell(value: str) -> str:
     value = value.strip()
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+    return value[1:] if value[:1] == "'" and value[1:].startswith(_FORMULA_START) else value
 
 
 def parse_file(data: bytes, today: date) -> list[ImportRow]:
@@ -145,6 +145,7 @@ def _parse_rows(reader: Iterable[list[str]], today: date) -> list[ImportRow]:
     if errors:
         raise FileRejected(errors)
     rows: list[ImportRow] = []
+    people: dict[tuple[str, ...], PersonFields] = {}
     line = reader.line_num  # type: ignore[attr-defined]
     for values in reader:
         first_line, line = line + 1, reader.line_num  # type: ignore[attr-defined]
@@ -158,7 +159,7 @@ def _parse_rows(reader: Iterable[list[str]], today: date) -> list[ImportRow]:
             errors += [RowError(first_line, name, f"内容超过 {MAX_CELL} 个字符") for name in too_long]
             continue
         row_errors: list[RowError] = []
-        row = _parse_row(first_line, dict(zip(header, values, strict=True)), today, row_errors)
+        row = _parse_row(first_line, dict(zip(header, values, strict=True)), today, row_errors, people)
         errors += row_errors
         if row is not None:
             rows.append(row)
@@ -251,9 +252,21 @@ class _Row:
             return None
 
 
-def _parse_row(line: int, values: Mapping[str, str], today: date, errors: list[RowError]) -> ImportRow | None:
+_PERSON_COLUMNS = ("id_number", "name", "phone", "card_number", "region_code", "employer", "enrolled_from",
+                   "retired_on", "deemed_months", "unemployed")
+
+
+def _parse_row(line: int, values: Mapping[str, str], today: date, errors: list[RowError],
+               people: dict[tuple[str, ...], PersonFields]) -> ImportRow | None:
+    """One row; ``people`` remembers person cells already checked (a person has a row per month, and
+    checking an ID number, name and phone once instead of each month is most of a large file's time)."""
     row = _Row(line, values, errors)
-    person = _person(row)
+    cells = tuple(values.get(column, "") for column in _PERSON_COLUMNS)
+    person = people.get(cells)
+    if person is None:
+        person = _person(row)
+        if person is not None:
+            people[cells] = person
     scheme = row.choice("scheme", SCHEMES) if row.required("scheme") else None
     status = row.choice("status", CONTRIBUTION_STATUSES) if row.required("status") else None
     month = row.month("month") if row.required("month") else None

@@ -11,7 +11,7 @@ what was created, updated and left unchanged. The admin upload page calls :func:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -76,14 +76,21 @@ class ImportReport:
 
 
 def import_records(
-    db: Database, data: bytes, actor: str, *, vault: IdentityVault | None = None, today: date | None = None
+    db: Database, data: bytes, actor: str, *, vault: IdentityVault | None = None, today: date | None = None,
+    checked: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Check and import a CSV export (bytes as uploaded); one audit event either way."""
+    """Check and import a CSV export (bytes as uploaded); one audit event either way.
+
+    ``checked`` is told the number of clean rows once the whole file has passed its checks, before
+    the write transaction opens (a background job records it as progress).
+    """
     vault = vault or get_vault()
     today = today or local_today(current_app.extensions["miniservice.settings"].timezone)
     subject = "sha256:" + hashlib.sha256(data).hexdigest()[:16]
     try:
         rows = parse_file(data, today)
+        if checked is not None:
+            checked(len(rows))
         with db.transaction() as session:
             report = apply_rows(session, rows, vault)
             audit.record(session, actor, "records.import", subject, rows=report.rows, **report.counts())
@@ -104,11 +111,26 @@ def apply_rows(session: Session, rows: Sequence[ImportRow], vault: IdentityVault
     existing = {owner[p.id_number_hash]: p for p in _select_in(session, Person, Person.id_number_hash, owner)}
     _check_cards(session, people, existing, vault)
     person_ids: dict[str, int] = {}
+    new_people: dict[str, dict[str, Any]] = {}
     for value, person_rows in people.items():
-        keys = {"id_number_hash": hashes[value][0]}
         found = existing.get(value)
-        person, outcome = _upsert(session, Person, found, keys, _person_values(person_rows, found, vault))
-        report.persons.add(outcome)
+        values = _person_values(person_rows, found, vault)
+        if found is None:  # inserted below, all in one batch
+            new_people[value] = {"id_number_hash": hashes[value][0], "created_at": now_utc(), **values}
+            continue
+        report.persons.add(_update(found, values))
+        assert found.id is not None
+        person_ids[value] = found.id
+    session.flush()
+    inserted = insert_new_rows(session, Person, list(new_people.values()), ("id_number_hash",))
+    by_hash = {p.id_number_hash: p for p in _select_in(session, Person, Person.id_number_hash,
+                                                          [row["id_number_hash"] for row in new_people.values()])}
+    for value, row in new_people.items():
+        person = by_hash[row["id_number_hash"]]
+        if (row["id_number_hash"],) in inserted:
+            report.persons.add("created")
+        else:  # a concurrent import stored this person between our read and our insert
+            report.persons.add(_update(person, {k: v for k, v in row.items() if k != "created_at"}))
         assert person.id is not None
         person_ids[value] = person.id
     _upsert_records(session, rows, person_ids, report)
@@ -189,20 +211,6 @@ def _person_values(rows: list[ImportRow], found: Person | None, vault: IdentityV
         "retired_on": latest.retired_on,
         "deemed_months": latest.deemed_months,
     }
-
-
-def _upsert(session: Session, model: type[M], found: M | None, keys: dict[str, Any],
-            values: dict[str, Any]) -> tuple[M, str]:
-    """Insert (ON CONFLICT DO NOTHING, so a concurrent import cannot duplicate) or update in place."""
-    if found is None:
-        extra = {"created_at": now_utc()} if "created_at" in model.model_fields else {}
-        inserted = insert_new_rows(session, model, [keys | values | extra], tuple(keys))
-        found = session.execute(select(model).filter_by(**keys)).scalar_one()
-        if inserted:
-            return found, "created"
-    outcome = _update(found, values)
-    session.flush()
-    return found, outcome
 
 
 def _update(found: SQLModel, values: dict[str, Any]) -> str:

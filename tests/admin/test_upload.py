@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,8 +25,18 @@ def _csv(*months: str) -> bytes:
 
 
 def _upload(client: Any, data: bytes) -> Any:
-    return post_form(client, "/admin/records/upload", {"file": (io.BytesIO(data), "records.csv")},
-                     page="/admin/records/upload", content_type="multipart/form-data")
+    """Upload, then watch the import job's page (as the browser does, reloading) until it has ended."""
+    posted = post_form(client, "/admin/records/upload", {"file": (io.BytesIO(data), "records.csv")},
+                       page="/admin/records/upload", content_type="multipart/form-data")
+    if posted.status_code != 302:
+        return posted
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        page = client.get(posted.headers["Location"])
+        if 'http-equiv="refresh"' not in page.get_data(as_text=True):
+            return page
+        time.sleep(0.05)
+    raise AssertionError("the import job did not end within a minute")
 
 
 def _months(db: Database) -> int:

@@ -15,15 +15,11 @@ from miniservice.citizens.models import Contribution, Person
 from miniservice.db import Database
 from tests.admin.conftest import cheap_hashing, editor, post_form, staff  # noqa: F401 (fixtures)
 from tests.admin.test_upload import HEADER, ID_NUMBER
+from tests.admin.test_upload import _upload as upload
 from tests.citizens.conftest import TODAY
 
 GOOD = f"{ID_NUMBER},测试,13800000000,,440300,flexible,,2025-01,8000,640,160,paid,2025-01-20,self"
 OPTIONAL_HEADER = HEADER + ",deemed_months"
-
-
-def upload(client: Any, data: bytes) -> Any:
-    return post_form(client, "/admin/records/upload", {"file": (io.BytesIO(data), "records.csv")},
-                     page="/admin/records/upload", content_type="multipart/form-data")
 
 
 def stored(db: Database) -> int:
@@ -75,3 +71,22 @@ def test_the_demo_file_the_service_writes_has_no_formula_cell() -> None:
     text = demo_csv(demo_people(TODAY)).decode()
     cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
     assert cells and not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
+
+
+def test_an_upload_answers_at_once_and_its_job_runs_once(editor: Any, db: Database, app: Any,  # noqa: F811
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from miniservice.citizens import import_jobs
+
+    started: list[int] = []
+    monkeypatch.setattr(import_jobs, "start_import", lambda _app, job_id: started.append(job_id))
+    posted = post_form(editor, "/admin/records/upload",
+                       {"file": (io.BytesIO(f"{HEADER}\n{GOOD}\n".encode()), "records.csv")},
+                       page="/admin/records/upload", content_type="multipart/form-data")
+    assert posted.status_code == 302 and started
+    waiting = editor.get(posted.headers["Location"]).get_data(as_text=True)
+    assert "等待开始" in waiting and 'http-equiv="refresh"' in waiting and stored(db) == 0
+    with app.app_context():
+        assert import_jobs.run_import(db, started[0]) is True
+        assert import_jobs.run_import(db, started[0]) is False  # claimed once: a second start does nothing
+    done = editor.get(posted.headers["Location"]).get_data(as_text=True)
+    assert "已导入 1 行" in done and 'http-equiv="refresh"' not in done
