@@ -16,7 +16,7 @@ from flask import Flask, current_app, render_template
 from miniservice.citizens.redaction import install_redaction
 from miniservice.config import TEMPLATES_DIR, Settings, load_settings
 from miniservice.db import Database
-from miniservice.hardening import install_error_pages, install_security_headers, install_url_converters
+from miniservice.hardening import install_error_pages, install_security_headers, install_url_converters, trust_proxies
 from miniservice.rulebook.resolve import NoRulesInForce
 from miniservice.rules.contact import national_contact
 from miniservice.wechat.replay import NonceBook
@@ -80,6 +80,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     install_url_converters(app)
     install_error_pages(app)
     install_security_headers(app, production=settings.is_production)
+    trust_proxies(app, settings.proxy_hops)
     blueprints = BLUEPRINTS + (DEMO_BLUEPRINTS if settings.env == "demo" else ())
     for module, attribute in blueprints:
         app.register_blueprint(getattr(importlib.import_module(module), attribute))

@@ -80,6 +80,7 @@ class Settings:
     reminder_rate_per_second: float = 20.0
     template_ids: dict[str, str] = field(default_factory=dict)
     scheduler_enabled: bool = False
+    proxy_hops: int = 0  # reverse proxies in front of the app that set X-Forwarded-For / -Proto
 
     @property
     def is_production(self) -> bool:
@@ -221,4 +222,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         reminder_quiet_end=env.get("MINISERVICE_REMINDER_QUIET_END", "20:00"),
         reminder_rate_per_second=float(env.get("MINISERVICE_REMINDER_RATE", "20")),
         template_ids=_template_ids(env.get("WECHAT_TEMPLATE_IDS")),
+        proxy_hops=int(env.get("MINISERVICE_PROXY_HOPS", "0")),
     )

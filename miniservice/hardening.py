@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 # Row ids are PostgreSQL ``integer`` columns: a larger number cannot name a row, and handing it to
@@ -57,6 +58,13 @@ class RowIdConverter(IntegerConverter):
 def install_url_converters(app: Flask) -> None:
     """Must run before blueprints register, since rules compile their converters when added."""
     app.url_map.converters["int"] = RowIdConverter
+
+
+def trust_proxies(app: Flask, hops: int) -> None:
+    """Behind ``hops`` reverse proxies, the client's address (which sign-in limits count) and the
+    scheme come from their X-Forwarded-* headers; with none, those headers are ignored (forgeable)."""
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def install_error_pages(app: Flask) -> None:

@@ -94,3 +94,13 @@ def test_one_address_guessing_many_names_is_stopped_but_others_still_sign_in(
     assert failures(db, "client:198.51.100.66") == CLIENT_MAX_FAILURES
     assert sign_in_from(app, "198.51.100.66", "viewer", PASSWORD).status_code == 423
     assert sign_in_from(app, "198.51.100.67", "viewer", PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("app_overrides", [{"proxy_hops": 1}])
+def test_behind_a_proxy_each_forwarded_client_is_counted_apart(app: Flask, db: Database,
+                                                               staff: dict[str, str]) -> None:  # noqa: F811
+    client = app.test_client()
+    for _ in range(2):
+        client.post("/admin/login", headers={"X-Forwarded-For": "203.0.113.50"},
+                    data={"username": "nobody", "password": "wrong-password", "csrf_token": csrf_token(client)})
+    assert failures(db, "client:203.0.113.50") == 2
