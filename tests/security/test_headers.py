@@ -39,25 +39,23 @@ def assert_hardened(response: Any) -> None:
     assert response.headers.get("Referrer-Policy") == "same-origin"
 
 
-def test_personal_pages_carry_the_headers_and_are_never_cached(app: Flask, family: Family) -> None:  # noqa: F811
-    client = citizen_client(app, "o-holder")
-    for path in PERSONAL_PAGES:
+def assert_private_pages(client: Any, paths: tuple[str, ...]) -> None:
+    """Each page: the headers, never cached, no inline script or style, no HSTS outside production."""
+    for path in paths:
         response = client.get(path)
         assert response.status_code == 200, path
         assert_hardened(response)
         assert response.headers.get("Cache-Control") == "no-store", path
         assert not INLINE.search(response.get_data(as_text=True)), path
-        assert "Strict-Transport-Security" not in response.headers  # not outside production
+        assert "Strict-Transport-Security" not in response.headers
+
+
+def test_personal_pages_carry_the_headers_and_are_never_cached(app: Flask, family: Family) -> None:  # noqa: F811
+    assert_private_pages(citizen_client(app, "o-holder"), PERSONAL_PAGES)
 
 
 def test_staff_pages_carry_the_headers_and_are_never_cached(app: Flask, staff: dict[str, str]) -> None:  # noqa: F811
-    client = staff_client(app, "publisher")
-    for path in STAFF_PAGES:
-        response = client.get(path)
-        assert response.status_code == 200, path
-        assert_hardened(response)
-        assert response.headers.get("Cache-Control") == "no-store", path
-        assert not INLINE.search(response.get_data(as_text=True)), path
+    assert_private_pages(staff_client(app, "publisher"), STAFF_PAGES)
 
 
 def test_errors_redirects_and_the_api_carry_them_too(app: Flask) -> None:
