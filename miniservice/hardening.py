@@ -95,7 +95,7 @@ def install_security_headers(app: Flask, *, production: bool) -> None:
         headers.setdefault("Referrer-Policy", "same-origin")
         if production:
             headers.setdefault("Strict-Transport-Security", HSTS)
-        if request.endpoint != "static":
+        if request.endpoint != "static" and "no-store" not in headers.get("Cache-Control", ""):
             # Every page but the stylesheets may carry someone's records or a staff session: never
             # keep a copy in a shared cache or the back/forward cache of a borrowed phone.
             headers["Cache-Control"] = "no-store"
