@@ -113,7 +113,7 @@ def test_callbacks_per_hour(db: Database) -> None:
 
 def test_the_dashboard_page_draws_its_charts_on_the_server(viewer: Any, citizens: dict[str, int]) -> None:
     page = viewer.get("/admin/").get_data(as_text=True)
-    assert page.count("<svg xmlns") == 2  # the two charts (the legend swatches are small SVGs too)
+    assert page.count("<svg") == 2
     assert "已绑定参保人<b>7</b>" in page.replace("\n", "").replace(" ", "")
     assert "<script" not in page
 
