@@ -5,7 +5,7 @@ the account row to ``sign_in_throttle`` (per account name and per client address
 uploads run as ``import_job`` rows in the background.
 
 Revision ID: 9392ad70c0cc
-Revises: 7c1e5a0b9d2f
+Revises: dcc8e3644528
 Create Date: 2026-12-01 15:14:52.268145
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 
 
 revision: str = '9392ad70c0cc'
-down_revision: str | None = '7c1e5a0b9d2f'
+down_revision: str | None = 'dcc8e3644528'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
