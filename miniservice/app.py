@@ -18,6 +18,7 @@ from miniservice.config import TEMPLATES_DIR, Settings, load_settings
 from miniservice.db import Database
 from miniservice.rulebook.resolve import NoRulesInForce
 from miniservice.rules.contact import national_contact
+from miniservice.wechat.deliveries import SeenStamps
 from miniservice.wechat.replay import NonceBook
 
 # Capabilities that answer WeChat messages register their handlers when imported.
@@ -71,6 +72,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from miniservice.wechat.client import build_client
 
     app.extensions["miniservice.wechat_client"] = build_client(settings, db)
+    app.extensions["miniservice.seen"] = SeenStamps()
     app.extensions["miniservice.nonces"] = NonceBook(
         db, redis.Redis.from_url(settings.redis_url) if settings.redis_url else None, settings.wechat_app_id)
 
