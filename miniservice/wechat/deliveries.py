@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
@@ -34,7 +35,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from miniservice.clock import now_utc
 from miniservice.config import Settings
 from miniservice.db import Database, dialect_insert
-from miniservice.wechat.models import Follower, InboundDelivery
+from miniservice.wechat.models import Follower, InboundDelivery, TapCount
 from miniservice.wechat.router import Inbound, Route, Router
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,12 @@ def handle(db: Database, router: Router, settings: Settings, message: Any, seen:
     key = dedupe_key(message)
     try:
         if route.reads_only:
-            with db.reading() as session:
-                reply = route.handler(Inbound(message, message.source, session, settings))
+            try:
+                with db.reading() as session:
+                    reply = route.handler(Inbound(message, message.source, session, settings))
+            except Exception:
+                seen.note(db, message.source, now_utc(), failed=True)
+                raise
             seen.note(db, message.source, now_utc())
             return reply
         return _claim_then_answer(db, route, key, settings, message)
@@ -101,35 +106,47 @@ def _claim_then_answer(db: Database, route: Route, key: str, settings: Settings,
 
 
 class SeenStamps:
-    """``last_seen_at`` of the followers who tapped, written for many taps at once.
+    """The followers' ``last_seen_at`` and the taps per hour of read-only taps, written for many at once.
 
     Kept per process and written by the tap that finds the last write ``FLUSH_SECONDS`` old (and at
-    exit); a crash loses at most that many seconds of stamps, which only shortens a 48-hour window.
+    exit); a crash loses at most that many seconds of stamps and counts, which only shortens a 48-hour
+    window or a dashboard bar.
     """
 
     FLUSH_SECONDS = 1.0
 
     def __init__(self) -> None:
-        self._pending: dict[str, datetime] = {}
+        self._seen: dict[str, datetime] = {}
+        self._taps: Counter[tuple[datetime, bool]] = Counter()
         self._lock = threading.Lock()
         self._flushed = time.monotonic()
 
-    def note(self, db: Database, openid: str, at: datetime) -> None:
+    def note(self, db: Database, openid: str, at: datetime, failed: bool = False) -> None:
         with self._lock:
-            self._pending[openid] = at
+            self._seen[openid] = at
+            self._taps[(at.replace(minute=0, second=0, microsecond=0), failed)] += 1
             due = time.monotonic() - self._flushed >= self.FLUSH_SECONDS
         if due:
             self.flush(db)
 
     def flush(self, db: Database) -> int:
+        """Write what is pending; the number of followers stamped."""
         with self._lock:
-            pending, self._pending = self._pending, {}
+            seen, self._seen = self._seen, {}
+            taps, self._taps = self._taps, Counter()
             self._flushed = time.monotonic()
-        if pending:
-            with db.writing() as connection:
-                connection.execute(_statements(connection).touch_follower,
-                                   [_seen(openid, at) for openid, at in pending.items()])
-        return len(pending)
+        if not seen:
+            return 0
+        hours: dict[datetime, tuple[int, int]] = {}
+        for (hour, failed), count in taps.items():
+            total, failures = hours.get(hour, (0, 0))
+            hours[hour] = (total + count, failures + (count if failed else 0))
+        with db.writing() as connection:
+            statements = _statements(connection)
+            connection.execute(statements.touch_follower, [_seen(openid, at) for openid, at in seen.items()])
+            connection.execute(statements.count_taps, [{"tap_hour": hour, "tap_taps": total, "tap_failed": failures}
+                                                       for hour, (total, failures) in hours.items()])
+        return len(seen)
 
 
 def _record(bind: Session | Connection, key: str, message: Any, handler: str, reply: str,
@@ -165,6 +182,7 @@ class _Statements(NamedTuple):
     record: Executable
     touch_follower: Executable
     set_reply: Executable  # a claimed delivery's reply, once its handler has written it
+    count_taps: Executable  # add a batch of read-only taps to their hour's counts
 
 
 def _statements(bind: Session | Connection) -> _Statements:
@@ -186,7 +204,12 @@ def _statements_for(dialect: str) -> _Statements:
     record = insert(deliveries).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
     set_reply = deliveries.update().where(deliveries.c.dedupe_key == bindparam("claimed_key")).values(
         reply=bindparam("final_reply"))
-    return _Statements(record, touch, set_reply)
+    counts = insert(TapCount.__table__).values(hour=bindparam("tap_hour"), taps=bindparam("tap_taps"),
+                                               failed=bindparam("tap_failed"))
+    count_taps = counts.on_conflict_do_update(index_elements=["hour"], set_={
+        "taps": TapCount.__table__.c.taps + counts.excluded.taps,
+        "failed": TapCount.__table__.c.failed + counts.excluded.failed})
+    return _Statements(record, touch, set_reply, count_taps)
 
 
 def _stored_reply(db: Database, key: str, openid: str, wait_seconds: float = 3.0) -> str | None:
