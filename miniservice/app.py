@@ -6,6 +6,7 @@ scheduler process and the tests alike.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 from typing import Any
@@ -72,7 +73,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from miniservice.wechat.client import build_client
 
     app.extensions["miniservice.wechat_client"] = build_client(settings, db)
-    app.extensions["miniservice.seen"] = SeenStamps()
+    app.extensions["miniservice.seen"] = seen = SeenStamps()
+    atexit.register(seen.flush, db)  # a worker that stops writes the stamps it still holds
     app.extensions["miniservice.nonces"] = NonceBook(
         db, redis.Redis.from_url(settings.redis_url) if settings.redis_url else None, settings.wechat_app_id)
 
