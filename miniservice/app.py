@@ -11,12 +11,12 @@ import importlib
 import logging
 from typing import Any
 
-import redis
 from flask import Flask, current_app, render_template
 
 from miniservice.citizens.redaction import install_redaction
 from miniservice.config import TEMPLATES_DIR, Settings, load_settings
 from miniservice.db import Database
+from miniservice.redis_store import redis_client
 from miniservice.rulebook.resolve import NoRulesInForce
 from miniservice.rules.contact import national_contact
 from miniservice.wechat.deliveries import SeenStamps
@@ -76,7 +76,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["miniservice.seen"] = seen = SeenStamps()
     atexit.register(seen.flush, db)  # a worker that stops writes the stamps it still holds
     app.extensions["miniservice.nonces"] = NonceBook(
-        db, redis.Redis.from_url(settings.redis_url) if settings.redis_url else None, settings.wechat_app_id)
+        db, redis_client(settings.redis_url) if settings.redis_url else None, settings.wechat_app_id)
 
     for module in HANDLER_MODULES:
         importlib.import_module(module)

@@ -88,7 +88,7 @@ def handle(db: Database, router: Router, settings: Settings, message: Any, seen:
         if _database_fault(exc):  # recording it as failed would replay 系统繁忙 to WeChat's retries
             log.warning("%s: delivery not recorded, the database failed (%s)", route.name, type(exc).__name__)
             raise DatabaseUnavailable() from exc
-        log.exception("handler %s failed for delivery %s", route.name, key)
+        log.exception("handler %s failed (the delivery's key is not logged: it holds the openid)", route.name)
         return FAILURE_REPLY if route.reads_only else _record_failure(db, key, message, route.name)
 
 
