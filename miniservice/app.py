@@ -6,19 +6,21 @@ scheduler process and the tests alike.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 from typing import Any
 
-import redis
 from flask import Flask, current_app, render_template
 
 from miniservice.citizens.redaction import install_redaction
 from miniservice.config import TEMPLATES_DIR, Settings, load_settings
 from miniservice.db import Database
 from miniservice.hardening import install_error_pages, install_security_headers, install_url_converters, trust_proxies
+from miniservice.redis_store import redis_client
 from miniservice.rulebook.resolve import NoRulesInForce
 from miniservice.rules.contact import national_contact
+from miniservice.wechat.deliveries import SeenStamps
 from miniservice.wechat.replay import NonceBook
 
 # Capabilities that answer WeChat messages register their handlers when imported.
@@ -72,8 +74,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from miniservice.wechat.client import build_client
 
     app.extensions["miniservice.wechat_client"] = build_client(settings, db)
+    app.extensions["miniservice.seen"] = seen = SeenStamps()
+    atexit.register(seen.flush, db)  # a worker that stops writes the stamps it still holds
     app.extensions["miniservice.nonces"] = NonceBook(
-        db, redis.Redis.from_url(settings.redis_url) if settings.redis_url else None, settings.wechat_app_id)
+        db, redis_client(settings.redis_url) if settings.redis_url else None, settings.wechat_app_id)
 
     for module in HANDLER_MODULES:
         importlib.import_module(module)

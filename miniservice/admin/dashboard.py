@@ -26,7 +26,7 @@ from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
 from miniservice.rules.gaps import CollectionPeriod
 from miniservice.rules.months import Month
-from miniservice.wechat.models import InboundDelivery
+from miniservice.wechat.models import InboundDelivery, TapCount
 
 COVERED = ("paid", "back_paid")
 MONTHLY_SCHEMES = ("employee", "flexible")
@@ -217,7 +217,8 @@ class HourSeries:
 
 
 def callbacks_per_hour(session: Session, tz: str, hours: int = 24) -> HourSeries:
-    """WeChat deliveries handled per hour over the last ``hours`` hours (failed ones apart)."""
+    """WeChat deliveries handled per hour over the last ``hours`` hours (failed ones apart): the
+    recorded deliveries of writing taps plus the counted read-only taps."""
     now = now_utc().replace(minute=0, second=0, microsecond=0)
     since = now - timedelta(hours=hours - 1)
     bucket = _hour(InboundDelivery.received_at, session.get_bind().dialect.name)
@@ -228,6 +229,11 @@ def callbacks_per_hour(session: Session, tz: str, hours: int = 24) -> HourSeries
     ).all()
     slots = [since + timedelta(hours=n) for n in range(hours)]
     counts: Counter[tuple[str, bool]] = Counter({(key, bool(failed)): n for key, failed, n in rows})
+    for hour, taps, failed in session.execute(  # read-only taps leave counts, not delivery rows
+            select(TapCount.hour, TapCount.taps, TapCount.failed).where(TapCount.hour >= since)):
+        key = hour.strftime("%Y-%m-%d %H")
+        counts[(key, False)] += taps - failed
+        counts[(key, True)] += failed
     keys = [slot.strftime("%Y-%m-%d %H") for slot in slots]
     zone = ZoneInfo(tz)
     return HourSeries([slot.astimezone(zone) for slot in slots],

@@ -98,11 +98,12 @@ def receive() -> Response:
         except Exception as exc:  # expat, base64, padding, struct ...: all from a corrupt envelope
             abort(400, f"cannot decrypt: {type(exc).__name__}")
         _refuse_dtd(body)
-    nonces: NonceBook = current_app.extensions["miniservice.nonces"]
-    if not nonces.admits(timestamp, nonce, body_digest(body), now):
-        abort(403, "this signed URL was already used for another message")
+    if crypto is None:  # msg_signature binds an encrypted body to its URL; nothing binds a plain one
+        nonces: NonceBook = current_app.extensions["miniservice.nonces"]
+        if not nonces.admits(timestamp, nonce, body_digest(body), now):
+            abort(403, "this signed URL was already used for another message")
     message = _parse(body)
-    reply_text = deliveries.handle(get_db(), router, settings, message)
+    reply_text = deliveries.handle(get_db(), router, settings, message, current_app.extensions["miniservice.seen"])
     if not reply_text:
         return Response("success", mimetype="text/plain")
     xml = create_reply(reply_text, message).render()

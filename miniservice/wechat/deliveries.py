@@ -1,22 +1,27 @@
-"""Handle each WeChat delivery exactly once.
+"""Handle each WeChat delivery: every effect exactly once, and reads without a write.
 
-WeChat retries a delivery three times when the reply is slow. The delivery row, the handler's
-effects and the reply commit in one transaction keyed by a unique ``dedupe_key``, claimed before the
-handler runs: a retry that arrives while the first is running waits on that key inside the database
-(PostgreSQL row lock, SQLite write lock), then finds it taken (its ``INSERT … ON CONFLICT DO
-NOTHING`` inserts nothing) and returns the stored reply, with no second effect.
+WeChat repeats a delivery up to three times when the reply is slow, and anyone holding a captured
+request may repeat it too. What must not happen twice is an *effect*. So there are two kinds of route:
 
-Most taps only read (缴费记录, 补缴测算, 帮助): for those routes (``reads_only``) the reply is
-computed in a read session first and the delivery is then recorded with its reply by one
-``INSERT … ON CONFLICT DO NOTHING``. A retry may compute the same reply twice but stores nothing
-twice and answers with the stored reply; the write lock is held for one insert instead of for the
-whole handler, which on SQLite is what let other deliveries through (docs/performance.md).
+* A route that writes (关注, 开启提醒, 退订提醒 …) claims the delivery's unique ``dedupe_key`` with
+  ``INSERT … ON CONFLICT DO NOTHING`` in the very transaction that runs its handler and stores its
+  reply. A retry that arrives meanwhile waits on that key inside the database (PostgreSQL row lock,
+  SQLite write lock), finds it taken and gets the stored reply: one effect, one reply. A handler's
+  bug is recorded as a failed delivery whose polite reply the retries get; a failure of the database
+  records nothing and answers 503, so WeChat's retry runs the action (:class:`DatabaseUnavailable`).
+* A route that only reads (缴费记录, 补缴测算, 帮助 …) writes nothing: a repeat computes the same reply
+  again, which changes nothing, and no reply is stored that anyone else could collect. The follower's
+  ``last_seen_at`` (which opens WeChat's 48-hour customer-service window) is stamped in batches by
+  :class:`SeenStamps`, one upsert a second per process instead of one write per tap
+  (docs/performance.md: the write per tap was what kept the service behind its peers).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
@@ -30,7 +35,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from miniservice.clock import now_utc
 from miniservice.config import Settings
 from miniservice.db import Database, dialect_insert
-from miniservice.wechat.models import Follower, InboundDelivery
+from miniservice.wechat.models import Follower, InboundDelivery, TapCount
 from miniservice.wechat.router import Inbound, Route, Router
 
 log = logging.getLogger(__name__)
@@ -64,20 +69,27 @@ def dedupe_key(message: Any) -> str:
     return f"evt:{message.source}:{created}:{getattr(message, 'event', '')}:{key}"[:200]
 
 
-def handle(db: Database, router: Router, settings: Settings, message: Any) -> str:
+def handle(db: Database, router: Router, settings: Settings, message: Any, seen: SeenStamps) -> str:
     """The reply text for ``message`` ("" means answer ``success``); its effects happen at most once."""
-    key = dedupe_key(message)
     route = router.route_for(message)
+    key = dedupe_key(message)
     try:
         if route.reads_only:
-            return _answer_then_record(db, route, key, settings, message)
+            try:
+                with db.reading() as session:
+                    reply = route.handler(Inbound(message, message.source, session, settings))
+            except Exception:
+                seen.note(db, message.source, now_utc(), failed=True)
+                raise
+            seen.note(db, message.source, now_utc())
+            return reply
         return _claim_then_answer(db, route, key, settings, message)
     except Exception as exc:
         if _database_fault(exc):  # recording it as failed would replay 系统繁忙 to WeChat's retries
             log.warning("%s: delivery not recorded, the database failed (%s)", route.name, type(exc).__name__)
             raise DatabaseUnavailable() from exc
-        log.exception("handler %s failed for delivery %s", route.name, key)
-        return _record_failure(db, key, message, route.name)
+        log.exception("handler %s failed (the delivery's key is not logged: it holds the openid)", route.name)
+        return FAILURE_REPLY if route.reads_only else _record_failure(db, key, message, route.name)
 
 
 def _claim_then_answer(db: Database, route: Route, key: str, settings: Settings, message: Any) -> str:
@@ -93,22 +105,48 @@ def _claim_then_answer(db: Database, route: Route, key: str, settings: Settings,
     return stored
 
 
-def _answer_then_record(db: Database, route: Route, key: str, settings: Settings, message: Any) -> str:
-    """SQLite has one write lock, so the reply is computed before taking it; PostgreSQL locks only the
-    rows written, so there one transaction (one connection, one BEGIN and COMMIT) does both."""
-    if db.is_sqlite:
-        with db.reading() as session:
-            reply = route.handler(Inbound(message, message.source, session, settings))
+class SeenStamps:
+    """The followers' ``last_seen_at`` and the taps per hour of read-only taps, written for many at once.
+
+    Kept per process and written by the tap that finds the last write ``FLUSH_SECONDS`` old (and at
+    exit); a crash loses at most that many seconds of stamps and counts, which only shortens a 48-hour
+    window or a dashboard bar.
+    """
+
+    FLUSH_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        self._seen: dict[str, datetime] = {}
+        self._taps: Counter[tuple[datetime, bool]] = Counter()
+        self._lock = threading.Lock()
+        self._flushed = time.monotonic()
+
+    def note(self, db: Database, openid: str, at: datetime, failed: bool = False) -> None:
+        with self._lock:
+            self._seen[openid] = at
+            self._taps[(at.replace(minute=0, second=0, microsecond=0), failed)] += 1
+            due = time.monotonic() - self._flushed >= self.FLUSH_SECONDS
+        if due:
+            self.flush(db)
+
+    def flush(self, db: Database) -> int:
+        """Write what is pending; the number of followers stamped."""
+        with self._lock:
+            seen, self._seen = self._seen, {}
+            taps, self._taps = self._taps, Counter()
+            self._flushed = time.monotonic()
+        if not seen:
+            return 0
+        hours: dict[datetime, tuple[int, int]] = {}
+        for (hour, failed), count in taps.items():
+            total, failures = hours.get(hour, (0, 0))
+            hours[hour] = (total + count, failures + (count if failed else 0))
         with db.writing() as connection:
-            recorded = _record(connection, key, message, route.name, reply)
-    else:
-        with db.transaction() as session:
-            reply = route.handler(Inbound(message, message.source, session, settings))
-            recorded = _record(session, key, message, route.name, reply)
-    if recorded:
-        return reply
-    stored = _stored_reply(db, key, message.source)
-    return reply if stored is None else stored
+            statements = _statements(connection)
+            connection.execute(statements.touch_follower, [_seen(openid, at) for openid, at in seen.items()])
+            connection.execute(statements.count_taps, [{"tap_hour": hour, "tap_taps": total, "tap_failed": failures}
+                                                       for hour, (total, failures) in hours.items()])
+        return len(seen)
 
 
 def _record(bind: Session | Connection, key: str, message: Any, handler: str, reply: str,
@@ -116,11 +154,8 @@ def _record(bind: Session | Connection, key: str, message: Any, handler: str, re
     """Insert the delivery with its reply unless a retry's row is there already; touch the follower."""
     statements = _statements(bind)
     row = {**_delivery_row(key, message, handler), "reply": reply, "failed": failed}
-    seen = _seen(row["openid"], row["received_at"])
-    if statements.record_touches_follower:
-        return bind.execute(statements.record, {**row, **seen}).rowcount == 1
     recorded = bind.execute(statements.record, row).rowcount == 1
-    bind.execute(statements.touch_follower, seen)
+    bind.execute(statements.touch_follower, _seen(row["openid"], row["received_at"]))
     return recorded
 
 
@@ -137,18 +172,17 @@ def _delivery_row(key: str, message: Any, handler: str) -> dict[str, Any]:
 
 
 def _seen(openid: str, at: datetime) -> dict[str, Any]:
-    """The parameters of the follower's upsert (``seen_openid``, ``seen_at``: not column names, so
-    the same statement can ride in the delivery's INSERT as a CTE)."""
+    """The parameters of the follower's upsert (not column names: the statement binds them twice)."""
     return {"seen_openid": openid, "seen_at": at}
 
 
 class _Statements(NamedTuple):
-    """Built once per dialect: building them per delivery was a tenth of a read-only delivery's time."""
+    """Built once per dialect: building them per delivery was a tenth of a delivery's time."""
 
     record: Executable
     touch_follower: Executable
-    record_touches_follower: bool  # ``record`` also stamps the follower (PostgreSQL)
     set_reply: Executable  # a claimed delivery's reply, once its handler has written it
+    count_taps: Executable  # add a batch of read-only taps to their hour's counts
 
 
 def _statements(bind: Session | Connection) -> _Statements:
@@ -158,10 +192,8 @@ def _statements(bind: Session | Connection) -> _Statements:
 
 @cache
 def _statements_for(dialect: str) -> _Statements:
-    """On PostgreSQL the follower's upsert rides in the delivery's INSERT as a data-modifying CTE: one
-    round trip instead of two, 3.46 -> 2.99 ms of a worker's CPU per delivery (docs/performance.md).
-    The follower is created on first sight and ``last_seen_at`` stamped by one upsert on every
-    delivery (an insert, a select and an update were 15% of a callback's time)."""
+    """The follower is created on first sight and ``last_seen_at`` stamped by one upsert (an insert, a
+    select and an update were 15% of a callback's time)."""
     insert = dialect_insert(dialect)
     deliveries = InboundDelivery.__table__
     follower = insert(Follower.__table__).values(
@@ -169,13 +201,15 @@ def _statements_for(dialect: str) -> _Statements:
         last_seen_at=bindparam("seen_at"), reminders_enabled=True)
     touch = follower.on_conflict_do_update(index_elements=["openid"],
                                            set_={"last_seen_at": follower.excluded.last_seen_at})
-    record = insert(deliveries).on_conflict_do_nothing()
-    together = dialect == "postgresql"
-    if together:
-        record = record.add_cte(touch.cte("touched"))
+    record = insert(deliveries).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
     set_reply = deliveries.update().where(deliveries.c.dedupe_key == bindparam("claimed_key")).values(
         reply=bindparam("final_reply"))
-    return _Statements(record.execution_options(preserve_rowcount=True), touch, together, set_reply)
+    counts = insert(TapCount.__table__).values(hour=bindparam("tap_hour"), taps=bindparam("tap_taps"),
+                                               failed=bindparam("tap_failed"))
+    count_taps = counts.on_conflict_do_update(index_elements=["hour"], set_={
+        "taps": TapCount.__table__.c.taps + counts.excluded.taps,
+        "failed": TapCount.__table__.c.failed + counts.excluded.failed})
+    return _Statements(record, touch, set_reply, count_taps)
 
 
 def _stored_reply(db: Database, key: str, openid: str, wait_seconds: float = 3.0) -> str | None:

@@ -44,6 +44,16 @@ class InboundDelivery(SQLModel, table=True):
     failed: bool = False
 
 
+class TapCount(SQLModel, table=True):
+    """Read-only taps per hour (they leave no delivery row): what the dashboard adds to the deliveries."""
+
+    __tablename__ = "tap_count"
+
+    hour: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    taps: int = 0
+    failed: int = 0
+
+
 class CallbackNonce(SQLModel, table=True):
     """A (timestamp, nonce) pair of a signed callback URL and the body it was first used with
     (:mod:`miniservice.wechat.replay`); kept for ten minutes when Redis does not keep it."""

@@ -19,6 +19,7 @@ import redis
 from sqlalchemy import delete, select
 
 from miniservice.db import Database, dialect_insert
+from miniservice.redis_store import REDIS_ERRORS
 from miniservice.wechat.models import CallbackNonce
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class NonceBook:
         if self.redis is not None:
             try:
                 return self._admits_in_redis(pair, digest)
-            except redis.RedisError:
+            except REDIS_ERRORS:
                 log.warning("Redis failed while checking a callback nonce: using the database")
         return self._admits_in_database(pair, digest, now)
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from miniservice.audit.models import AuditEvent
 from miniservice.devtools.simulator import build_delivery, click_xml, text_xml
 from miniservice.wechat.deliveries import FAILURE_REPLY
-from miniservice.wechat.models import Follower, InboundDelivery
+from miniservice.wechat.models import Follower, InboundDelivery, TapCount
 from miniservice.wechat.router import router
 
 
@@ -63,19 +63,26 @@ def test_unknown_text_gets_a_short_help_and_unknown_events_get_success(simulator
     assert location.raw == "success"
 
 
-def test_view_event_is_logged_without_reply(simulator: Any, db: Any) -> None:
+def _flush_stamps(app: Any, db: Any) -> int:
+    """What a worker writes once a second: the followers seen and the read-only taps counted."""
+    return app.extensions["miniservice.seen"].flush(db)
+
+
+def test_view_event_is_counted_without_reply_or_row(app: Any, simulator: Any, db: Any) -> None:
     reply = simulator.view("o_viewer", "http://127.0.0.1/h5/records")
     assert reply.raw == "success"
+    assert _flush_stamps(app, db) == 1
     with db.reading() as session:
-        row = session.execute(select(InboundDelivery).where(InboundDelivery.openid == "o_viewer")).scalar_one()
-    assert row.event == "view" and row.event_key == "http://127.0.0.1/h5/records"
+        assert session.execute(select(TapCount.taps, TapCount.failed)).all() == [(1, 0)]
+    assert _count(db, InboundDelivery) == 0
 
 
-def test_every_tap_stamps_when_the_follower_was_last_seen(simulator: Any, db: Any) -> None:
-    """``last_seen_at`` decides whether a customer-service message may still be sent (48 h); a
-    read-only tap records it in the delivery's own write (on PostgreSQL, the same statement)."""
+def test_every_tap_stamps_when_the_follower_was_last_seen(app: Any, simulator: Any, db: Any) -> None:
+    """``last_seen_at`` decides whether a customer-service message may still be sent (48 h); read-only
+    taps stamp it in the worker's next batch (a second at most)."""
 
     def last_seen() -> Any:
+        _flush_stamps(app, db)
         with db.reading() as session:
             return session.execute(select(Follower.last_seen_at).where(Follower.openid == "o_seen")).scalar_one()
 
@@ -86,12 +93,25 @@ def test_every_tap_stamps_when_the_follower_was_last_seen(simulator: Any, db: An
     assert _count(db, Follower) == 1
 
 
-def test_duplicate_click_from_three_threads_has_one_effect_and_one_reply(simulator: Any, db: Any) -> None:
+def test_read_only_taps_are_written_once_a_second_not_once_a_tap(app: Any, simulator: Any, db: Any) -> None:
+    app.extensions["miniservice.seen"].FLUSH_SECONDS = 3600
+    for openid in ("o_batch_1", "o_batch_2", "o_batch_1"):
+        simulator.click(openid, "HELP")
+    assert _count(db, Follower) == 0
+    assert _flush_stamps(app, db) == 2
+    with db.reading() as session:
+        assert session.execute(select(TapCount.taps)).scalars().all() == [3]
+    assert _count(db, Follower) == 2
+
+
+def test_duplicate_read_only_click_from_three_threads_gets_one_reply_and_writes_no_row(
+        app: Any, simulator: Any, db: Any) -> None:
     xml = click_xml(simulator.account, "o_retried", "HELP")
     replies = simulator.duplicate(xml, times=3, threads=3)
     assert all(reply.status == 200 for reply in replies)
     assert len({reply.content for reply in replies}) == 1
-    assert _count(db, InboundDelivery) == 1
+    assert _count(db, InboundDelivery) == 0
+    _flush_stamps(app, db)
     assert _count(db, Follower) == 1
 
 
@@ -106,12 +126,14 @@ def test_duplicate_taps_on_a_button_that_writes_have_one_effect_and_one_reply(si
 
 
 def test_duplicate_encrypted_text_with_fresh_envelopes_is_handled_once(aes_simulator: Any, db: Any) -> None:
-    xml = text_xml(aes_simulator.account, "o_retried_aes", "帮助", msg_id=987654321)
+    xml = text_xml(aes_simulator.account, "o_retried_aes", "退订提醒", msg_id=987654321)
     replies = aes_simulator.duplicate(xml, times=4, threads=4)
     assert {reply.content for reply in replies} == {replies[0].content}
     with db.reading() as session:
         keys = session.execute(select(InboundDelivery.dedupe_key)).scalars().all()
+        audits = session.execute(select(AuditEvent.id).where(AuditEvent.actor == "wechat:o_retried_aes")).all()
     assert keys == ["msg:o_retried_aes:987654321"]
+    assert len(audits) == 1
 
 
 @pytest.mark.parametrize("error", [RuntimeError("template store unavailable"),
@@ -138,17 +160,17 @@ def test_a_handler_that_fails_leaves_no_effect_and_its_retry_gets_the_same_polit
     assert failed == [("click:REMINDERS_OFF", FAILURE_REPLY)]
 
 
-def test_a_read_only_handler_that_fails_is_recorded_as_failed_with_the_polite_reply(
-        simulator: Any, db: Any, monkeypatch: Any) -> None:
+def test_a_read_only_handler_that_fails_answers_the_polite_reply_and_is_counted_as_failed(
+        app: Any, simulator: Any, db: Any, monkeypatch: Any) -> None:
     def broken(_: Any) -> str:
         raise RuntimeError("rules store unavailable")
 
     monkeypatch.setitem(router.clicks, "CHANNELS", replace(router.clicks["CHANNELS"], handler=broken))
     assert simulator.click("o_unlucky_reader", "CHANNELS").content == FAILURE_REPLY
+    _flush_stamps(app, db)
     with db.reading() as session:
-        rows = session.execute(select(InboundDelivery.failed, InboundDelivery.reply)
-                               .where(InboundDelivery.openid == "o_unlucky_reader")).all()
-    assert rows == [(True, FAILURE_REPLY)]
+        assert session.execute(select(TapCount.taps, TapCount.failed)).all() == [(1, 1)]
+    assert _count(db, InboundDelivery) == 0
 
 
 def test_bad_signature_is_403_and_nothing_is_stored(live_server: Any, simulator: Any, db: Any) -> None:
