@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
@@ -23,7 +22,7 @@ from miniservice.citizens.attempts import LIMIT
 from miniservice.citizens.binding import BindingRefused, BindRequest
 from miniservice.citizens.models import Contribution
 from miniservice.citizens.records import records_view
-from miniservice.clock import local_today
+from miniservice.clock import local_text, local_today
 from miniservice.config import Settings
 from miniservice.db import get_db
 from miniservice.rules.money import format_yuan
@@ -62,7 +61,7 @@ def _today() -> date:
 def _refused(form: BindForm, refusal: BindingRefused) -> Any:
     context = dict(refusal.context)
     if "retry_at" in context:
-        context["retry_at"] = context["retry_at"].astimezone(ZoneInfo(_settings().timezone))
+        context["retry_at"] = local_text(context["retry_at"], _settings().timezone)
     return render_template("h5/bind.html", form=form, person=None, refusal=refusal.code, attempt_limit=LIMIT,
                            **context), refusal.status
 

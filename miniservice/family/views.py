@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
 
+from miniservice.clock import local_text
 from miniservice.config import Settings
 from miniservice.db import get_db
 from miniservice.family import consent as consents
@@ -34,7 +34,7 @@ def _settings() -> Settings:
 @bp.app_template_filter("family_local")
 def family_local(moment: datetime) -> str:
     """A stored UTC instant in the bureau's time zone, as a citizen reads it."""
-    return moment.astimezone(ZoneInfo(_settings().timezone)).strftime("%Y-%m-%d %H:%M")
+    return local_text(moment, _settings().timezone)
 
 
 def _refused(error: FamilyError | str, status: int = 400) -> tuple[str, int]:

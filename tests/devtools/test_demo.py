@@ -94,7 +94,7 @@ def test_the_demo_runs_todays_reminders_on_demand_whatever_the_hour(app: Any, fa
     sent = fake_wechat.sent_messages("demo_citizen_2")
     assert sent, "the reminder of a 1-month gap was not sent"
     assert "已运行 2026-11-20 的断缴提醒" in page
-    assert "【服务通知】" in page and "已断缴1个月" in page
+    assert "【服务通知】" in page and "已断缴 1 个月" in page
 
 
 def test_chat_links_open_h5_pages_as_the_simulated_user(app: Any) -> None:
@@ -110,5 +110,5 @@ def test_pushed_template_messages_read_as_a_service_notice() -> None:
     from miniservice.devtools.phone import pushed_words
 
     body = {"touser": "x", "template_id": "t", "url": "http://127.0.0.1:5000/h5/quote",
-            "data": {"thing1": {"value": "刘*"}, "thing2": {"value": "已断缴4个月"}}}
-    assert pushed_words(body) == "【服务通知】\n刘*\n已断缴4个月\n详情：http://127.0.0.1:5000/h5/quote"
+            "data": {"thing1": {"value": "刘*"}, "thing2": {"value": "已断缴 4 个月"}}}
+    assert pushed_words(body) == "【服务通知】\n刘*\n已断缴 4 个月\n详情：http://127.0.0.1:5000/h5/quote"

@@ -82,7 +82,7 @@ def test_holder_pays_next_years_premium_for_a_linked_spouse(
 
     response = holder.post(PAY, data=form)
     body = response.get_data(as_text=True)
-    assert response.status_code == 200 and "缴费成功" in body and "4600.00 元" in body
+    assert response.status_code == 200 and "缴费成功" in body and "4,600.00 元" in body
     assert registry.balance(family.holder) == Decimal("4600.00")
     with db.reading() as session:
         premium = session.execute(
@@ -138,7 +138,7 @@ def test_a_replayed_payment_returns_the_first_result_and_changes_nothing(
     assert replay.status_code == 200
     text = replay.get_data(as_text=True)
     assert "该笔缴费此前已处理，本次未重复扣款" in text and "此前已处理" not in first
-    assert "4600.00 元" in text
+    assert "4,600.00 元" in text
     assert _state(db, registry, family.holder) == before
     send_outbox(app)
     assert len(fake_wechat.sent_messages()) == messages
