@@ -40,6 +40,7 @@ class LinkActionForm(FlaskForm):
     """Revocation and the reminder switch: nothing to type, the CSRF token is the point."""
 
     enabled = HiddenField()
+    confirmed = HiddenField()  # "yes" once the citizen has read the confirmation step
 
 
 class PayForm(FlaskForm):
@@ -47,3 +48,4 @@ class PayForm(FlaskForm):
     item = HiddenField(validators=[DataRequired(), Length(max=40)])
     amount = HiddenField(validators=[DataRequired(), Length(max=20)])
     request_key = HiddenField(validators=[DataRequired(), Length(max=64)])
+    confirmed = HiddenField()  # "yes" once the citizen has read the amount and the consequence

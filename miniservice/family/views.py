@@ -96,8 +96,15 @@ def _first_error(form: Any) -> str:
 @bp.post("/links/<int:link_id>/revoke")
 @citizen_required
 def revoke(link_id: int) -> Any:
-    if not LinkActionForm().validate_on_submit():
+    form = LinkActionForm()
+    if not form.validate_on_submit():
         return _refused(STALE_FORM)
+    if form.confirmed.data != "yes":
+        try:
+            link = links.link_for_revocation(get_db(), g.openid, link_id)
+        except FamilyError as error:
+            return _refused(error)
+        return render_template("h5/family_revoke_confirm.html", form=form, link=link)
     try:
         links.revoke_link(get_db(), g.openid, link_id)
     except FamilyError as error:
@@ -134,6 +141,9 @@ def pay() -> Any:
         request_key=form.request_key.data or "",
     )
     try:
+        if form.confirmed.data != "yes":
+            preview = payments.preview(get_db(), _settings(), g.openid, request)
+            return render_template("h5/family_pay_confirm.html", form=form, preview=preview)
         outcome = payments.pay(get_db(), _settings(), g.openid, request)
     except FamilyError as error:
         return _refused(error)

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from miniservice.citizens.models import Binding, Person
+from miniservice.citizens.privacy import PRIVACY_VERSION
 from miniservice.devtools.demo import prepare
 from miniservice.rulebook.models import RuleVersion
 from tests.conftest import save_screenshot
@@ -73,7 +74,8 @@ def test_phone_chat_shows_what_the_service_pushed_with_tappable_links(app: Any, 
         prepare(app, date(2026, 11, 20))
         zhao = next(p for p in demo_people(date(2026, 11, 20)) if p.key == "gap8")
         fake_wechat.add_follower("demo_visitor")
-        bind(get_db(), "demo_visitor", BindRequest(zhao.name, zhao.id_number, "card", zhao.card_number))
+        bind(get_db(), "demo_visitor",
+             BindRequest(zhao.name, zhao.id_number, "card", zhao.card_number, PRIVACY_VERSION))
     fake_wechat.sent_messages()[0]  # the confirmation went through the fake WeChat API
     page = app.test_client().get("/demo/phone?openid=demo_visitor").get_data(as_text=True)
     assert "身份绑定成功：赵*" in page

@@ -95,8 +95,22 @@ def test_a_holder_links_a_mother_and_pays_her_premium_on_a_phone_without_javascr
         expect(page.locator("text=2026 年度居民医保个人缴费")).to_be_visible()
         save_screenshot(page, "family-overview")
         page.click("button:has-text('使用个人账户支付 400.00 元')")
+        expect(page.locator("#confirm-amount")).to_have_text("400.00 元")  # the amount and what follows, first
+        expect(page.locator("#confirm")).to_contain_text("不能撤销")
+        expect(page.locator("#confirm-balance-after")).to_have_text("4,600.00 元")
+        save_screenshot(page, "family-pay-confirm")
+        page.click("#cancel")  # changing one's mind debits nothing
+        expect(page.locator("#balance")).to_have_text("5,000.00 元")
+        page.click("button:has-text('使用个人账户支付 400.00 元')")
+        page.click("#confirm-pay")
         expect(page.locator("text=缴费成功")).to_be_visible()
         expect(page.locator("#balance-after")).to_have_text("4,600.00 元")
         save_screenshot(page, "family-paid")
+        page.click("text=返回家庭共济")
+        page.click("button:has-text('解除绑定')")
+        expect(page.locator("#confirm")).to_contain_text("不能再用个人账户为其缴费")
+        save_screenshot(page, "family-revoke-confirm")
+        page.click("#confirm-revoke")
+        expect(page.locator("text=已解除家庭共济绑定")).to_be_visible()
     finally:
         context.close()

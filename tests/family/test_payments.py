@@ -47,7 +47,9 @@ def _link(app: Flask, fake: FakeWeChat, holder: Any, relative: Someone, relation
 
 
 def _pay_forms(client: Any) -> list[dict[str, Any]]:
-    return [form["fields"] for form in forms(client.get("/h5/family").get_data(as_text=True), PAY)]
+    """The page's pay forms, as submitted from the confirmation step (``confirmed``: the amount was read)."""
+    return [form["fields"] | {"confirmed": "yes"}
+            for form in forms(client.get("/h5/family").get_data(as_text=True), PAY)]
 
 
 def _count(db: Database, model: type) -> int:
@@ -163,7 +165,7 @@ def test_paying_through_a_link_that_is_not_active_is_refused(
     _link(app, fake_wechat, holder, family.mother, "parent")
     [form] = _pay_forms(holder)
     [link] = registry.links(family.holder)
-    holder.post(f"/h5/family/links/{link.id}/revoke", data={"csrf_token": form["csrf_token"]})
+    holder.post(f"/h5/family/links/{link.id}/revoke", data={"csrf_token": form["csrf_token"], "confirmed": "yes"})
     before = _state(db, registry, family.holder)
     response = holder.post(PAY, data=form)
     assert response.status_code == 409 and "尚未生效或已解除" in response.get_data(as_text=True)
