@@ -70,6 +70,30 @@ def _refused(form: BindForm, refusal: BindingRefused) -> Any:
                            privacy_version=PRIVACY_VERSION, **context), refusal.status
 
 
+ELDER_COOKIE = "elder"
+A_YEAR = 365 * 24 * 3600
+
+
+@bp.get("/display")
+def display_mode() -> Any:
+    """Switch 长辈模式 (large text, high contrast) on or off and go back to the page it was asked from.
+    A display preference only: kept in a cookie for a year, no sign-in, nothing stored on our side."""
+    target = request.args.get("next", "")
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
+        target = url_for(".records_page")  # only our own paths: never a redirect elsewhere
+    response = redirect(target)
+    if request.args.get("mode") == "elder":
+        response.set_cookie(ELDER_COOKIE, "1", max_age=A_YEAR, httponly=True, samesite="Lax")
+    else:
+        response.delete_cookie(ELDER_COOKIE)
+    return response
+
+
+@bp.app_context_processor
+def display_context() -> dict[str, Any]:
+    return {"elder_mode": request.cookies.get(ELDER_COOKIE) == "1"}
+
+
 @bp.route("/bind", methods=["GET", "POST"])
 @citizen_required
 def bind_page() -> Any:
