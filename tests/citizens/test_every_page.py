@@ -46,11 +46,20 @@ Step = Callable[[Page], None]
 
 
 def _go(path: str) -> Step:
-    return lambda page: page.goto(page.url.split("/h5")[0] + path) and None
+    def step(page: Page) -> None:
+        page.goto(page.url.split("/h5")[0] + path)
+    return step
 
 
 def _click(selector: str) -> Step:
     return lambda page: page.click(selector)
+
+
+def _then(*steps: Step) -> Step:
+    def step(page: Page) -> None:
+        for each in steps:
+            each(page)
+    return step
 
 
 def _add_mother(mother: DemoPerson) -> Step:
@@ -99,7 +108,7 @@ def _journeys(demo: dict[str, DemoPerson]) -> dict[str, list[tuple[str, Step]]]:
             ("family-with-dues", _go("/h5/family")),
             ("family-pay-confirm", _click("button:has-text('使用个人账户支付')")),
             ("family-paid", _click("#confirm-pay")),
-            ("family-revoke-confirm", lambda page: (_go("/h5/family")(page), page.click("text=解除绑定")) and None),
+            ("family-revoke-confirm", _then(_go("/h5/family"), _click("text=解除绑定"))),
         ],
     }
 
