@@ -41,8 +41,15 @@ def _page(code: int, message: str) -> Any:
     if path.startswith("/api/"):
         return jsonify(error=message), code
     if path.startswith("/admin"):
-        return render_template("admin/error.html", code=code, message=message), code
+        # Outside the admin's own views (no route matched) its helpers are not in the context: nobody
+        # is anything there, so the page offers no action.
+        helpers = {} if request.blueprint == "admin" else {"can": _cannot}
+        return render_template("admin/error.html", code=code, message=message, **helpers), code
     return render_template("h5/error.html", message=message, code=code), code
+
+
+def _cannot(_: str) -> bool:
+    return False
 
 
 def _http_error(error: HTTPException) -> Any:
