@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, has_request_context, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, StringField
@@ -91,7 +91,12 @@ def display_mode() -> Any:
 
 @bp.app_context_processor
 def display_context() -> dict[str, Any]:
-    return {"elder_mode": request.cookies.get(ELDER_COOKIE) == "1"}
+    """The mode and the way back for the switch (named apart: some pages pass a ``request`` of their own).
+    Templates rendered outside a request (WeChat messages, the CLI) have neither."""
+    if not has_request_context():
+        return {}
+    return {"elder_mode": request.cookies.get(ELDER_COOKIE) == "1",
+            "display_back": request.full_path.rstrip("?")}
 
 
 @bp.route("/bind", methods=["GET", "POST"])
