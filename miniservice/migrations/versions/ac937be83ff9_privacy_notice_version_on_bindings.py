@@ -4,7 +4,7 @@ The bind form now asks for consent to a versioned privacy notice; the binding an
 version agreed to (NULL for bindings made before, or by the demo and imports, without the form).
 
 Revision ID: ac937be83ff9
-Revises: 7c1e5a0b9d2f
+Revises: dcc8e3644528
 Create Date: 2026-12-01 15:15:36.178257
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = 'ac937be83ff9'
-down_revision: str | None = '7c1e5a0b9d2f'
+down_revision: str | None = 'dcc8e3644528'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
