@@ -133,6 +133,7 @@ def send() -> Response:
 def remind_now() -> Response:
     """Run today's reminders (the demo's clock) now, whatever the time: the sending hours are the
     production guard against messages at night, and a tester at 22:00 still wants to see them."""
+    from miniservice.outbox.sending import drain
     from miniservice.reminders.planning import plan_reminders
     from miniservice.reminders.sending import Sender
     from miniservice.reminders.service import shared_limiter
@@ -143,6 +144,7 @@ def remind_now() -> Response:
     plan = plan_reminders(get_db(), today)
     all_day = settings.with_overrides({"reminder_quiet_start": "00:00", "reminder_quiet_end": "23:59"})
     sent = Sender(get_db(), all_day, get_client(), shared_limiter()).run(today)
+    drain()  # and what the outbox holds, so the chat shows it now rather than at the scheduler's next turn
     flash(f"已运行 {today} 的断缴提醒：新安排 {plan.total} 条，发送 {sent.sent} 条。")
     return redirect(url_for("phone.phone", openid=request.form.get("openid", DEFAULT_OPENID)))
 

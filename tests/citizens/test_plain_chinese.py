@@ -130,6 +130,7 @@ def _pushes(app: Flask, demo: dict[str, DemoPerson], fake_wechat: FakeWeChat) ->
     from miniservice.citizens.privacy import PRIVACY_VERSION
     from miniservice.db import get_db
     from miniservice.family import consent, links, payments
+    from miniservice.outbox.sending import drain
     from miniservice.reminders.service import run_day
 
     settings = app.extensions["miniservice.settings"]
@@ -139,6 +140,7 @@ def _pushes(app: Flask, demo: dict[str, DemoPerson], fake_wechat: FakeWeChat) ->
         bind(db, "o-spouse", BindRequest(spouse.name, spouse.id_number, "card", spouse.card_number, PRIVACY_VERSION))
         links.add_link(db, settings, "demo_citizen_8",
                        links.LinkRequest(spouse.name, spouse.id_number, spouse.card_number, "spouse", False))
+        drain()  # the outbox sends what the services queued
         request = fake_wechat.sent_messages("o-spouse")[-1].body["text"]["content"]
         token = re.search(r"/h5/family/consent/([^\s]+)", request).group(1)
         consent.answer_consent(db, token, "o-spouse", accept=True)
@@ -152,6 +154,7 @@ def _pushes(app: Flask, demo: dict[str, DemoPerson], fake_wechat: FakeWeChat) ->
             links.revoke_link(db, "demo_citizen_8", link_view.link.id)
         unbind(db, "o-spouse")
         run_day(TODAY)
+        drain()
 
 
 def test_no_page_or_message_shows_english_or_internal_codes(everything: dict[str, Any]) -> None:

@@ -76,6 +76,9 @@ def test_phone_chat_shows_what_the_service_pushed_with_tappable_links(app: Any, 
         fake_wechat.add_follower("demo_visitor")
         bind(get_db(), "demo_visitor",
              BindRequest(zhao.name, zhao.id_number, "card", zhao.card_number, PRIVACY_VERSION))
+        from miniservice.outbox.sending import drain
+
+        drain()  # as the scheduler's outbox job does
     fake_wechat.sent_messages()[0]  # the confirmation went through the fake WeChat API
     page = app.test_client().get("/demo/phone?openid=demo_visitor").get_data(as_text=True)
     assert "身份绑定成功：赵*" in page
