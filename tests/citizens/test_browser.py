@@ -57,7 +57,7 @@ def test_a_phone_binds_through_oauth_and_sees_its_records(
 
 
 def test_unbinding_on_a_phone_asks_first_and_says_what_it_ends(
-    phone_page: Any, live_server: Any, fake_wechat: FakeWeChat, registry: ImportReport, rules: None
+    app: Flask, phone_page: Any, live_server: Any, fake_wechat: FakeWeChat, registry: ImportReport, rules: None
 ) -> None:
     page = phone_page
     page.context.add_cookies([{"name": OPENID_COOKIE, "value": "o-alice", "url": fake_wechat.base_url}])
@@ -73,5 +73,6 @@ def test_unbinding_on_a_phone_asks_first_and_says_what_it_ends(
     page.click("#unbind")
     page.click("#confirm-unbind")
     expect(page.locator("#done")).to_have_text("已解除绑定。")
+    send_outbox(app)
     assert [m.body["text"]["content"].split("：")[0] for m in fake_wechat.sent_messages("o-alice")] == [
         "身份绑定成功", "已解除身份绑定"]
