@@ -16,7 +16,8 @@ from flask import Flask, current_app, render_template
 from miniservice.citizens.redaction import install_redaction
 from miniservice.config import TEMPLATES_DIR, Settings, load_settings
 from miniservice.db import Database
-from miniservice.hardening import install_error_pages, install_security_headers, install_url_converters, trust_proxies
+from miniservice.errors import install_error_pages
+from miniservice.hardening import install_security_headers, install_url_converters, trust_proxies
 from miniservice.redis_store import redis_client
 from miniservice.rulebook.resolve import NoRulesInForce
 from miniservice.rules.contact import national_contact
@@ -89,6 +90,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     for module, attribute in blueprints:
         app.register_blueprint(getattr(importlib.import_module(module), attribute))
     app.register_error_handler(NoRulesInForce, _rules_not_published)
+    install_error_pages(app)
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -20,3 +20,9 @@ def local_now(tz: str) -> datetime:
 
 def local_today(tz: str) -> date:
     return local_now(tz).date()
+
+
+def local_text(moment: datetime, tz: str) -> str:
+    """A stored instant as every page and message shows it: ``2026-12-25 14:30``, local time.
+    Dates alone are shown the same way, ``2026-12-25`` (``date.isoformat``), so one format reads everywhere."""
+    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")

@@ -1,5 +1,5 @@
-"""What every response gets whichever blueprint made it: bounded ids in URLs, Chinese error pages,
-and the browser's security headers.
+"""What every response gets whichever blueprint made it: bounded ids in URLs and the browser's
+security headers (the Chinese error pages are :mod:`miniservice.errors`).
 
 Installed once by :func:`miniservice.create_app` before any blueprint, so a rule declared with
 ``<int:...>`` anywhere is bounded here rather than in each view.
@@ -9,22 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 # Row ids are PostgreSQL ``integer`` columns: a larger number cannot name a row, and handing it to
 # the database (or to SQLite's 64-bit integer) fails instead of finding nothing.
 ROW_ID_MAX = 2**31 - 1
-
-ERROR_MESSAGES = {
-    400: "请求内容有误，请返回上一页重新操作。",
-    404: "您要找的页面或记录不存在。",
-    405: "不支持这种访问方式，请从页面上的按钮操作。",
-    413: "上传的文件太大。",
-    500: "系统繁忙，请稍后再试，或拨打 12333 咨询。",
-}
 
 # Pages use only their own stylesheets and the WeUI icons that stylesheet carries as data: images;
 # no inline script or style anywhere, so nothing injected into a page can run or restyle it.
@@ -65,23 +56,6 @@ def trust_proxies(app: Flask, hops: int) -> None:
     scheme come from their X-Forwarded-* headers; with none, those headers are ignored (forgeable)."""
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-
-
-def install_error_pages(app: Flask) -> None:
-    app.register_error_handler(HTTPException, _http_error)
-
-
-def _http_error(error: HTTPException) -> Any:
-    """A plain Chinese page (JSON under ``/api``) for an error no blueprint answered itself."""
-    code = error.code or 500
-    message = ERROR_MESSAGES.get(code, ERROR_MESSAGES[400] if code < 500 else ERROR_MESSAGES[500])
-    if request.path.startswith("/api/"):
-        return jsonify(error=message, field=None), code
-    if request.path.startswith("/admin"):
-        return render_template("admin/error.html", code=code, message=message), code
-    if request.path.startswith("/wechat/callback"):
-        return Response(message, status=code, mimetype="text/plain")
-    return render_template("h5/error.html", message=message), code
 
 
 def install_security_headers(app: Flask, *, production: bool) -> None:

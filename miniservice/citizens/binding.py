@@ -32,6 +32,7 @@ from miniservice.citizens.identity import (
 )
 from miniservice.citizens.lookup import person_by_id_number
 from miniservice.citizens.models import Binding, BindingEvent, Person
+from miniservice.citizens.privacy import PRIVACY_VERSION
 from miniservice.clock import now_utc
 from miniservice.db import Database
 from miniservice.outbox import enqueue
@@ -41,7 +42,7 @@ from miniservice.outbox import enqueue
 class BindingRefused(Exception):
     """Why a binding did not happen; ``code`` selects the sentence in ``h5/bind.html``."""
 
-    code: str  # invalid | mismatch | blocked | already_bound | taken
+    code: str  # invalid | consent | mismatch | blocked | already_bound | taken
     status: int = 400
     context: dict[str, Any] = field(default_factory=dict)
 
@@ -54,12 +55,15 @@ class BindRequest:
     id_number: str
     factor: str  # "card" | "phone"
     factor_value: str
+    privacy_version: str | None = None  # the notice version the citizen ticked; None: not ticked
 
 
 def bind(db: Database, openid: str, given: BindRequest, now: datetime | None = None) -> Person:
     """Bind ``openid`` to the registry's person matching ``given``; raises :class:`BindingRefused`."""
     now = now or now_utc()
     vault = get_vault()
+    if given.privacy_version != PRIVACY_VERSION:
+        raise BindingRefused("consent", context={"stale": given.privacy_version is not None})
     try:
         id_number = parse_id_number(given.id_number)
         name = normalise_name(given.name)
@@ -85,7 +89,7 @@ def bind(db: Database, openid: str, given: BindRequest, now: datetime | None = N
         remaining = limiter.fail(reservation, "mismatch", now)
         raise BindingRefused("mismatch", context={"remaining": remaining})
     limiter.release(reservation)
-    _commit_binding(db, openid, person, given.factor)
+    _commit_binding(db, openid, person, given.factor, given.privacy_version)
     return person
 
 
@@ -135,20 +139,23 @@ def _matching_person(db: Database, vault: IdentityVault, id_number: str, name: s
     return person if matched else None
 
 
-def _commit_binding(db: Database, openid: str, person: Person, factor: str) -> None:
+def _commit_binding(db: Database, openid: str, person: Person, factor: str, privacy_version: str) -> None:
     """Insert the binding; the unique keys (openid, person_id) decide between concurrent requests."""
     assert person.id is not None
     try:
         with db.transaction() as session:
-            session.add(Binding(openid=openid, person_id=person.id, bound_at=now_utc()))
+            session.add(Binding(openid=openid, person_id=person.id, bound_at=now_utc(),
+                                privacy_version=privacy_version))
             session.flush()
-            event = BindingEvent(openid=openid, person_id=person.id, action="bind", at=now_utc())
+            event = BindingEvent(openid=openid, person_id=person.id, action="bind", at=now_utc(),
+                                 privacy_version=privacy_version)
             session.add(event)
             session.flush()
             # Keyed by the event: binding rows are deleted on unbind and SQLite may reuse their ids.
             enqueue(session, f"bind:{event.id}", openid, "bind_confirmed.txt", person=person)
             audit.record(session, f"citizen:#{person.id}", "binding.bind", f"person:{person.id}",
-                         id_number=person.id_number_masked, name=person.name_masked, factor=factor)
+                         id_number=person.id_number_masked, name=person.name_masked, factor=factor,
+                         privacy_version=privacy_version)
     except IntegrityError:
         with db.reading() as session:
             current = bound_person(session, openid)

@@ -138,6 +138,8 @@ class Binding(SQLModel, table=True):
     openid: str = Field(max_length=64, unique=True)
     person_id: int = Field(sa_column=Column(Integer, ForeignKey("person.id"), unique=True, nullable=False))
     bound_at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime)
+    # The privacy notice the citizen agreed to on the bind form; None: bound without it (demo, imports).
+    privacy_version: str | None = Field(default=None, max_length=16)
 
 
 class BindingEvent(SQLModel, table=True):
@@ -150,6 +152,7 @@ class BindingEvent(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", index=True)
     action: str = Field(max_length=16)  # "bind" / "unbind"
     at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime)
+    privacy_version: str | None = Field(default=None, max_length=16)  # a bind's consent, kept after unbinding
 
 
 class BindingAttempt(SQLModel, table=True):

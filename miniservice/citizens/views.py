@@ -10,20 +10,20 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, has_request_context, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import StringField
+from wtforms import HiddenField, StringField
 
 from miniservice.citizens import binding
 from miniservice.citizens.access import bound_person
 from miniservice.citizens.attempts import LIMIT
 from miniservice.citizens.binding import BindingRefused, BindRequest
 from miniservice.citizens.models import Contribution
+from miniservice.citizens.privacy import PRIVACY_VERSION
 from miniservice.citizens.records import records_view
-from miniservice.clock import local_today
+from miniservice.clock import local_text, local_today
 from miniservice.config import Settings
 from miniservice.db import get_db
 from miniservice.rules.money import format_yuan
@@ -45,10 +45,13 @@ class BindForm(FlaskForm):
     id_number = StringField()
     factor = StringField(default="card")  # "card" or "phone", checked by the service
     factor_value = StringField()
+    privacy_version = StringField()  # the notice's version, sent only when its box is ticked
 
 
 class UnbindForm(FlaskForm):
-    """Nothing to fill in: the form exists for its CSRF token."""
+    """Nothing to type: the CSRF token, and ``confirmed`` once the consequence has been read."""
+
+    confirmed = HiddenField()
 
 
 def _settings() -> Settings:
@@ -62,9 +65,38 @@ def _today() -> date:
 def _refused(form: BindForm, refusal: BindingRefused) -> Any:
     context = dict(refusal.context)
     if "retry_at" in context:
-        context["retry_at"] = context["retry_at"].astimezone(ZoneInfo(_settings().timezone))
+        context["retry_at"] = local_text(context["retry_at"], _settings().timezone)
     return render_template("h5/bind.html", form=form, person=None, refusal=refusal.code, attempt_limit=LIMIT,
-                           **context), refusal.status
+                           privacy_version=PRIVACY_VERSION, **context), refusal.status
+
+
+ELDER_COOKIE = "elder"
+A_YEAR = 365 * 24 * 3600
+
+
+@bp.get("/display")
+def display_mode() -> Any:
+    """Switch 长辈模式 (large text, high contrast) on or off and go back to the page it was asked from.
+    A display preference only: kept in a cookie for a year, no sign-in, nothing stored on our side."""
+    target = request.args.get("next", "")
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
+        target = url_for(".records_page")  # only our own paths: never a redirect elsewhere
+    response = redirect(target)
+    if request.args.get("mode") == "elder":
+        response.set_cookie(ELDER_COOKIE, "1", max_age=A_YEAR, httponly=True, samesite="Lax")
+    else:
+        response.delete_cookie(ELDER_COOKIE)
+    return response
+
+
+@bp.app_context_processor
+def display_context() -> dict[str, Any]:
+    """The mode and the way back for the switch (named apart: some pages pass a ``request`` of their own).
+    Templates rendered outside a request (WeChat messages, the CLI) have neither."""
+    if not has_request_context():
+        return {}
+    return {"elder_mode": request.cookies.get(ELDER_COOKIE) == "1",
+            "display_back": request.full_path.rstrip("?")}
 
 
 @bp.route("/bind", methods=["GET", "POST"])
@@ -75,7 +107,7 @@ def bind_page() -> Any:
         if not form.validate_on_submit():
             return _refused(form, BindingRefused("expired" if form.csrf_token.errors else "invalid"))
         given = BindRequest(form.name.data or "", form.id_number.data or "", form.factor.data or "",
-                            form.factor_value.data or "")
+                            form.factor_value.data or "", form.privacy_version.data or None)
         try:
             binding.bind(get_db(), g.openid, given)
         except BindingRefused as refusal:
@@ -84,14 +116,21 @@ def bind_page() -> Any:
     with get_db().reading() as session:
         person = bound_person(session, g.openid)
     return render_template("h5/bind.html", form=form, unbind_form=UnbindForm(), person=person,
-                           done=request.args.get("done"), attempt_limit=LIMIT)
+                           done=request.args.get("done"), attempt_limit=LIMIT, privacy_version=PRIVACY_VERSION)
 
 
 @bp.post("/bind/unbind")
 @citizen_required
 def unbind_page() -> Any:
-    if not UnbindForm().validate_on_submit():
+    form = UnbindForm()
+    if not form.validate_on_submit():
         return render_template("h5/bind_expired.html"), 400
+    if form.confirmed.data != "yes":
+        with get_db().reading() as session:
+            person = bound_person(session, g.openid)
+        if person is None:
+            return redirect(url_for(".bind_page"))
+        return render_template("h5/bind_unbind_confirm.html", form=form, person=person)
     binding.unbind(get_db(), g.openid)
     return redirect(url_for(".bind_page", done="unbound"))
 

@@ -49,6 +49,8 @@ def simulate(kind: str, arg: tuple[str, ...], openid: str, aes: bool | None, url
                               settings.wechat_aes_key if aes else None, original_id)
     if kind in ("click", "view", "text") and not arg:
         raise click.UsageError(f"{kind} needs an argument")
+    if kind == "click":
+        _check_menu_key(arg[0], settings.public_base_url)
     xml = {
         "subscribe": lambda: subscribe_xml(account, openid),
         "unsubscribe": lambda: unsubscribe_xml(account, openid),
@@ -65,6 +67,21 @@ def simulate(kind: str, arg: tuple[str, ...], openid: str, aes: bool | None, url
         click.echo(reply.content if reply.content is not None else reply.raw)
     if not all(r.acknowledged for r in replies):
         raise click.ClickException("WeChat would retry: the callback did not acknowledge the delivery")
+
+
+def _check_menu_key(key: str, base_url: str) -> None:
+    """A key the menu does not have would only get the help text back: say so, with the keys it has."""
+    from miniservice.wechat.menu import load_menu
+
+    keys = menu_keys(load_menu(base_url))
+    if key not in keys:
+        raise click.UsageError(f"unknown menu key {key!r}; the menu's keys are: {', '.join(keys)}")
+
+
+def menu_keys(menu: dict) -> list[str]:
+    """The CLICK keys of ``menu``, in menu order."""
+    return [button["key"] for top in menu.get("button", []) for button in [top, *top.get("sub_button", [])]
+            if button.get("type") == "click"]
 
 
 @click.command(help="One command demo: SQLite, demo data, fake WeChat API, phone simulator, scheduler.")

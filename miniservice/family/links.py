@@ -233,6 +233,31 @@ def terms_for_holder(db: Database, settings: Settings, openid: str) -> FamilyTer
         return family_terms(session, holder.region_code, local_today(settings.timezone))
 
 
+@dataclass(frozen=True, slots=True)
+class RevocationPreview:
+    """What the confirmation step names: the other person and whether this side pays for them."""
+
+    link_id: int
+    other_masked_name: str
+    relationship: str
+    as_holder: bool
+
+
+def link_for_revocation(db: Database, openid: str, link_id: int) -> RevocationPreview:
+    """The open link ``revoke_link`` would end, checked as it checks it; writes nothing."""
+    with db.reading() as session:
+        person = require_person(session, openid)
+        link = session.get(FamilyLink, link_id)
+        if link is None or person.id not in (link.holder_id, link.relative_id):
+            raise FamilyError("只能解除与您本人有关的家庭共济绑定。", status=403)
+        if link.status not in OPEN_STATUSES:
+            raise FamilyError("该绑定已经解除，无需重复操作。", status=409)
+        as_holder = person.id == link.holder_id
+        other = session.get(Person, link.relative_id if as_holder else link.holder_id)
+        assert other is not None
+        return RevocationPreview(link.id, other.name_masked, RELATION_LABELS[Relation(link.relationship)], as_holder)
+
+
 def revoke_link(db: Database, openid: str, link_id: int) -> FamilyLink:
     """Either side ends a pending or active link; the row stays, with who ended it and when."""
     now = now_utc()

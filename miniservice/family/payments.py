@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from miniservice.audit import record
 from miniservice.citizens.ledger import InsufficientBalance, post_entry
-from miniservice.citizens.models import AccountEntry, Contribution, Person, ResidentPremium
+from miniservice.citizens.models import AccountEntry, Contribution, Person, PersonalAccount, ResidentPremium
 from miniservice.clock import local_today
 from miniservice.config import Settings
 from miniservice.db import Database, IntegrityError
@@ -32,7 +32,7 @@ from miniservice.family.models import FamilyLink, FamilyPayment
 from miniservice.family.people import openid_of, require_holder
 from miniservice.messages import text
 from miniservice.outbox import enqueue
-from miniservice.rules.money import parse_money, to_fen
+from miniservice.rules.money import format_yuan, parse_money, to_fen
 from miniservice.rules.months import Month
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -105,7 +105,7 @@ def _priced(session: Session, holder: Person, request: PayRequest, today: date) 
     except (ValueError, TypeError):
         raise FamilyError(STALE_PAGE) from None
     if shown != due.amount:
-        raise FamilyError(f"应缴金额已更新为 {due.amount} 元，请刷新页面确认后再缴费。", status=409)
+        raise FamilyError(f"应缴金额已更新为 {format_yuan(due.amount)} 元，请刷新页面确认后再缴费。", status=409)
     return link, relative, due
 
 
@@ -151,6 +151,33 @@ def _debit(session: Session, holder: Person, amount: Decimal, reason: str, key: 
         return post_entry(session, holder.id, -amount, reason, f"family:{key}").entry
     except InsufficientBalance:
         raise FamilyError(INSUFFICIENT, status=409) from None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentPreview:
+    """What the confirmation step states before anything is debited."""
+
+    relative_masked_name: str
+    due: Due
+    balance: Decimal
+    balance_after: Decimal
+
+
+def preview(db: Database, settings: Settings, openid: str, request: PayRequest) -> PaymentPreview:
+    """The payment ``request`` would make, priced now and checked as :func:`pay` checks it; writes nothing.
+    A key already used answers as :func:`pay` would: the first result, so the page shows it was paid."""
+    if not _KEY_RE.match(request.request_key or ""):
+        raise FamilyError(STALE_PAGE)
+    with db.reading() as session:
+        holder = require_holder(session, openid)
+        if _by_key(session, request.request_key) is not None:
+            raise FamilyError("该笔缴费已经完成，请返回家庭共济页面查看。", status=409)
+        _, relative, due = _priced(session, holder, request, local_today(settings.timezone))
+        account = session.get(PersonalAccount, holder.id)
+        balance = account.balance if account else Decimal(0)
+    if balance < due.amount:
+        raise FamilyError(INSUFFICIENT, status=409)
+    return PaymentPreview(relative.name_masked, due, balance, balance - due.amount)
 
 
 def pay(db: Database, settings: Settings, openid: str, request: PayRequest) -> PaymentOutcome:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
 
+from miniservice.clock import local_text
 from miniservice.config import Settings
 from miniservice.db import get_db
 from miniservice.family import consent as consents
@@ -34,7 +34,7 @@ def _settings() -> Settings:
 @bp.app_template_filter("family_local")
 def family_local(moment: datetime) -> str:
     """A stored UTC instant in the bureau's time zone, as a citizen reads it."""
-    return moment.astimezone(ZoneInfo(_settings().timezone)).strftime("%Y-%m-%d %H:%M")
+    return local_text(moment, _settings().timezone)
 
 
 def _refused(error: FamilyError | str, status: int = 400) -> tuple[str, int]:
@@ -96,8 +96,15 @@ def _first_error(form: Any) -> str:
 @bp.post("/links/<int:link_id>/revoke")
 @citizen_required
 def revoke(link_id: int) -> Any:
-    if not LinkActionForm().validate_on_submit():
+    form = LinkActionForm()
+    if not form.validate_on_submit():
         return _refused(STALE_FORM)
+    if form.confirmed.data != "yes":
+        try:
+            link = links.link_for_revocation(get_db(), g.openid, link_id)
+        except FamilyError as error:
+            return _refused(error)
+        return render_template("h5/family_revoke_confirm.html", form=form, link=link)
     try:
         links.revoke_link(get_db(), g.openid, link_id)
     except FamilyError as error:
@@ -134,6 +141,9 @@ def pay() -> Any:
         request_key=form.request_key.data or "",
     )
     try:
+        if form.confirmed.data != "yes":
+            preview = payments.preview(get_db(), _settings(), g.openid, request)
+            return render_template("h5/family_pay_confirm.html", form=form, preview=preview)
         outcome = payments.pay(get_db(), _settings(), g.openid, request)
     except FamilyError as error:
         return _refused(error)

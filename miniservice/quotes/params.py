@@ -22,7 +22,7 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # The calculator's calendar: wide enough for any real question, narrow enough that month and year
 # arithmetic around the date (a gap ten years back, a deadline a year ahead) stays inside ``date``.
 FIRST_ON, LAST_ON = date(2000, 1, 1), date(2099, 12, 31)
-GAP_FORMAT = "断缴区间应写作 YYYY-MM..YYYY-MM，如 2025-01..2025-04"
+GAP_FORMAT = "请按 2025-01..2025-04 这样的格式填写断缴区间（起始月份..结束月份）"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ def parse_what_if(*, region: str | None, scheme: str | None, first: str | None, 
     if not code:
         raise BadParameter("region", "请选择地区（6 位行政区划代码，如 440300）")
     if not _REGION_RE.match(code):
-        raise BadParameter("region", f"地区代码应为 6 位数字，如 440300，而不是 {code!r}")
+        raise BadParameter("region", f"地区代码应为 6 位数字，如 440300，您填写的是「{code}」")
     chosen = _scheme(scheme)
     who = _cause(cause)
     if who is Cause.UNIT and chosen is not Scheme.EMPLOYEE:
@@ -72,14 +72,15 @@ def parse_what_if(*, region: str | None, scheme: str | None, first: str | None, 
 def _scheme(text: str | None) -> Scheme:
     value = (text or "").strip().lower()
     if value not in {s.value for s in WHAT_IF_SCHEMES}:
-        raise BadParameter("scheme", "险种应为 employee（职工医保）、flexible（灵活就业）或 resident（居民医保）")
+        raise BadParameter("scheme", ("请选择险种：职工医保（在职，employee）、职工医保（灵活就业，flexible）"
+                                        "或城乡居民医保（resident）"))
     return Scheme(value)
 
 
 def _cause(text: str | None) -> Cause:
     value = (text or Cause.SELF.value).strip().lower()
     if value not in {c.value for c in Cause}:
-        raise BadParameter("cause", "断缴原因应为 self（个人原因）或 unit（单位原因）")
+        raise BadParameter("cause", "请选择断缴原因：个人原因（self）或单位原因（unit）")
     return Cause(value)
 
 
@@ -88,7 +89,7 @@ def _date(text: str | None, today: date) -> date:
     if not text:
         return today
     if not _DATE_RE.match(text):
-        raise BadParameter("on", f"测算日期应写作 YYYY-MM-DD，而不是 {text!r}")
+        raise BadParameter("on", f"请按 2026-11-25 这样的格式填写测算日期，您填写的是「{text}」")
     try:
         on_date = date.fromisoformat(text)
     except ValueError:
@@ -102,7 +103,7 @@ def _month(text: str, field: str, label: str) -> Month:
     try:
         return Month.parse(text)
     except ValueError:
-        raise BadParameter(field, f"{label}应写作 YYYY-MM，而不是 {text!r}") from None
+        raise BadParameter(field, f"请按 2025-03 这样的格式填写{label}，您填写的是「{text}」") from None
 
 
 def _gap(first: str | None, last: str | None, scheme: Scheme, on_date: date) -> tuple[Month | None, Month | None]:
@@ -110,9 +111,9 @@ def _gap(first: str | None, last: str | None, scheme: Scheme, on_date: date) -> 
     if not first and not last and scheme is Scheme.RESIDENT:
         return None, None  # a 居民医保 premium without 断保
     if not first:
-        raise BadParameter("first", "请填写断缴起始月份（YYYY-MM）")
+        raise BadParameter("first", "请填写断缴起始月份，如 2025-03")
     if not last:
-        raise BadParameter("last", "请填写断缴结束月份（YYYY-MM）")
+        raise BadParameter("last", "请填写断缴结束月份，如 2025-03")
     gap_first, gap_last = _month(first, "first", "断缴起始月份"), _month(last, "last", "断缴结束月份")
     if gap_last < gap_first:
         raise BadParameter("last", f"断缴结束月份 {gap_last} 早于起始月份 {gap_first}")

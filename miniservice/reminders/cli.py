@@ -18,6 +18,10 @@ def _plan_lines(plan: PlanReport, dry_run: bool) -> list[str]:
         lines.append(f"superseded by a later stage: {plan.superseded}")
     if plan.regions_without_rules:
         lines.append("no rules in force for regions: " + ", ".join(plan.regions_without_rules))
+    for due in plan.would_send:
+        about = "" if due.recipient == due.subject else f" about {due.subject}"
+        gap = f", {due.gap_months} months missed" if due.gap_months else ""
+        lines.append(f"  {due.recipient}{about}: {due.kind} ({due.stage}{gap}), pay by {due.deadline.isoformat()}")
     return lines
 
 
@@ -36,7 +40,7 @@ def _send_lines(send: SendReport, quiet: str) -> list[str]:
 @click.command(help="Plan (and send) the reminders of a day; prints counts per stage and per outcome.")
 @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="the local day to plan for (default: today)")
-@click.option("--dry-run", is_flag=True, help="count what would be planned; write and send nothing")
+@click.option("--dry-run", is_flag=True, help="list who would get which reminder (masked); write and send nothing")
 def remind(day: datetime | None, dry_run: bool) -> None:
     from miniservice.cli import make_app
     from miniservice.clock import local_today

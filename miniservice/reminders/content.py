@@ -69,7 +69,8 @@ def fields_from(rendered: str) -> dict[str, dict[str, str]]:
 
 
 def _day(value: date) -> str:
-    return f"{value.year}年{value.month:02d}月{value.day:02d}日"
+    """The same date format as every page and message (``2026-12-25``)."""
+    return value.isoformat()
 
 
 def _facts(person: Person, reminder: Reminder, today: date, due_day: int | None) -> CitizenFacts:
@@ -86,7 +87,7 @@ def _amount_text(result: Quote) -> str | None:
     if owed <= 0:
         return None
     approximate = any(result.citations[key].illustrative for key in result.totals.cites if key in result.citations)
-    return f"约{format_yuan(owed)}元(示例)" if approximate else f"{format_yuan(owed)}元"
+    return f"约{format_yuan(owed)} 元(示例)" if approximate else f"{format_yuan(owed)} 元"
 
 
 def quoted_amount(session: Session, person: Person, reminder: Reminder, today: date) -> str | None:

@@ -64,6 +64,18 @@ PLANNED_COLUMNS = ("person_id", "recipient_id", "gap_start", "stage", "kind", "r
                    "deadline", "gap_months", "status", "planned_at", "attempts")
 
 
+@dataclass(frozen=True)
+class DuePreview:
+    """One reminder a dry run would leave due: names masked as on every screen."""
+
+    recipient: str
+    subject: str
+    kind: str
+    stage: str
+    deadline: date
+    gap_months: int
+
+
 @dataclass
 class PlanReport:
     """What one planning run inserted, per stage; regions whose rules could not be read are named."""
@@ -72,6 +84,8 @@ class PlanReport:
     planned: Counter[str] = field(default_factory=Counter)
     superseded: int = 0
     regions_without_rules: list[str] = field(default_factory=list)
+    # A dry run's preview: every reminder that would be due on the day, who gets it about whom (masked).
+    would_send: list[DuePreview] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -82,7 +96,9 @@ def plan_reminders(db: Database, on: date, *, dry_run: bool = False) -> PlanRepo
     """Plan every reminder due on ``on`` (a local date); ``dry_run`` counts and rolls back."""
     if dry_run:
         with db.reading() as session:  # never committed: closing the session rolls the inserts back
-            return _plan(session, on)
+            report = _plan(session, on)
+            report.would_send = _due_preview(session, on)
+            return report
     with db.transaction() as session:
         report = _plan(session, on)
     if report.total and not db.is_sqlite:
@@ -109,6 +125,20 @@ def _plan(session: Session, on: date) -> PlanReport:
             report.planned.update(_insert(session, _resident_select(resident, codes, now)))
     report.superseded = _supersede(session, now)
     return report
+
+
+def _due_preview(session: Session, on: date) -> list[DuePreview]:
+    """The reminders planned and due by ``on`` (this run's included, before its rollback)."""
+    recipient = aliased(Person)
+    rows = session.execute(
+        select(recipient.name_masked, Person.name_masked, Reminder.kind, Reminder.stage, Reminder.deadline,
+               Reminder.gap_months)
+        .join(Person, Person.id == Reminder.person_id)
+        .join(recipient, recipient.id == Reminder.recipient_id)
+        .where(Reminder.status == "planned", Reminder.due_on <= on)
+        .order_by(Reminder.due_on, Reminder.id)
+    ).all()
+    return [DuePreview(*row) for row in rows]
 
 
 def _region_groups(session: Session, on: date) -> tuple[dict[tuple[Any, Any], list[str]], list[str]]:

@@ -165,4 +165,5 @@ def _guidance(citer: Citer, facts: CitizenFacts, how: Route) -> Guidance:
         online = citer.value("guidance.online") if how is Route.ONLINE else ()
         hotline = citer.value("guidance.hotline")
         offline = citer.value("guidance.offline")
-    return Guidance(tuple(online), hotline, tuple(offline), tuple(materials), tuple(keys))
+        hours = citer.value("guidance.hotline_hours")
+    return Guidance(tuple(online), hotline, tuple(offline), tuple(materials), tuple(keys), hours)

@@ -192,6 +192,7 @@ class Guidance:
     offline: tuple[str, ...]
     materials: tuple[str, ...]
     cites: tuple[str, ...] = ()
+    hotline_hours: str = ""  # when the hotline (and, as the rule files give no other hours, the windows) answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +250,7 @@ class Quote:
             "resident": _resident_json(self.resident),
             "guidance": {"online": list(self.guidance.online), "hotline": self.guidance.hotline,
                          "offline": list(self.guidance.offline), "materials": list(self.guidance.materials),
+                         "hotline_hours": self.guidance.hotline_hours,
                          "cites": list(self.guidance.cites)},
             "citations": {key: c.to_json() for key, c in sorted(self.citations.items())},
             "illustrative": self.illustrative,

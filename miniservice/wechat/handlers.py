@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import update
 
-from miniservice.clock import now_utc
+from miniservice.clock import local_today, now_utc
 from miniservice.wechat.models import Follower
 from miniservice.wechat.router import Inbound, router, text
 
@@ -36,9 +36,31 @@ def menu_link_opened(_: Inbound) -> str:
     return ""
 
 
+def _guide(inbound: Inbound, template: str) -> str:
+    """A help-like reply: it knows whether the visitor is bound, and names the human routes."""
+    from miniservice.citizens.access import bound_person
+    from miniservice.citizens.contact import contact_for
+
+    person = bound_person(inbound.session, inbound.openid)
+    contact = contact_for(inbound.session, person, local_today(inbound.settings.timezone))
+    return text(template, person=person, contact=contact, bind_url=inbound.h5_url("/h5/bind"))
+
+
 @router.click("HELP", "帮助", "菜单", "?", "？", "help", reads_only=True)
 def help_text(inbound: Inbound) -> str:
-    return text("help.txt", bind_url=inbound.h5_url("/h5/bind"))
+    return _guide(inbound, "help.txt")
+
+
+@router.click("HUMAN", "人工客服", "人工", "客服", "转人工", "人工服务", reads_only=True)
+def human(inbound: Inbound) -> str:
+    """A person to talk to: the hotline and the windows, with their hours. No transfer to WeChat's
+    customer-service seats: the bureau staffs none, and a transfer with nobody on duty answers nothing."""
+    return _guide(inbound, "human.txt")
+
+
+def not_understood(inbound: Inbound) -> str:
+    """Words no keyword matches: say so, then the help (never silence, never a guess)."""
+    return _guide(inbound, "not_understood.txt")
 
 
 @router.click("CHANNELS", "渠道", "办理渠道", "电话", "热线", "12393", "12333", reads_only=True)
@@ -46,4 +68,4 @@ def channels(_: Inbound) -> str:
     return text("channels.txt", contact=current_app.extensions["miniservice.contact"])
 
 
-router.default(help_text)
+router.default(not_understood)

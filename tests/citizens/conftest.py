@@ -21,6 +21,7 @@ from miniservice.citizens.demo_data import DemoPerson, generate_demo_data
 from miniservice.citizens.identity import id_check_char
 from miniservice.citizens.importing import ImportReport, import_records
 from miniservice.citizens.models import BindingAttempt
+from miniservice.citizens.privacy import PRIVACY_VERSION
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
 
@@ -96,9 +97,9 @@ def csrf_token(html: str) -> str:
 
 
 def bind_form(client: Any, **fields: str) -> Any:
-    """GET /h5/bind for its token, then POST the form as a browser would."""
+    """GET /h5/bind for its token, then POST the form as a browser would, the privacy box ticked."""
     token = csrf_token(client.get("/h5/bind").get_data(as_text=True))
-    data = {"factor": "card", "csrf_token": token} | fields
+    data = {"factor": "card", "csrf_token": token, "privacy_version": PRIVACY_VERSION} | fields
     return client.post("/h5/bind", data=data)
 
 
@@ -111,10 +112,10 @@ def page_text(response: Any) -> str:
 def five_wrong_guesses_then_rows_lost(db: Database, openid: str) -> BindRequest:
     """``openid`` guesses Alice's card wrong five times, then the attempt rows are deleted (as if the
     database were restored); returns the right request, for the sixth try."""
-    wrong = BindRequest(ALICE["name"], ALICE["id_number"], "card", "SZ9999999999")
+    wrong = BindRequest(ALICE["name"], ALICE["id_number"], "card", "SZ9999999999", PRIVACY_VERSION)
     for _ in range(5):
         with pytest.raises(BindingRefused):
             bind(db, openid, wrong)
     with db.transaction() as session:
         session.execute(delete(BindingAttempt))
-    return BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"])
+    return BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"], PRIVACY_VERSION)

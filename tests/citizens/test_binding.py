@@ -16,6 +16,7 @@ from miniservice.citizens.binding import BindingRefused, BindRequest, bind, unbi
 from miniservice.citizens.identity import mask_id_number
 from miniservice.citizens.importing import ImportReport
 from miniservice.citizens.models import Binding, BindingAttempt, BindingEvent
+from miniservice.citizens.privacy import PRIVACY_VERSION
 from miniservice.clock import now_utc
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
@@ -76,7 +77,8 @@ def test_binding_is_audited_with_masked_values_only(client: Any, db: Database, r
     bind_form(client, **ALICE_BY_CARD)
     with db.reading() as session:
         event = session.execute(select(AuditEvent).where(AuditEvent.action == "binding.bind")).scalar_one()
-    assert event.details == {"id_number": mask_id_number(ALICE["id_number"]), "name": "林*雨", "factor": "card"}
+    assert event.details == {"id_number": mask_id_number(ALICE["id_number"]), "name": "林*雨", "factor": "card",
+                             "privacy_version": PRIVACY_VERSION}
 
 
 @pytest.mark.parametrize("wrong", [
@@ -149,8 +151,8 @@ def test_five_wrong_attempts_on_one_id_number_block_it_for_every_wechat_user(
 def test_the_block_lifts_when_the_oldest_failure_is_an_hour_old(ctx: Flask, db: Database,
                                                                registry: ImportReport) -> None:
     start = now_utc()
-    wrong = BindRequest(ALICE["name"], ALICE["id_number"], "card", "SZ9999999999")
-    right = BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"])
+    wrong = BindRequest(ALICE["name"], ALICE["id_number"], "card", "SZ9999999999", PRIVACY_VERSION)
+    right = BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"], PRIVACY_VERSION)
     for minute in range(5):
         with pytest.raises(BindingRefused) as refused:
             bind(db, "o-alice", wrong, now=start + timedelta(minutes=minute))
@@ -166,7 +168,7 @@ def test_two_wechat_users_binding_the_same_person_at_once_one_wins(
 ) -> None:
     barrier = threading.Barrier(2)
     outcomes: dict[str, str] = {}
-    request = BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"])
+    request = BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"], PRIVACY_VERSION)
 
     def attempt(openid: str) -> None:
         with app.app_context():
@@ -203,7 +205,7 @@ def test_rebinding_needs_an_explicit_unbind(app: Flask, client: Any, db: Databas
     response = bind_form(client, **bob)
     assert response.status_code == 409 and "您的微信已绑定 林*雨" in page_text(response)
     token = csrf_token(client.get("/h5/bind").get_data(as_text=True))
-    response = client.post("/h5/bind/unbind", data={"csrf_token": token})
+    response = client.post("/h5/bind/unbind", data={"csrf_token": token, "confirmed": "yes"})
     assert response.status_code == 302 and response.headers["Location"].endswith("done=unbound")
     assert bound_openids(db) == [] and "已解除绑定" in page_text(client.get("/h5/bind?done=unbound"))
     assert bind_form(client, **bob).status_code == 302
@@ -224,7 +226,7 @@ def test_unbind_without_the_csrf_token_keeps_the_binding(client: Any, db: Databa
 
 
 def test_unbinding_twice_is_a_no_op(ctx: Flask, db: Database, registry: ImportReport) -> None:
-    bind(db, "o-alice", BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"]))
+    bind(db, "o-alice", BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"], PRIVACY_VERSION))
     assert unbind(db, "o-alice") is not None and unbind(db, "o-alice") is None
     assert count(db, BindingEvent, action="unbind") == 1
 
@@ -251,3 +253,25 @@ def test_failed_attempts_are_cleared_from_view_after_the_database_rows_go_withou
     """The control for the Redis test: with the rows gone and no Redis, nothing remembers the guesses."""
     right = five_wrong_guesses_then_rows_lost(db, "o-mallory")
     assert bind(db, "o-mallory", right).id is not None
+
+
+def test_binding_needs_the_privacy_notice_agreed_and_keeps_its_version(
+    client: Any, db: Database, registry: ImportReport, fake_wechat: FakeWeChat
+) -> None:
+    sign_in(client, "o-alice")
+    html = client.get("/h5/bind").get_data(as_text=True)
+    assert f'name="privacy_version" value="{PRIVACY_VERSION}" id="privacy-consent">' in html  # not ticked for them
+    page = page_text(client.get("/h5/bind"))
+    assert f"个人信息处理说明（{PRIVACY_VERSION} 版）" in page
+    assert all(words in page for words in ("用途：", "保存什么：", "保存多久：", "如何撤回：", "解除绑定"))
+
+    unticked = bind_form(client, **ALICE_BY_CARD, privacy_version="")
+    assert unticked.status_code == 400 and "请阅读下方的个人信息处理说明" in page_text(unticked)
+    stale = bind_form(client, **ALICE_BY_CARD, privacy_version="2020-01-01")
+    assert stale.status_code == 400 and "个人信息处理说明已更新" in page_text(stale)
+    assert bound_openids(db) == [] and fake_wechat.sent_messages() == []
+
+    assert bind_form(client, **ALICE_BY_CARD).status_code == 302
+    with db.reading() as session:
+        assert session.execute(select(Binding.privacy_version)).scalar_one() == PRIVACY_VERSION
+        assert session.execute(select(BindingEvent.privacy_version)).scalar_one() == PRIVACY_VERSION

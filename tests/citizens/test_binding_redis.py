@@ -13,6 +13,7 @@ from miniservice.citizens.attempts import get_limiter
 from miniservice.citizens.binding import BindingRefused, BindRequest, bind
 from miniservice.citizens.importing import ImportReport
 from miniservice.citizens.models import BindingAttempt
+from miniservice.citizens.privacy import PRIVACY_VERSION
 from miniservice.db import Database
 from miniservice.redis_store import redis_client
 from tests.citizens.conftest import ALICE, five_wrong_guesses_then_rows_lost
@@ -38,7 +39,7 @@ def test_redis_keeps_the_count_when_the_database_rows_are_gone(
 def test_a_successful_binding_leaves_no_attempt_behind_in_redis(
     ctx: Flask, db: Database, registry: ImportReport, redis_url: str
 ) -> None:
-    bind(db, "o-alice", BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"]))
+    bind(db, "o-alice", BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"], PRIVACY_VERSION))
     client = redis.Redis.from_url(redis_url)
     assert all(client.zcard(key) == 0 for key in client.keys("miniservice:binding-attempts:*"))
 

@@ -16,6 +16,16 @@ from tests.conftest import save_screenshot, send_outbox
 pytestmark = pytest.mark.browser
 
 
+def fill_in_alice(page: Any, *, consent: bool) -> None:
+    """Type Alice's identity on the bind form, tick the privacy notice if ``consent``, and submit."""
+    page.fill("#name", ALICE["name"])
+    page.fill("#id_number", ALICE["id_number"])
+    page.fill("#factor_value", ALICE["card"])
+    if consent:
+        page.click("label[for=privacy-consent]")
+    page.click("#bind")
+
+
 def test_a_phone_binds_through_oauth_and_sees_its_records(
     app: Flask, phone_page: Any, live_server: Any, fake_wechat: FakeWeChat, registry: ImportReport, rules: None
 ) -> None:
@@ -26,10 +36,10 @@ def test_a_phone_binds_through_oauth_and_sees_its_records(
     assert page.url.split("#")[0] == live_server.url + "/h5/bind"  # to WeChat's authorize and back
     assert fake_wechat.calls("connect/oauth2/authorize")[-1].query["scope"] == "snsapi_base"
 
-    page.fill("#name", ALICE["name"])
-    page.fill("#id_number", ALICE["id_number"])
-    page.fill("#factor_value", ALICE["card"])
-    page.click("#bind")
+    fill_in_alice(page, consent=False)  # the privacy notice not agreed to: nothing happens but a plain request
+    expect(page.locator("#refusal")).to_contain_text("勾选“我已阅读并同意”")
+    assert fake_wechat.sent_messages() == []
+    fill_in_alice(page, consent=True)
     expect(page.locator("#done")).to_have_text("绑定成功，确认消息稍后会发到公众号。")
     expect(page.locator("#binding")).to_contain_text("林*雨")
     send_outbox(app)
@@ -44,3 +54,25 @@ def test_a_phone_binds_through_oauth_and_sees_its_records(
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
     assert page.locator(".weui-cell").first.bounding_box()["width"] <= 390
     save_screenshot(page, "records-phone")
+
+
+def test_unbinding_on_a_phone_asks_first_and_says_what_it_ends(
+    app: Flask, phone_page: Any, live_server: Any, fake_wechat: FakeWeChat, registry: ImportReport, rules: None
+) -> None:
+    page = phone_page
+    page.context.add_cookies([{"name": OPENID_COOKIE, "value": "o-alice", "url": fake_wechat.base_url}])
+    page.goto(live_server.url + "/h5/bind")
+    fill_in_alice(page, consent=True)
+    expect(page.locator("#binding")).to_contain_text("林*雨")
+
+    page.click("#unbind")
+    expect(page.locator("#confirm")).to_contain_text("不再收到断缴提醒")
+    save_screenshot(page, "unbind-confirm")
+    page.click("#cancel")
+    expect(page.locator("#binding")).to_contain_text("林*雨")  # still bound
+    page.click("#unbind")
+    page.click("#confirm-unbind")
+    expect(page.locator("#done")).to_have_text("已解除绑定。")
+    send_outbox(app)
+    assert [m.body["text"]["content"].split("：")[0] for m in fake_wechat.sent_messages("o-alice")] == [
+        "身份绑定成功", "已解除身份绑定"]

@@ -20,6 +20,7 @@ from miniservice.citizens.identity import IdentityVault, Key
 from miniservice.citizens.importing import import_records
 from miniservice.citizens.lookup import person_by_id_number
 from miniservice.citizens.models import Binding, Person
+from miniservice.citizens.privacy import PRIVACY_VERSION
 from miniservice.citizens.rotation import RotationProgress, rotate_identity_keys, rows_to_move
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
@@ -111,7 +112,7 @@ def test_binding_and_importing_during_rotation_find_people_not_yet_moved(
     id_number, name, card, phone = PEOPLE[7]
     fake_wechat.add_follower("o-seven")
     with rotating_app.app_context():
-        person = bind(db, "o-seven", BindRequest(name, id_number, "card", card))
+        person = bind(db, "o-seven", BindRequest(name, id_number, "card", card, PRIVACY_VERSION))
         row = f"{id_number},{name},{phone},{card},440300,flexible,,2026-09,6000,480,120,paid,2026-09-20,self"
         report = import_records(db, f"{HEADER}\n{row}\n".encode(), "test")
     assert report.ok and (report.persons.created, report.persons.updated) == (0, 0)

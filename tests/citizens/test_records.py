@@ -14,6 +14,7 @@ from miniservice.citizens.demo_data import DemoPerson
 from miniservice.citizens.identity import IdentityVault
 from miniservice.citizens.importing import import_records
 from miniservice.citizens.models import Binding, Contribution, Person
+from miniservice.citizens.privacy import PRIVACY_VERSION
 from miniservice.db import Database
 from miniservice.devtools.simulator import Simulator
 from tests.citizens.conftest import BOB, HEADER, TODAY, page_text, sign_in
@@ -134,7 +135,7 @@ def test_a_month_paid_ahead_of_its_due_date_is_on_the_timeline(client: Any, db: 
     row = f"{BOB['id_number']},张大山,13787654321,BJ0000654321,110000,employee,北京某公司,2026-11,9000,720,180,paid," \
           "2026-11-15,unit"
     assert import_records(db, f"{HEADER}\n{row}\n".encode(), "test", today=TODAY).ok
-    bind(db, "o-bob", BindRequest(BOB["name"], BOB["id_number"], "card", BOB["card"]))
+    bind(db, "o-bob", BindRequest(BOB["name"], BOB["id_number"], "card", BOB["card"], PRIVACY_VERSION))
     sign_in(client, "o-bob")
     text = page_text(client.get("/h5/records"))
     assert "最近 4 个月 2026-11 已缴" in text and "最近已缴月份 2026-11" in text and "目前没有断缴" in text

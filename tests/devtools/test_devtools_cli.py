@@ -68,3 +68,14 @@ def test_fake_wechat_runs_standalone() -> None:
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_simulate_click_with_an_unknown_key_names_the_menus_keys(app: Flask,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("miniservice.cli.make_app", lambda: app)
+
+    result = CliRunner().invoke(simulate, ["click", "NOPE"])
+
+    assert result.exit_code == 2
+    assert "unknown menu key 'NOPE'" in result.output
+    assert "RECORDS, QUOTE, REMINDERS_ON, REMINDERS_OFF, HELP, CHANNELS" in result.output

@@ -250,12 +250,12 @@ def test_either_side_may_revoke_and_the_history_is_kept(
     son_link, mother_link = registry.links(family.holder)
 
     son = signed_in(app, "o-son")  # the relative's side
-    response = son.post(f"/h5/family/links/{son_link.id}/revoke", data={"csrf_token": csrf(son)})
+    response = son.post(f"/h5/family/links/{son_link.id}/revoke", data={"csrf_token": csrf(son), "confirmed": "yes"})
     assert response.status_code == 302
     send_outbox(app)
     assert "已解除" in fake_wechat.sent_messages("o-holder")[-1].body["text"]["content"]
-    response = holder.post(f"/h5/family/links/{mother_link.id}/revoke", data={"csrf_token": csrf(holder)},
-                           follow_redirects=True)
+    response = holder.post(f"/h5/family/links/{mother_link.id}/revoke",
+                           data={"csrf_token": csrf(holder), "confirmed": "yes"}, follow_redirects=True)
     assert "已解除家庭共济绑定" in response.get_data(as_text=True)
 
     son_link, mother_link = registry.links(family.holder)
@@ -276,7 +276,7 @@ def test_revoking_someone_elses_link_is_refused(app: Flask, family: Family, regi
     registry.person("路人", balance="10.00", openid="o-stranger")
     stranger = signed_in(app, "o-stranger")
     token = csrf(stranger, "/h5/family/add")
-    response = stranger.post(f"/h5/family/links/{link.id}/revoke", data={"csrf_token": token})
+    response = stranger.post(f"/h5/family/links/{link.id}/revoke", data={"csrf_token": token, "confirmed": "yes"})
     assert response.status_code == 403 and "只能解除与您本人有关" in response.get_data(as_text=True)
     assert [link.status for link in registry.links(family.holder)] == ["active"]
 
@@ -286,8 +286,8 @@ def test_revoking_twice_says_it_is_already_revoked(app: Flask, family: Family) -
     add_relative(holder, family.mother, "parent", attested=True)
     path = "/h5/family/links/1/revoke"
     token = csrf(holder)
-    holder.post(path, data={"csrf_token": token})
-    again = holder.post(path, data={"csrf_token": token})
+    holder.post(path, data={"csrf_token": token, "confirmed": "yes"})
+    again = holder.post(path, data={"csrf_token": token, "confirmed": "yes"})
     assert again.status_code == 409 and "已经解除" in again.get_data(as_text=True)
 
 

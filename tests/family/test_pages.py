@@ -48,7 +48,7 @@ def test_the_keyword_replies_with_the_holders_status_and_the_link(
     add_relative(signed_in(app, "o-holder"), family.mother, "parent", attested=True)
     reply = simulator.text("o-holder", "家庭共济")
     assert reply.content is not None
-    assert "个人账户余额：5000.00 元" in reply.content
+    assert "个人账户余额：5,000.00 元" in reply.content
     assert "已绑定亲属：1 位" in reply.content
     assert "待缴费用：1 项，合计 400.00 元" in reply.content
     assert reply.content.endswith(live_server.url + "/h5/family")
@@ -81,7 +81,7 @@ def test_a_holder_links_a_mother_and_pays_her_premium_on_a_phone_without_javascr
     page = context.new_page()
     try:
         page.goto(live_server.url + "/h5/family")
-        expect(page.locator("#balance")).to_have_text("5000.00 元")
+        expect(page.locator("#balance")).to_have_text("5,000.00 元")
         page.click("text=添加亲属")
         page.fill("input[name=name]", family.mother.name)
         page.fill("input[name=id_number]", family.mother.id_number)
@@ -95,8 +95,22 @@ def test_a_holder_links_a_mother_and_pays_her_premium_on_a_phone_without_javascr
         expect(page.locator("text=2026 年度居民医保个人缴费")).to_be_visible()
         save_screenshot(page, "family-overview")
         page.click("button:has-text('使用个人账户支付 400.00 元')")
+        expect(page.locator("#confirm-amount")).to_have_text("400.00 元")  # the amount and what follows, first
+        expect(page.locator("#confirm")).to_contain_text("不能撤销")
+        expect(page.locator("#confirm-balance-after")).to_have_text("4,600.00 元")
+        save_screenshot(page, "family-pay-confirm")
+        page.click("#cancel")  # changing one's mind debits nothing
+        expect(page.locator("#balance")).to_have_text("5,000.00 元")
+        page.click("button:has-text('使用个人账户支付 400.00 元')")
+        page.click("#confirm-pay")
         expect(page.locator("text=缴费成功")).to_be_visible()
-        expect(page.locator("#balance-after")).to_have_text("4600.00 元")
+        expect(page.locator("#balance-after")).to_have_text("4,600.00 元")
         save_screenshot(page, "family-paid")
+        page.click("text=返回家庭共济")
+        page.click("button:has-text('解除绑定')")
+        expect(page.locator("#confirm")).to_contain_text("不能再用个人账户为其缴费")
+        save_screenshot(page, "family-revoke-confirm")
+        page.click("#confirm-revoke")
+        expect(page.locator("text=已解除家庭共济绑定")).to_be_visible()
     finally:
         context.close()

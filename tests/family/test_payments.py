@@ -47,7 +47,9 @@ def _link(app: Flask, fake: FakeWeChat, holder: Any, relative: Someone, relation
 
 
 def _pay_forms(client: Any) -> list[dict[str, Any]]:
-    return [form["fields"] for form in forms(client.get("/h5/family").get_data(as_text=True), PAY)]
+    """The page's pay forms, as submitted from the confirmation step (``confirmed``: the amount was read)."""
+    return [form["fields"] | {"confirmed": "yes"}
+            for form in forms(client.get("/h5/family").get_data(as_text=True), PAY)]
 
 
 def _count(db: Database, model: type) -> int:
@@ -82,7 +84,7 @@ def test_holder_pays_next_years_premium_for_a_linked_spouse(
 
     response = holder.post(PAY, data=form)
     body = response.get_data(as_text=True)
-    assert response.status_code == 200 and "缴费成功" in body and "4600.00 元" in body
+    assert response.status_code == 200 and "缴费成功" in body and "4,600.00 元" in body
     assert registry.balance(family.holder) == Decimal("4600.00")
     with db.reading() as session:
         premium = session.execute(
@@ -138,7 +140,7 @@ def test_a_replayed_payment_returns_the_first_result_and_changes_nothing(
     assert replay.status_code == 200
     text = replay.get_data(as_text=True)
     assert "该笔缴费此前已处理，本次未重复扣款" in text and "此前已处理" not in first
-    assert "4600.00 元" in text
+    assert "4,600.00 元" in text
     assert _state(db, registry, family.holder) == before
     send_outbox(app)
     assert len(fake_wechat.sent_messages()) == messages
@@ -163,7 +165,7 @@ def test_paying_through_a_link_that_is_not_active_is_refused(
     _link(app, fake_wechat, holder, family.mother, "parent")
     [form] = _pay_forms(holder)
     [link] = registry.links(family.holder)
-    holder.post(f"/h5/family/links/{link.id}/revoke", data={"csrf_token": form["csrf_token"]})
+    holder.post(f"/h5/family/links/{link.id}/revoke", data={"csrf_token": form["csrf_token"], "confirmed": "yes"})
     before = _state(db, registry, family.holder)
     response = holder.post(PAY, data=form)
     assert response.status_code == 409 and "尚未生效或已解除" in response.get_data(as_text=True)

@@ -105,12 +105,18 @@ def test_resident_page_shows_period_amount_late_wait_channels_and_family(client:
     response = client.get("/h5/resident")
 
     html, text = response.get_data(as_text=True), page_text(response)
-    assert "2027 年度尚未缴费" in text
-    assert "集中缴费期 2026-09-10 至 2026-12-25" in text and "个人缴费 400.00 元" in text
-    assert "2026-12-25 后才缴费" in text and "待遇等待期 3 个月" in text
-    assert "当地医保部门网站或微信公众号" in text and "医保经办机构窗口" in text  # 太原 channels
+    answer = text.split("本页暂不能直接付款")[0]  # how much, who pays, by when, what if not: before anything else
+    assert "2027 年度居民医保尚未缴费：个人缴费 400.00 元 ，由本人" in answer
+    assert "请在 2026-12-25 前缴费（集中缴费期 2026-09-10 至 2026-12-25）" in answer
+    assert "2026-12-25 后才缴费，待遇等待期 3 个月" in answer
+    ways = text.split("去哪里缴费、办理")[1].split("缴费标准、等待期和计算依据")[0]
+    assert "当地医保部门网站或微信公众号" in ways and "医保经办机构窗口" in ways and "服务时间：" in ways  # 太原
+    assert "网上缴费" not in ways  # never sent back to this very page
+    assert 'href="tel:' in html
     assert 'href="/h5/family"' in html and "1 位已绑定家庭共济的亲属" in text
-    assert "全国默认规则，2025.2 版，2025-01-01 起施行" in text and ".toml" not in text
+    assert html.count('class="weui-cells__title">计算依据') == 1  # one block, folded
+    assert "全国默认规则，2025.2 版，2025-01-01 起施行" in text.split("缴费标准、等待期和计算依据")[1]
+    assert ".toml" not in text
 
 
 def test_resident_page_without_family_payers_has_no_family_link(client: Any, registry: Registry) -> None:
@@ -127,7 +133,8 @@ def test_resident_page_explains_the_scheme_and_offers_binding_to_others(client: 
     response = client.get("/h5/resident")
 
     html, text = response.get_data(as_text=True), page_text(response)
-    assert "什么是城乡居民医保" in text and "全国默认" in text and "集中缴费期外参保需经过 3 个月待遇等待期" in text
+    assert "城乡居民医保面向没有参加职工医保的居民" in text and "全国默认" in text
+    assert "集中缴费期后才缴费，待遇等待期 3 个月" in text
     assert 'id="go-bind"' in html
 
 
@@ -145,6 +152,9 @@ def test_quote_page_on_a_phone(phone_page: Any, live_server: LiveServer, fake_we
     phone_page.fill("#first", str(last - 1))
     phone_page.fill("#last", str(last))
     phone_page.click("#whatif-submit")
+    expect(phone_page.locator("#whatif-answer")).to_be_visible()  # the answer first …
+    expect(phone_page.locator("#whatif-totals")).to_be_hidden()  # … the detail one tap away
+    phone_page.click("#whatif-more > summary")
     expect(phone_page.locator("#whatif-totals")).to_be_visible()
     expect(phone_page.locator("body")).to_contain_text("测算结果")
     expect(phone_page.locator("#whatif-illustrative")).to_be_visible()

@@ -32,6 +32,9 @@ def test_remind_plans_and_sends_for_the_given_day(
     dry = cli.invoke(main, ["remind", "--date", "2025-12-01", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "would plan: 2 (gap_1m 1, period_30d 1)" in dry.output
+    assert "曹*令: gap_reminder (gap_1m, 1 months missed), pay by" in dry.output
+    assert "许*民: resident_period (period_30d), pay by" in dry.output
+    assert "曹命令" not in dry.output and "许居民" not in dry.output
     assert registry.reminders() == [] and fake_wechat.sent_messages() == []
 
     real = cli.invoke(main, ["remind", "--date", "2025-12-01"])

@@ -57,8 +57,8 @@ def test_the_line_reminder_tells_the_months_the_deadline_and_the_quote_page(
     assert message.template_id == "TPL-GAP"
     assert message.body["url"] == "http://127.0.0.1:5000/h5/quote"
     assert fields["thing1"] == "赵*活"  # masked: 赵灵活 never leaves the database in clear
-    assert fields["thing2"] == "已断缴3个月"
-    assert fields["time3"] == "2026年02月28日"
+    assert fields["thing2"] == "已断缴 3 个月"
+    assert fields["time3"] == "2026-02-28"
     assert fields["amount4"].endswith("元(示例)")  # the national wage figures are illustrative
     assert all(len(value) <= 20 and "\n" not in value for value in fields.values())
 
@@ -103,7 +103,7 @@ def test_a_holder_who_opted_in_is_reminded_of_a_linked_relatives_gap(
 
     [fields] = stages_sent(fake_wechat, holder.openid)
     assert fields["thing1"] == "亲属" + relative.name_masked
-    assert fields["thing2"] == "已断缴1个月"
+    assert fields["thing2"] == "已断缴 1 个月"
     assert fake_wechat.sent_messages(other_holder.openid) == []
     [row] = registry.reminders()
     assert (row.person_id, row.recipient_id, row.status) == (relative.id, holder.id, "sent")

@@ -1,0 +1,27 @@
+"""Where a person reaches a human, for a bound citizen: their own region's hotline, hours and windows.
+
+A visitor who has not bound (or a region without published rules) gets the national ones the app
+read at start-up (:func:`miniservice.rules.contact.national_contact`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from sqlmodel import Session
+
+from miniservice.citizens.models import Person
+from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
+from miniservice.rules.contact import Contact
+from miniservice.rules.loading import RuleFileError
+
+
+def contact_for(session: Session, person: Person | None, today: date) -> Contact:
+    """The human routes for ``person`` (None: not bound)."""
+    if person is not None:
+        try:
+            return Contact.of(rules_in_force(session, person.region_code, today))
+        except (NoRulesInForce, RuleFileError):
+            pass
+    return current_app.extensions["miniservice.contact"]
