@@ -90,7 +90,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     for module, attribute in blueprints:
         app.register_blueprint(getattr(importlib.import_module(module), attribute))
     app.register_error_handler(NoRulesInForce, _rules_not_published)
-    install_error_pages(app)
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
