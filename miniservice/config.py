@@ -81,6 +81,9 @@ class Settings:
     template_ids: dict[str, str] = field(default_factory=dict)
     scheduler_enabled: bool = False
     proxy_hops: int = 0  # reverse proxies in front of the app that set X-Forwarded-For / -Proto
+    # WeChat Pay (docs/payments.md): the merchant's key files, and the API's address (None: the real one).
+    pay_keys_dir: Path | None = None
+    pay_api_base: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -223,4 +226,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         reminder_rate_per_second=float(env.get("MINISERVICE_REMINDER_RATE", "20")),
         template_ids=_template_ids(env.get("WECHAT_TEMPLATE_IDS")),
         proxy_hops=int(env.get("MINISERVICE_PROXY_HOPS", "0")),
+        pay_keys_dir=Path(env["WECHATPAY_KEYS_DIR"]) if env.get("WECHATPAY_KEYS_DIR") else None,
+        pay_api_base=env.get("WECHATPAY_API_BASE") or None,
     )

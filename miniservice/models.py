@@ -10,6 +10,7 @@ from miniservice.audit import models as audit_models
 from miniservice.citizens import models as citizen_models
 from miniservice.family import models as family_models
 from miniservice.outbox import models as outbox_models
+from miniservice.payments import models as payment_models
 from miniservice.reminders import models as reminder_models
 from miniservice.rulebook import models as rulebook_models
 from miniservice.wechat import models as wechat_models
@@ -23,6 +24,7 @@ __all__ = [
     "family_models",
     "metadata",
     "outbox_models",
+    "payment_models",
     "reminder_models",
     "rulebook_models",
     "wechat_models",

@@ -54,6 +54,7 @@ FIELDS: dict[str, Words] = {
     "self_bands": Words("个人原因断缴：补缴后多久恢复待遇"),
     "below_months": Words("连续参保不满几个月时降低报销比例", "个月；0 表示不降低"),
     "ratio": Words("连续参保不足时的报销比例", RATE + "；1 表示不降低"),
+    "pay_channel": Words("线上缴费渠道", "微信支付或未开通"),
     "period_start": Words("集中缴费期开始", "月-日，如 09-10"),
     "period_end": Words("集中缴费期结束", "月-日，如 12-25"),
     "premium": Words("居民医保个人缴费标准", "元/年，按参保年度"),

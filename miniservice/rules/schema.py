@@ -279,10 +279,18 @@ class ReminderRules(BaseModel):
     resident_days_before_period_end: Counts
 
 
+class PayChannel(StrEnum):
+    """Who collects a premium paid online in this region (docs/payments.md); ``none``: nobody yet."""
+
+    WECHATPAY = "wechatpay"
+    NONE = "none"
+
+
 class GuidanceRules(BaseModel):
     """Where to go and what to bring."""
 
     model_config = _STRICT
+    pay_channel: Figure[PayChannel]  # ``none``: the pay page says where to pay instead (``offline``)
     online: Texts
     hotline: Text  # the 医保 hotline (12393 nationally; 12333 is 人社's)
     hotline_hours: Text  # when it answers, in plain Chinese
