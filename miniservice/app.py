@@ -42,6 +42,7 @@ BLUEPRINTS = (
     ("miniservice.admin.blueprint", "bp"),
     ("miniservice.quotes.pages", "bp"),
     ("miniservice.quotes.api", "bp"),
+    ("miniservice.payments.views", "bp"),
 )
 
 DEMO_BLUEPRINTS = (("miniservice.devtools.phone", "bp"),)

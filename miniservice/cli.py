@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "miniservice.reminders.cli",
     "miniservice.quotes.cli",
     "miniservice.outbox.cli",
+    "miniservice.payments.cli",
 )
 
 

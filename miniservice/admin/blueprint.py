@@ -30,6 +30,7 @@ PAGE_MODULES = (
     "miniservice.admin.views_rules",
     "miniservice.admin.views_audit",
     "miniservice.admin.views_ops",
+    "miniservice.payments.admin_views",
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
