@@ -192,9 +192,9 @@ def send_receipt(app: Flask, openid: str, item: str, amount: Decimal) -> None:
 
     kind, _, rest = item.partition(":")
     first, _, last = rest.partition(":")
-    message = text("pay_receipt.txt", kind=kind, year=first, first=first, last=last, amount=money(amount))
     try:
         with app.app_context():
+            message = text("pay_receipt.txt", kind=kind, year=first, first=first, last=last, amount=money(amount))
             get_client().message.send_text(openid, message)
     except (WeChatException, requests.RequestException) as exc:
         log.warning("payment receipt not delivered: %s", exc)

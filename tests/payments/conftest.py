@@ -54,7 +54,7 @@ def app_overrides(pay_keys_dir: Path, fake_pay: FakeWeChatPay) -> dict[str, Any]
 def flexible(registry: Registry) -> int:
     """A 灵活就业 citizen in 深圳 who stopped paying after 2026-06: 2026-07 … 2026-10 are owed."""
     person = registry.person(region="440305", scheme="flexible", openid=FLEX_OPENID)
-    registry.months(person, "2024-01", "2026-06")
+    registry.months(person, "2020-01", "2026-06")
     return person
 
 
