@@ -376,7 +376,7 @@ class FakeWeChatPay:
         except (InvalidSignature, ValueError):
             order = None
         if order is None:
-            return Response("<p>支付验证失败：签名错误或订单不存在。</p>", status=400, content_type="text/html")
+            return Response("<p>支付验证失败：签名错误或订单不存在。</p>", status=400, content_type="text/html; charset=utf-8")
         if request.method == "POST":
             self.pay(prepay_id, params.get("outcome", "cancel"))
             self.wait_for_notifies()
@@ -388,5 +388,5 @@ class FakeWeChatPay:
         page = (f'<!doctype html><meta charset="utf-8"><title>微信支付</title><h1>微信支付（模拟）</h1>'
                 f'<p>{html.escape(order.description)}</p><p id="cashier-amount">￥{order.total / 100:.2f}</p>'
                 f'<form method="post" action="?{html.escape(urlencode({"package": params.get("package", "")}))}">{hidden}{buttons}</form>')
-        return Response(page, content_type="text/html")
+        return Response(page, content_type="text/html; charset=utf-8")
 

@@ -1,0 +1,116 @@
+"""The citizen's pages (pay, confirm, WeChat's cashier, result) and the staff's 缴费对账 page."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from flask import Flask
+
+from miniservice.admin.accounts import create_user
+from miniservice.db import Database
+from miniservice.devtools.fake_wechat import FakeWeChat
+from miniservice.devtools.fake_wechatpay import FakeWeChatPay
+from tests.conftest import LiveServer
+from tests.payments.conftest import FLEX_OPENID, ordered_and_prepaid
+from tests.quotes.conftest import Registry, page_text, sign_in
+
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def _served(live_server: LiveServer, fake_wechat: FakeWeChat) -> None:
+    fake_wechat.add_follower(FLEX_OPENID)
+
+
+def _citizen(app: Flask, openid: str) -> Any:
+    client = app.test_client()
+    sign_in(client, openid)
+    return client
+
+
+def _cashier(page: str, params: dict[str, str], outcome: str) -> requests.Response:
+    """What the citizen's browser does in the demo: pay.js sends it to the fake's cashier page."""
+    button = re.search(r'data-cashier="([^"]+)"', page)
+    result = re.search(r'data-result="([^"]+)"', page)
+    assert button and result
+    shown = requests.get(button.group(1), params=params | {"return": result.group(1)}, timeout=10)
+    assert shown.status_code == 200 and "确认支付" in shown.text
+    return requests.post(button.group(1), params={"package": params["package"]},
+                         data=params | {"return": result.group(1), "outcome": outcome},
+                         allow_redirects=False, timeout=10)
+
+
+@pytest.mark.parametrize("outcome", ["success", "fail", "cancel"])
+def test_a_citizen_pays_from_the_pay_page_through_the_cashier(
+        app: Flask, db: Database, flexible: int, fake_pay: FakeWeChatPay, fake_wechat: FakeWeChat,
+        outcome: str) -> None:
+    client = _citizen(app, FLEX_OPENID)
+    home = client.get("/h5/pay")
+    assert "本人补缴 2026-07 至 2026-10" in page_text(home)
+    token = _TOKEN.search(home.get_data(as_text=True))
+    assert token
+    fields = {"csrf_token": token.group(1), "person": str(flexible), "item": "backpay:2026-07:2026-10"}
+    created = client.post("/h5/pay/orders", data=fields)
+    assert created.status_code == 302
+    again = client.post("/h5/pay/orders", data=fields)  # double tap
+    assert again.headers["Location"] == created.headers["Location"]
+    page = client.get(created.headers["Location"]).get_data(as_text=True)
+    csrf = re.search(r'data-csrf="([^"]+)"', page)
+    prepay_url = re.search(r'data-prepay="([^"]+)"', page)
+    assert csrf and prepay_url
+    assert client.post(prepay_url.group(1)).status_code == 400  # no CSRF token: refused
+    params = client.post(prepay_url.group(1), headers={"X-CSRFToken": csrf.group(1)}).get_json()
+    assert set(params) == {"appId", "timeStamp", "nonceStr", "package", "signType", "paySign"}
+    back = _cashier(page, params, outcome)
+    assert back.status_code == 303
+    result = page_text(client.get(urlsplit(back.headers["Location"]).path))
+    if outcome == "success":
+        assert "缴费成功" in result
+        assert any("缴费成功" in str(m) for m in fake_wechat.sent_messages(FLEX_OPENID))
+        assert "2026-07" not in page_text(client.get("/h5/pay"))
+    else:
+        assert "暂未收到付款结果" in result
+
+
+def test_a_tampered_pay_signature_is_refused_by_the_cashier(
+        app: Flask, db: Database, flexible: int, fake_pay: FakeWeChatPay) -> None:
+    order, prepay_id = ordered_and_prepaid(app, db, FLEX_OPENID, flexible, "backpay:2026-07:2026-10")
+    cashier = fake_pay.base_url + "__fake__/pay/cashier"
+    forged = {"appId": "wx", "timeStamp": "1", "nonceStr": "n", "package": f"prepay_id={prepay_id}",
+              "signType": "RSA", "paySign": "AAAA"}
+    assert requests.get(cashier, params=forged, timeout=10).status_code == 400
+
+
+def test_where_no_channel_is_online_the_page_says_where_to_pay(app: Flask, registry: Registry) -> None:
+    person = registry.person(region="110105", scheme="flexible", openid="o_beijing", enrolled=date(2020, 1, 1))
+    registry.months(person, "2020-01", "2026-06")
+    text = page_text(_citizen(app, "o_beijing").get("/h5/pay"))
+    assert "本地区暂未开通线上缴费" in text and "医保经办机构" in text and "12333" in text
+    assert "微信支付缴费" not in text
+
+
+def test_staff_see_a_held_payment_and_refund_it_in_one_action(
+        app: Flask, db: Database, flexible: int, fake_pay: FakeWeChatPay) -> None:
+    order, prepay_id = ordered_and_prepaid(app, db, FLEX_OPENID, flexible, "backpay:2026-07:2026-10")
+    fake_pay.pay(prepay_id, paid_total=100)
+    fake_pay.wait_for_notifies()
+    create_user(db, "editor", "editor", "correct-horse-battery", actor="test")
+    staff = app.test_client()
+    login = staff.get("/admin/login").get_data(as_text=True)
+    token = _TOKEN.search(login) or re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login)
+    assert token
+    staff.post("/admin/login", data={"username": "editor", "password": "correct-horse-battery",
+                                     "csrf_token": token.group(1)})
+    page = staff.get("/admin/payments").get_data(as_text=True)
+    assert order.out_trade_no in page and "1.00 元与订单金额" in page
+    refund = re.search(r'action="(/admin/payments/\d+/refund)"', page)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert refund and token
+    staff.post(refund.group(1), data={"csrf_token": token.group(1)})
+    assert fake_pay.order(order.out_trade_no).state == "REFUND"
+    assert "没有待处理的付款" in staff.get("/admin/payments").get_data(as_text=True)
