@@ -18,6 +18,8 @@ from miniservice.clock import local_today
 from miniservice.config import load_settings
 from miniservice.db import get_db, init_db
 from miniservice.devtools.fake_wechat import FakeWeChat
+from miniservice.devtools.fake_wechatpay import FakeWeChatPay
+from miniservice.payments.keys import generate_demo_keys
 from miniservice.wechat.client import get_client
 from miniservice.wechat.menu import checked_menu
 
@@ -46,8 +48,12 @@ def run_demo(host: str, port: int, wechat_port: int) -> None:
     if settings.env != "demo":
         raise click.ClickException("miniservice demo runs only with MINISERVICE_ENV=demo (the default)")
     base_url = f"http://{host}:{port}"
-    with FakeWeChat(settings.wechat_app_id, settings.wechat_app_secret, port=wechat_port) as fake:
-        app = create_app({"wechat_api_base": fake.base_url, "public_base_url": base_url, "scheduler_enabled": True})
+    pay_keys = settings.instance_dir / "wechatpay"
+    generate_demo_keys(pay_keys)
+    with FakeWeChat(settings.wechat_app_id, settings.wechat_app_secret, port=wechat_port) as fake, \
+            FakeWeChatPay(pay_keys, port=wechat_port + 1 if wechat_port else 0) as fake_pay:
+        app = create_app({"wechat_api_base": fake.base_url, "public_base_url": base_url, "scheduler_enabled": True,
+                          "pay_api_base": fake_pay.base_url, "pay_keys_dir": pay_keys})
         today = local_today(settings.timezone)
         login = prepare(app, today)
         _register_demo_followers(app, fake)
@@ -64,6 +70,7 @@ def run_demo(host: str, port: int, wechat_port: int) -> None:
                     f"password {login['staff_password']})",
                     f"  WeChat callback   {base_url}/wechat/callback",
                     f"  fake WeChat API   {fake.base_url}  (calls: {fake.base_url}__fake__/calls)",
+                    f"  fake WeChat Pay   {fake_pay.base_url}  (cashier: pay, fail or cancel)",
                     f"  database          {settings.database_url}",
                 ]
             )

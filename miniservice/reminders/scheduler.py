@@ -40,6 +40,7 @@ from miniservice.wechat import deliveries
 log = logging.getLogger(__name__)
 
 DAILY_JOB = "reminders.daily"
+PAYMENTS_JOB = "payments.daily"
 SEND_JOB = "reminders.send"
 SEND_EVERY_MINUTES = 5
 HOUSEKEEPING_JOB = "wechat.housekeeping"
@@ -91,6 +92,15 @@ def outbox_job() -> None:
             log.info("outbox: %s", report)
 
 
+def payments_job() -> None:
+    """Reconcile yesterday's payments with the pay server's bill and close expired orders."""
+    from miniservice.clock import local_today
+    from miniservice.payments.cli import reconcile_yesterday
+
+    app = _job_app()
+    reconcile_yesterday(app, local_today(app.extensions["miniservice.settings"].timezone))
+
+
 def build_scheduler(app: Flask, scheduler_class: type[S]) -> S:
     """A scheduler of ``scheduler_class`` with its jobs in the database job store (not started)."""
     global _app
@@ -116,6 +126,8 @@ def build_scheduler(app: Flask, scheduler_class: type[S]) -> S:
                       name="forget stored replies and nonces", replace_existing=True)
     scheduler.add_job(f"{__name__}:outbox_job", IntervalTrigger(seconds=OUTBOX_EVERY_SECONDS, timezone=zone),
                       id=OUTBOX_JOB, name="send the outbox", replace_existing=True)
+    scheduler.add_job(f"{__name__}:payments_job", CronTrigger(hour=10, minute=0, timezone=zone),
+                      id=PAYMENTS_JOB, name="reconcile payments", replace_existing=True)
     return scheduler
 
 

@@ -18,6 +18,7 @@ from miniservice.reminders.scheduler import (
     DAILY_JOB,
     HOUSEKEEPING_JOB,
     OUTBOX_JOB,
+    PAYMENTS_JOB,
     SEND_JOB,
     build_scheduler,
     leadership,
@@ -42,7 +43,7 @@ def test_restarts_and_a_second_scheduler_keep_one_copy_of_each_job(app: Flask, d
     restarted = build_scheduler(app, BackgroundScheduler)
     restarted.start(paused=True)
     try:
-        assert _stored_jobs(db) == sorted([DAILY_JOB, SEND_JOB, HOUSEKEEPING_JOB, OUTBOX_JOB])
+        assert _stored_jobs(db) == sorted([DAILY_JOB, SEND_JOB, HOUSEKEEPING_JOB, OUTBOX_JOB, PAYMENTS_JOB])
         daily = restarted.get_job(DAILY_JOB)
         assert daily.next_run_time == local(date(2025, 12, 1), 9, 30)  # settings.reminder_run_time, Shanghai
     finally:
