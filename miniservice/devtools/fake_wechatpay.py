@@ -51,6 +51,7 @@ from miniservice.devtools.server import BackgroundServer
 from miniservice.payments.keys import FAKE_PLATFORM_KEY, PayKeys, public_pem
 
 CST = timezone(timedelta(hours=8))
+HTML = "text/html; charset=utf-8"
 _AUTH = re.compile(r'(\w+)="([^"]*)"')
 BILL_HEADER = ["交易时间", "公众账号ID", "商户号", "特约商户号", "设备号", "微信订单号", "商户订单号", "用户标识",
                "交易类型", "交易状态", "付款银行", "货币种类", "应结订单金额", "代金券金额", "微信退款单号",
@@ -376,7 +377,7 @@ class FakeWeChatPay:
         except (InvalidSignature, ValueError):
             order = None
         if order is None:
-            return Response("<p>支付验证失败：签名错误或订单不存在。</p>", status=400, content_type="text/html; charset=utf-8")
+            return Response("<p>支付验证失败：签名错误或订单不存在。</p>", status=400, content_type=HTML)
         if request.method == "POST":
             self.pay(prepay_id, params.get("outcome", "cancel"))
             self.wait_for_notifies()
@@ -387,6 +388,7 @@ class FakeWeChatPay:
                           for value, label in (("success", "确认支付"), ("fail", "支付失败"), ("cancel", "取消")))
         page = (f'<!doctype html><meta charset="utf-8"><title>微信支付</title><h1>微信支付（模拟）</h1>'
                 f'<p>{html.escape(order.description)}</p><p id="cashier-amount">￥{order.total / 100:.2f}</p>'
-                f'<form method="post" action="?{html.escape(urlencode({"package": params.get("package", "")}))}">{hidden}{buttons}</form>')
-        return Response(page, content_type="text/html; charset=utf-8")
+                f'<form method="post" action="?{html.escape(urlencode({"package": params.get("package", "")}))}">'
+                f'{hidden}{buttons}</form>')
+        return Response(page, content_type=HTML)
 

@@ -35,6 +35,7 @@ from miniservice.payments.channels import ChannelUnavailable, Transaction, chann
 from miniservice.payments.errors import PayError
 from miniservice.payments.models import PayNotice, PayOrder
 from miniservice.reminders.models import Reminder
+from miniservice.rules.money import format_yuan
 from miniservice.rules.months import Month
 from miniservice.rules.quote_model import money
 
@@ -180,8 +181,10 @@ def _stop_reminders(session: Session, order: PayOrder) -> None:
         which = (Reminder.kind == "gap_reminder", Reminder.gap_start >= min(months), Reminder.gap_start <= max(months))
     else:
         which = (Reminder.kind == "resident_period", Reminder.gap_start == Month(_year(order), 1).index)
-    session.execute(update(Reminder).where(Reminder.person_id == order.person_id, Reminder.status == "planned", *which)
-                    .values(status="cancelled_paid", finished_at=now_utc()).execution_options(synchronize_session=False))
+    session.execute(update(Reminder)
+                    .where(Reminder.person_id == order.person_id, Reminder.status == "planned", *which)
+                    .values(status="cancelled_paid", finished_at=now_utc())
+                    .execution_options(synchronize_session=False))
 
 
 def send_receipt(app: Flask, openid: str, item: str, amount: Decimal) -> None:
@@ -194,7 +197,7 @@ def send_receipt(app: Flask, openid: str, item: str, amount: Decimal) -> None:
     first, _, last = rest.partition(":")
     try:
         with app.app_context():
-            message = text("pay_receipt.txt", kind=kind, year=first, first=first, last=last, amount=money(amount))
+            message = text("pay_receipt.txt", kind=kind, year=first, first=first, last=last, amount=format_yuan(amount))
             get_client().message.send_text(openid, message)
     except (WeChatException, requests.RequestException) as exc:
         log.warning("payment receipt not delivered: %s", exc)
@@ -203,7 +206,8 @@ def send_receipt(app: Flask, openid: str, item: str, amount: Decimal) -> None:
 def settle_pending(db: Database, app: Flask) -> int:
     """Settle every stored payment a dead worker left unsettled."""
     with db.reading() as session:
-        pending = session.execute(select(PayNotice.transaction_id).where(PayNotice.settled_at.is_(None))).scalars().all()
+        unsettled = select(PayNotice.transaction_id).where(PayNotice.settled_at.is_(None))
+        pending = session.execute(unsettled).scalars().all()
     for transaction_id in pending:
         settle_notice(db, app, transaction_id)
     return len(pending)

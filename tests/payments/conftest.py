@@ -21,9 +21,14 @@ from miniservice.payments.channels import channel_named
 from miniservice.payments.keys import generate_demo_keys
 from miniservice.payments.models import PayOrder
 from miniservice.payments.orders import open_order, start_payment
-from tests.quotes.conftest import Registry, frozen_time, registry  # noqa: F401  (fixtures)
+from tests.quotes import conftest as quotes
+from tests.quotes.conftest import Registry
 
 FLEX_OPENID = "o_pay_flexible"
+
+# The quotes' frozen clock and registry of citizens, shared rather than copied.
+frozen_time = quotes.frozen_time
+registry = quotes.registry
 
 
 @pytest.fixture(scope="session")

@@ -49,8 +49,8 @@ def test_a_second_tap_returns_the_same_order(app: Flask, db: Database, flexible:
 
 def test_two_taps_at_once_make_one_order(app: Flask, db: Database, flexible: int) -> None:
     with ThreadPoolExecutor(4) as pool:
-        found = list(pool.map(lambda _: open_order(db, app, FLEX_OPENID, flexible, "backpay:2026-07:2026-10").out_trade_no,
-                              range(4)))
+        found = list(pool.map(
+            lambda _: open_order(db, app, FLEX_OPENID, flexible, "backpay:2026-07:2026-10").out_trade_no, range(4)))
     assert len(set(found)) == 1
     assert order_count(db) == 1
 

@@ -79,7 +79,7 @@ def test_a_citizen_pays_from_the_pay_page_through_the_cashier(
 
 def test_a_tampered_pay_signature_is_refused_by_the_cashier(
         app: Flask, db: Database, flexible: int, fake_pay: FakeWeChatPay) -> None:
-    order, prepay_id = ordered_and_prepaid(app, db, FLEX_OPENID, flexible, "backpay:2026-07:2026-10")
+    _, prepay_id = ordered_and_prepaid(app, db, FLEX_OPENID, flexible, "backpay:2026-07:2026-10")
     cashier = fake_pay.base_url + "__fake__/pay/cashier"
     forged = {"appId": "wx", "timeStamp": "1", "nonceStr": "n", "package": f"prepay_id={prepay_id}",
               "signType": "RSA", "paySign": "AAAA"}
