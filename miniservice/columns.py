@@ -54,3 +54,8 @@ class Money(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: int | None, dialect: Any) -> Decimal | None:
         return None if value is None else Decimal(value) * FEN
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """The SQL of a CHECK that ``column`` holds one of ``values`` (a status, a kind)."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"

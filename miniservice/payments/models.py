@@ -19,14 +19,10 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, Text, Uniqu
 from sqlmodel import Field, SQLModel
 
 from miniservice.clock import now_utc
-from miniservice.columns import Money, UTCDateTime
+from miniservice.columns import Money, UTCDateTime, one_of
 
 KINDS = ("backpay", "premium", "relative_premium")
 STATUSES = ("open", "paid", "held", "closed", "refunded")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class PayOrder(SQLModel, table=True):
@@ -34,8 +30,8 @@ class PayOrder(SQLModel, table=True):
 
     __tablename__ = "pay_order"
     __table_args__ = (
-        CheckConstraint(_in("status", STATUSES), name="ck_pay_order_status"),
-        CheckConstraint(_in("kind", KINDS), name="ck_pay_order_kind"),
+        CheckConstraint(one_of("status", STATUSES), name="ck_pay_order_status"),
+        CheckConstraint(one_of("kind", KINDS), name="ck_pay_order_kind"),
         CheckConstraint("amount > 0", name="ck_pay_order_amount"),
     )
 
