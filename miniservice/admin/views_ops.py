@@ -18,6 +18,7 @@ from miniservice.audit.models import AuditEvent
 from miniservice.citizens import import_jobs
 from miniservice.clock import local_today
 from miniservice.db import get_db
+from miniservice.payments.admin_views import payment_summary
 
 SCHEMES = {"employee": "职工医保（在职）", "flexible": "职工医保（灵活就业）", "resident": "城乡居民医保",
            "retiree": "退休人员"}
@@ -38,6 +39,7 @@ def dashboard_page() -> Any:
         callbacks = dashboard.callbacks_per_hour(session, tz)
         errors = dashboard.recent_errors(session)
         checks = dashboard.messages_to_check(session)
+        payments = payment_summary(session)
     reminder_chart = bar_chart(
         [day.strftime("%m-%d") for day in reminders.days],
         [Series(REMINDER_COLORS[name][0], REMINDER_COLORS[name][1], reminders.values[name])
@@ -50,7 +52,7 @@ def dashboard_page() -> Any:
     return render_template(
         "admin/dashboard.html", today=today, bound=bound, stages=stages, passing=passing, reminders=reminders,
         reminder_chart=reminder_chart, reminder_legend=REMINDER_COLORS, callbacks=callbacks,
-        callback_chart=callback_chart, errors=errors, names=names, schemes=SCHEMES, checks=checks,
+        callback_chart=callback_chart, errors=errors, names=names, schemes=SCHEMES, checks=checks, payments=payments,
     )
 
 

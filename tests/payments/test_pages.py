@@ -15,9 +15,10 @@ from miniservice.admin.accounts import create_user
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.devtools.fake_wechatpay import FakeWeChatPay
+from miniservice.payments.reconcile import reconcile
 from tests.conftest import LiveServer
 from tests.payments.conftest import FLEX_OPENID, ordered_and_prepaid
-from tests.quotes.conftest import Registry, page_text, sign_in
+from tests.quotes.conftest import TODAY, Registry, page_text, sign_in
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -106,6 +107,9 @@ def test_staff_see_a_held_payment_and_refund_it_in_one_action(
     assert token
     staff.post("/admin/login", data={"username": "editor", "password": "correct-horse-battery",
                                      "csrf_token": token.group(1)})
+    reconcile(db, app, TODAY)
+    dashboard = page_text(staff.get("/admin/"))
+    assert "待处理付款 1" in dashboard and "账单 1 笔 1.00 元，入账 0 笔 0.00 元" in dashboard
     page = staff.get("/admin/payments").get_data(as_text=True)
     assert order.out_trade_no in page and "1.00 元与订单金额" in page
     refund = re.search(r'action="(/admin/payments/\d+/refund)"', page)
