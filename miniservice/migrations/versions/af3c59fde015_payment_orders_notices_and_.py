@@ -1,7 +1,7 @@
 """payment orders notices and reconciliation
 
 Revision ID: af3c59fde015
-Revises: 4a99207711ee
+Revises: 7c1e5a0b9d2f
 Create Date: 2026-12-01 15:02:45.547221
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = 'af3c59fde015'
-down_revision: str | None = '4a99207711ee'
+down_revision: str | None = '7c1e5a0b9d2f'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
