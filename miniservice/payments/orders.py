@@ -33,6 +33,7 @@ from miniservice.payments.errors import PayError
 from miniservice.payments.models import PayOrder
 from miniservice.quotes.errors import QuoteUnavailable
 from miniservice.quotes.service import PersonQuote, person_quote, rules_on
+from miniservice.rules.citing import QuoteError
 from miniservice.rules.kinds import Scheme
 from miniservice.rules.money import to_fen
 from miniservice.rules.quote import quote as engine_quote
@@ -125,7 +126,7 @@ def expires_on(session: Session, region: str, facts: CitizenFacts, frozen: Quote
         day = today + timedelta(days=offset)
         try:
             again = engine_quote(rules_on(session, region, day), facts, day)
-        except Exception:  # no rules that day, or the engine refuses: the figures do not hold
+        except (QuoteUnavailable, QuoteError):  # no rules that day, or the engine refuses: the figures do not hold
             return day - timedelta(days=1)
         if _signature(again) != expected:
             return day - timedelta(days=1)

@@ -34,6 +34,8 @@ from miniservice.db import Database, insert_ignore
 from miniservice.payments.channels import ChannelUnavailable, Transaction, channel_named
 from miniservice.payments.errors import PayError
 from miniservice.payments.models import PayNotice, PayOrder
+from miniservice.quotes.errors import QuoteUnavailable
+from miniservice.quotes.service import rules_on
 from miniservice.reminders.models import Reminder
 from miniservice.rules.money import format_yuan
 from miniservice.rules.months import Month
@@ -113,11 +115,9 @@ def _mismatches(session: Session, notice: PayNotice, order: PayOrder, paid_on: d
         reasons.append("订单关闭后仍收到付款")
     if paid_on > order.expires_on:
         reasons.append(f"付款日 {paid_on} 已超过报价有效期 {order.expires_on}")
-    from miniservice.quotes.service import rules_on
-
     try:
         version = rules_on(session, order.region_code, paid_on).version
-    except Exception:
+    except QuoteUnavailable:
         version = None
     if version != order.rule_version:
         reasons.append("付款时适用的政策规则已变更")

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from flask import Flask
 
+from miniservice.config import PROJECT_ROOT
 from miniservice.db import Database
 from miniservice.payments.errors import PayError
 from miniservice.payments.orders import open_order, payables
 from miniservice.quotes.service import quote_for_person
+from miniservice.rulebook.service import load_directory
 from tests.payments.conftest import FLEX_OPENID, order_count
 from tests.quotes.conftest import TODAY, Registry
 
@@ -89,3 +93,19 @@ def test_an_item_that_is_not_owed_is_refused_with_a_clear_message(app: Flask, db
         open_order(db, app, FLEX_OPENID, flexible, "backpay:2025-01:2025-03")
     assert "无需缴纳" in refused.value.message
     assert order_count(db) == 0
+
+
+def test_a_premium_order_expires_the_day_before_new_rules_change_its_figure(
+        app: Flask, db: Database, registry: Registry, tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    shutil.copytree(PROJECT_ROOT / "policies", policies)
+    shenzhen = policies / "440300.toml"
+    text = shenzhen.read_text().replace('version = "2025.1"', 'version = "2026.12"')
+    text = text.replace("effective_from = 2025-01-01", "effective_from = 2026-12-01")
+    shenzhen.write_text(text + '\n[resident.premium]\n2027 = { value = "430", source = "test: a new notice" }\n')
+    assert load_directory(db, policies, "test").ok
+    person = registry.person(region="440305", scheme="resident", openid="o_resident", enrolled=date(2020, 1, 1))
+    registry.years(person, 2020, 2021, 2022, 2023, 2024, 2025, 2026)
+    order = open_order(db, app, "o_resident", person, "premium:2027")
+    assert order.expires_on == date(2026, 11, 30)
+    assert order.rule_version == "2025.1"
