@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -10,7 +12,7 @@ import time_machine
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from miniservice.citizens.models import Contribution
+from miniservice.citizens.models import Contribution, PersonalAccount, ResidentPremium
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.devtools.fake_wechatpay import FakeWeChatPay
@@ -24,7 +26,7 @@ from miniservice.reminders.models import Reminder
 from miniservice.rules.months import Month
 from tests.conftest import LiveServer
 from tests.payments.conftest import FLEX_OPENID, channel, ordered_and_prepaid, reload
-from tests.quotes.conftest import TODAY
+from tests.quotes.conftest import TODAY, Registry
 
 ITEM = "backpay:2026-07:2026-10"
 
@@ -197,3 +199,31 @@ def test_cancelling_closes_the_order_at_wechat_pay_and_frees_the_months(
     assert close_order(db, app, order, "cancelled") == "closed"
     assert fake_pay.order(order.out_trade_no).state == "CLOSED"
     assert reload(db, order).open_key is None
+
+
+def test_a_relatives_premium_paid_in_cash_is_recorded_as_paid_by_the_family(
+        app: Flask, db: Database, registry: Registry, flexible: int, fake_pay: FakeWeChatPay) -> None:
+    relative = registry.person(region="440305", scheme="resident", enrolled=date(2020, 1, 1))
+    registry.years(relative, 2024, 2025, 2026)
+    registry.family_link(flexible, relative)
+    order, prepay_id = ordered_and_prepaid(app, db, FLEX_OPENID, relative, "premium:2027")
+    _pay(fake_pay, prepay_id)
+    assert reload(db, order).status == "paid"
+    with db.reading() as session:
+        year = session.execute(select(ResidentPremium).where(
+            ResidentPremium.person_id == relative, ResidentPremium.year == 2027)).scalar_one()
+        balance = session.execute(select(PersonalAccount.balance).where(
+            PersonalAccount.person_id == flexible)).scalar_one()
+    assert (year.status, year.payer, year.payer_person_id, year.amount) == ("paid", "family", flexible, order.amount)
+    assert balance == Decimal("1000")  # cash: the holder's personal account is not touched
+
+
+def test_a_notify_for_another_merchant_is_refused(
+        app: Flask, db: Database, flexible: int, fake_pay: FakeWeChatPay, monkeypatch: pytest.MonkeyPatch) -> None:
+    order, prepay_id = ordered_and_prepaid(app, db, FLEX_OPENID, flexible, ITEM)
+    fake_pay.hold_notifies = True
+    _pay(fake_pay, prepay_id)
+    fake_pay.hold_notifies = False
+    monkeypatch.setattr(fake_pay, "keys", replace(fake_pay.keys, mchid="1900000000"))
+    assert fake_pay.notify(order.out_trade_no) == 400
+    assert _count(db, PayNotice) == 0
