@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import click
+from flask import Flask
 from sqlalchemy import select
 
 from miniservice.clock import local_today
@@ -15,7 +16,7 @@ from miniservice.payments.orders import close_expired
 from miniservice.payments.reconcile import ReconcileFailed, reconcile
 
 
-def _app():  # type: ignore[no-untyped-def]
+def _app() -> Flask:
     from miniservice.cli import make_app
 
     return make_app()
@@ -58,11 +59,11 @@ def show(out_trade_no: str) -> None:
 
 @orders.command("reconcile", help="Compare a day's orders with the pay server's bill (default: yesterday).")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None)
-def reconcile_command(day: object) -> None:
+def reconcile_command(day: datetime | None) -> None:
     app = _app()
     with app.app_context():
         today = local_today(app.extensions["miniservice.settings"].timezone)
-        bill_day = day.date() if day is not None else today - timedelta(days=1)  # type: ignore[attr-defined]
+        bill_day = day.date() if day is not None else today - timedelta(days=1)
         try:
             run = reconcile(get_db(), app, bill_day)
         except ReconcileFailed as exc:
@@ -75,7 +76,7 @@ def reconcile_command(day: object) -> None:
         click.echo(f"  - {finding}")
 
 
-def reconcile_yesterday(app, today: date) -> None:  # type: ignore[no-untyped-def]
+def reconcile_yesterday(app: Flask, today: date) -> None:
     """The scheduler's daily job body."""
     with app.app_context():
         try:

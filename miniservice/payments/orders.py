@@ -24,6 +24,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlmodel import Session
 
+from miniservice.audit import record
 from miniservice.citizens.models import Binding, Person
 from miniservice.clock import local_today, now_utc
 from miniservice.db import Database, IntegrityError
@@ -240,9 +241,8 @@ def start_payment(db: Database, app: Flask, openid: str, out_trade_no: str) -> d
     channel = channel_named(app, order.channel)
     if channel is None:
         raise PayError(CHANNEL_DOWN, 503)
-    fresh = order.prepay_id and order.prepaid_at and now_utc() - order.prepaid_at < PREPAY_REUSE
-    if fresh and hasattr(channel, "jsapi_params"):
-        return channel.jsapi_params(order.prepay_id)  # type: ignore[attr-defined]
+    if order.prepay_id and order.prepaid_at and now_utc() - order.prepaid_at < PREPAY_REUSE:
+        return channel.jsapi_params(order.prepay_id)
     try:
         prepay = channel.prepay(order.out_trade_no, describe(order), order.amount, openid,
                                 end_of(order.expires_on, tz))
@@ -280,6 +280,7 @@ def close_order(db: Database, app: Flask, order: PayOrder, why: str) -> str:
         assert stored is not None
         if stored.status == "open":
             stored.status, stored.open_key, stored.closed_at = "closed", None, now_utc()
+            record(session, "system:payments", "payment.order_closed", f"pay_order:{order.id}", why=why)
         return stored.status
 
 
