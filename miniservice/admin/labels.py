@@ -106,6 +106,8 @@ BAND_COLUMNS: dict[str, Words] = {
 }
 
 CHOICES: dict[str, str] = {
+    # PayChannel
+    "wechatpay": "微信支付", "none": "未开通",
     # Cause
     "unit": "单位原因", "self": "个人原因",
     # Relation
