@@ -21,16 +21,15 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import requests
 from flask import Flask
 from sqlalchemy import select, update
 from sqlmodel import Session
-from wechatpy.exceptions import WeChatException
 
 from miniservice.audit import record
 from miniservice.citizens.models import Contribution, Person, ResidentPremium
 from miniservice.clock import local_today, now_utc
 from miniservice.db import Database, insert_ignore
+from miniservice.outbox import enqueue
 from miniservice.payments.channels import ChannelUnavailable, Transaction, channel_named
 from miniservice.payments.errors import PayError
 from miniservice.payments.models import PayNotice, PayOrder
@@ -58,8 +57,7 @@ def receive(db: Database, app: Flask, channel: str, tx: Transaction, *, source: 
 
 def settle_notice(db: Database, app: Flask, transaction_id: str) -> str:
     tz = app.extensions["miniservice.settings"].timezone
-    receipt: tuple[str, str, Decimal] | None = None
-    with db.transaction() as session:
+    with app.app_context(), db.transaction() as session:
         notice = session.execute(select(PayNotice).where(PayNotice.transaction_id == transaction_id)
                                  .with_for_update()).scalar_one()
         if notice.settled_at is not None:
@@ -69,9 +67,7 @@ def settle_notice(db: Database, app: Flask, transaction_id: str) -> str:
         outcome = _apply(session, notice, order, tz)
         notice.settled_at, notice.outcome = now_utc(), outcome
         if outcome == "settled" and order is not None:
-            receipt = (order.openid, order.item, order.amount)
-    if receipt is not None:
-        send_receipt(app, *receipt)
+            enqueue_receipt(session, order)
     return outcome
 
 
@@ -187,20 +183,13 @@ def _stop_reminders(session: Session, order: PayOrder) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def send_receipt(app: Flask, openid: str, item: str, amount: Decimal) -> None:
-    """The receipt goes out after the commit through the account's message path (a courtesy: the
-    payment stands whether or not WeChat delivers it)."""
-    from miniservice.wechat.client import get_client
-    from miniservice.wechat.router import text
-
-    kind, _, rest = item.partition(":")
+def enqueue_receipt(session: Session, order: PayOrder) -> None:
+    """The receipt goes into the durable outbox in the settlement's own transaction: it exists exactly
+    when the payment is recorded, and the outbox's key makes a replayed settlement add nothing."""
+    kind, _, rest = order.item.partition(":")
     first, _, last = rest.partition(":")
-    try:
-        with app.app_context():
-            message = text("pay_receipt.txt", kind=kind, year=first, first=first, last=last, amount=format_yuan(amount))
-            get_client().message.send_text(openid, message)
-    except (WeChatException, requests.RequestException) as exc:
-        log.warning("payment receipt not delivered: %s", exc)
+    enqueue(session, f"receipt:pay_order:{order.id}", order.openid, "pay_receipt.txt", kind=kind, year=first,
+            first=first, last=last, amount=format_yuan(order.amount))
 
 
 def settle_pending(db: Database, app: Flask) -> int:

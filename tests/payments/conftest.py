@@ -77,8 +77,9 @@ def reload(db: Database, order: PayOrder) -> PayOrder:
 
 def ordered_and_prepaid(app: Flask, db: Database, openid: str, person_id: int, item: str) -> tuple[PayOrder, str]:
     """An order with its prepay made, as after the citizen taps 微信支付; returns it and the prepay id."""
-    order = open_order(db, app, openid, person_id, item)
-    params = start_payment(db, app, openid, order.out_trade_no)
+    with app.app_context():
+        order = open_order(db, app, openid, person_id, item)
+        params = start_payment(db, app, openid, order.out_trade_no)
     return reload(db, order), params["package"].removeprefix("prepay_id=")
 
 
@@ -86,3 +87,19 @@ def channel(app: Flask) -> Any:
     found = channel_named(app, "wechatpay")
     assert found is not None
     return found
+
+
+def receipts(app: Flask, fake_wechat: Any, openid: str) -> list[Any]:
+    """Receipts WeChat accepted for ``openid`` once the outbox has been drained (as its job would)."""
+    from miniservice.outbox.sending import drain
+
+    with app.app_context():
+        drain()
+    return [m for m in fake_wechat.sent_messages(openid) if "缴费成功" in str(m)]
+
+
+@pytest.fixture(autouse=True)
+def _app_context(app: Flask) -> Iterator[None]:
+    """Service calls run inside the app, as in a request, the CLI or a job (the identity vault is the app's)."""
+    with app.app_context():
+        yield

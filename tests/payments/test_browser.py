@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask
 from playwright.sync_api import expect
 
 from miniservice.devtools.fake_wechat import OPENID_COOKIE, FakeWeChat
 from miniservice.devtools.fake_wechatpay import FakeWeChatPay
 from tests.conftest import LiveServer, save_screenshot
-from tests.payments.conftest import FLEX_OPENID
+from tests.payments.conftest import FLEX_OPENID, receipts
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_citizen_pays_in_the_cashier_and_the_gap_closes(
-        live_server: LiveServer, flexible: int, fake_pay: FakeWeChatPay, fake_wechat: FakeWeChat,
+        app: Flask, live_server: LiveServer, flexible: int, fake_pay: FakeWeChatPay, fake_wechat: FakeWeChat,
         phone_page: Any) -> None:
     fake_wechat.add_follower(FLEX_OPENID)
     page = phone_page
@@ -32,4 +33,4 @@ def test_a_citizen_pays_in_the_cashier_and_the_gap_closes(
     expect(page.locator("#pay-result")).to_contain_text("缴费成功")
     page.click("a:has-text('查看缴费记录')")
     expect(page.locator("body")).to_contain_text("目前没有断缴")
-    assert any("缴费成功" in str(m) for m in fake_wechat.sent_messages(FLEX_OPENID))
+    assert len(receipts(app, fake_wechat, FLEX_OPENID)) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -52,9 +53,12 @@ def test_a_second_tap_returns_the_same_order(app: Flask, db: Database, flexible:
 
 
 def test_two_taps_at_once_make_one_order(app: Flask, db: Database, flexible: int) -> None:
+    def tap(_: int) -> str:
+        with app.app_context():
+            return open_order(db, app, FLEX_OPENID, flexible, "backpay:2026-07:2026-10").out_trade_no
+
     with ThreadPoolExecutor(4) as pool:
-        found = list(pool.map(
-            lambda _: open_order(db, app, FLEX_OPENID, flexible, "backpay:2026-07:2026-10").out_trade_no, range(4)))
+        found = list(pool.map(tap, range(4)))
     assert len(set(found)) == 1
     assert order_count(db) == 1
 
@@ -100,12 +104,13 @@ def test_a_premium_order_expires_the_day_before_new_rules_change_its_figure(
     policies = tmp_path / "policies"
     shutil.copytree(PROJECT_ROOT / "policies", policies)
     shenzhen = policies / "440300.toml"
-    text = shenzhen.read_text().replace('version = "2025.1"', 'version = "2026.12"')
-    text = text.replace("effective_from = 2025-01-01", "effective_from = 2026-12-01")
-    shenzhen.write_text(text + '\n[resident.premium]\n2027 = { value = "430", source = "test: a new notice" }\n')
+    text = re.sub(r'(?m)^version = ".*"$', 'version = "2026.12"', shenzhen.read_text())
+    text = re.sub(r"(?m)^effective_from = .*$", "effective_from = 2026-12-01", text)
+    premium = '2027 = { value = "430", source = "estimate", illustrative = true }'
+    shenzhen.write_text(f"{text}\n[resident.premium]\n{premium}\n")
     assert load_directory(db, policies, "test").ok
     person = registry.person(region="440305", scheme="resident", openid="o_resident", enrolled=date(2020, 1, 1))
     registry.years(person, 2020, 2021, 2022, 2023, 2024, 2025, 2026)
     order = open_order(db, app, "o_resident", person, "premium:2027")
     assert order.expires_on == date(2026, 11, 30)
-    assert order.rule_version == "2025.1"
+    assert order.rule_version != "2026.12"

@@ -25,7 +25,7 @@ from miniservice.quotes.service import quote_for_person
 from miniservice.reminders.models import Reminder
 from miniservice.rules.months import Month
 from tests.conftest import LiveServer
-from tests.payments.conftest import FLEX_OPENID, channel, ordered_and_prepaid, reload
+from tests.payments.conftest import FLEX_OPENID, channel, ordered_and_prepaid, receipts, reload
 from tests.quotes.conftest import TODAY, Registry
 
 ITEM = "backpay:2026-07:2026-10"
@@ -49,8 +49,8 @@ def _count(db: Database, model: Any) -> int:
         return session.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def _receipts(fake_wechat: FakeWeChat) -> list[Any]:
-    return [m for m in fake_wechat.sent_messages(FLEX_OPENID) if "缴费成功" in str(m)]
+def _receipts(app: Flask, fake_wechat: FakeWeChat) -> list[Any]:
+    return receipts(app, fake_wechat, FLEX_OPENID)
 
 
 def _pay(fake_pay: FakeWeChatPay, prepay_id: str, **kwargs: Any) -> None:
@@ -75,7 +75,7 @@ def test_a_verified_payment_closes_the_gap_stops_reminders_and_sends_a_receipt(
     assert not quote_for_person(db, flexible, TODAY).due  # the records page and gaps read the same rows
     with db.reading() as session:
         assert session.execute(select(Reminder.status)).scalar_one() == "cancelled_paid"
-    assert len(_receipts(fake_wechat)) == 1
+    assert len(_receipts(app, fake_wechat)) == 1
 
 
 def test_a_repeated_or_out_of_order_notify_credits_once(
@@ -91,7 +91,7 @@ def test_a_repeated_or_out_of_order_notify_credits_once(
     assert _count(db, PayNotice) == 1
     assert _count(db, Contribution) == 78 + 4  # 2020-01 … 2026-06 paid, then the four paid back
     assert reload(db, order).status == "paid"
-    assert len(_receipts(fake_wechat)) == 1
+    assert len(_receipts(app, fake_wechat)) == 1
 
 
 @pytest.mark.parametrize("how", [{"forged": True}, {"age": 3600}])
@@ -115,7 +115,7 @@ def test_a_payment_of_another_amount_is_held_and_refunded_by_staff(
     assert held.status == "held"
     assert "0.01 元与订单金额" in (held.hold_reason or "")
     assert _statuses(db, flexible) == {}
-    assert _receipts(fake_wechat) == []
+    assert _receipts(app, fake_wechat) == []
     refunded = refund_held(db, app, order.id, "staff:test")
     assert refunded.status == "refunded"
     assert fake_pay.order(order.out_trade_no).state == "REFUND"

@@ -68,7 +68,7 @@ def test_the_daily_job_run_by_the_background_scheduler_plans_and_sends(
         scheduler.shutdown(wait=True)
     assert len(fake_wechat.sent_messages(citizen.openid)) == 1
     with db.reading() as session:
-        assert session.execute(select(func.count()).select_from(SchedulerJob)).scalar_one() == 4
+        assert session.execute(select(func.count()).select_from(SchedulerJob)).scalar_one() == 5
 
 
 def test_a_second_scheduler_on_postgresql_stands_by_until_the_leader_stops(database_url: str) -> None:

@@ -1,7 +1,7 @@
 """payment orders notices and reconciliation
 
 Revision ID: af3c59fde015
-Revises: 7c1e5a0b9d2f
+Revises: dcc8e3644528
 Create Date: 2026-12-01 15:02:45.547221
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = 'af3c59fde015'
-down_revision: str | None = '7c1e5a0b9d2f'
+down_revision: str | None = 'dcc8e3644528'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
