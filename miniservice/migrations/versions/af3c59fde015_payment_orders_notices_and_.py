@@ -1,7 +1,7 @@
 """payment orders notices and reconciliation
 
 Revision ID: af3c59fde015
-Revises: dcc8e3644528
+Revises: ac937be83ff9
 Create Date: 2026-12-01 15:02:45.547221
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = 'af3c59fde015'
-down_revision: str | None = 'dcc8e3644528'
+down_revision: str | None = 'ac937be83ff9'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
