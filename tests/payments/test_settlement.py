@@ -21,6 +21,7 @@ from miniservice.payments.errors import PayError
 from miniservice.payments.models import PayNotice, PayOrder
 from miniservice.payments.orders import close_order, start_payment
 from miniservice.payments.settlement import refund_held, settle_pending
+from miniservice.payments.wechatpay import TIMEOUT
 from miniservice.quotes.service import quote_for_person
 from miniservice.reminders.models import Reminder
 from miniservice.rules.months import Month
@@ -166,6 +167,7 @@ def test_a_prepay_timeout_charges_nothing_and_the_retry_uses_the_same_order(
         start_payment(db, app, FLEX_OPENID, order.out_trade_no)
     assert refused.value.status == 503 and "没有扣款" in refused.value.message
     assert reload(db, order).prepay_id is None
+    channel(app).client._core._timeout = TIMEOUT  # the retry waits as long as in production
     params = start_payment(db, app, FLEX_OPENID, order.out_trade_no)
     assert params["package"] == f"prepay_id={fake_pay.order(order.out_trade_no).prepay_id}"
     assert len(fake_pay.orders) == 1
