@@ -1,7 +1,8 @@
 """The 补缴 quote engine: ``quote(rules, facts, on_date) -> Quote``.
 
 For 职工医保 (in-unit or 灵活就业) a gap's cost is base × rate per month (seed 000, 001), the base being
-the region's previous-year average wage at the time of paying; the late fee is 万分之五 per day from
+the citizen's own declared base when known (clamped to the region's band), else the region's
+previous-year average wage at the time of paying; the late fee is 万分之五 per day from
 each month's due date (seed 001), charged to whoever caused the gap — never to the citizen when the
 unit caused it (seed 001: 单位补缴后,个人无需承担滞纳金). Waiting, continuity and the three-month
 line come from the region's bands (:mod:`waiting`); 居民医保 and retirement have their own modules.
@@ -11,7 +12,6 @@ Every figure is read through a :class:`Citer`, so the quote cites exactly what i
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from miniservice.rules.citing import Citer, QuoteError
 from miniservice.rules.gaps import due_date
@@ -20,6 +20,7 @@ from miniservice.rules.money import ZERO
 from miniservice.rules.months import Month, month_range
 from miniservice.rules.quote_model import (
     BackPayRoute,
+    BaseUsed,
     CitizenFacts,
     Guidance,
     MonthLine,
@@ -31,7 +32,7 @@ from miniservice.rules.quote_model import (
 from miniservice.rules.resident import quote_resident
 from miniservice.rules.retirement import top_up
 from miniservice.rules.schema import RegionRules
-from miniservice.rules.waiting import benefits, choose_band, continuity, line_advice, reduced_ratio
+from miniservice.rules.waiting import benefits, choose_band, continuity, line_advice, reduced_ratio, unit_deadline
 
 __all__ = ["QuoteError", "quote"]
 
@@ -58,9 +59,9 @@ def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
                      citations=citer.used)
     section = "employee" if facts.scheme is Scheme.EMPLOYEE else "flexible"
     route = _route(citer, section, facts, on_date)
-    lines, totals = _lines(citer, section, facts, on_date) if route.possible else ((), Totals())
+    lines, totals, base = _lines(citer, section, facts, on_date) if route.possible else ((), Totals(), None)
     choice = choose_band(citer, section, facts.cause, facts.gap_first, facts.gap_months, on_date)
-    resumed = benefits(choice, on_date)
+    resumed = benefits(choice, on_date, back_paid=route.possible)
     kept = continuity(choice, facts.continuous_months_before, facts.gap_months, back_paid=route.possible)
     return Quote(
         **header,
@@ -72,6 +73,7 @@ def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
         reduced_ratio=reduced_ratio(citer, section, kept, on_date, resumed.resume_on),
         line=line_advice(citer, section, facts.cause, facts.gap_first, on_date),
         retirement=retirement,
+        base=base,
         guidance=_guidance(citer, facts, route.how),
         citations=citer.used,
     )
@@ -84,6 +86,7 @@ def _route(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> Ba
         if facts.cause is Cause.UNIT:
             window = citer.value(f"{section}.backpay.unit_window_months")
             deadline = citer.value(f"{section}.backpay.unit_arrears_deadline_months")
+            last_day = unit_deadline(citer, section, facts.gap_first)
         else:
             window = citer.value(f"{section}.backpay.self_window_months")
             online = citer.value(f"{section}.backpay.self_online")
@@ -94,8 +97,12 @@ def _route(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> Ba
         if facts.gap_first < earliest:
             return BackPayRoute(False, Route.NOT_POSSIBLE,
                                 f"a unit may back-pay at most {window} months (from {earliest})", tuple(keys))
-        return BackPayRoute(True, Route.WINDOW, f"the unit back-pays at the 医保经办机构; arrears should arrive "
-                            f"within {deadline} months, and the citizen owes nothing", tuple(keys))
+        if on_date > last_day:
+            return BackPayRoute(True, Route.WINDOW, f"the unit back-pays at the 医保经办机构 and the citizen owes "
+                                f"nothing, but the {deadline}-month deadline for the arrears passed on {last_day}: "
+                                "the gap is treated like any gap of its length", tuple(keys))
+        return BackPayRoute(True, Route.WINDOW, f"the unit back-pays at the 医保经办机构; arrears must arrive "
+                            f"by {last_day} ({deadline} months), and the citizen owes nothing", tuple(keys))
     if window and facts.gap_first < earliest:
         return BackPayRoute(False, Route.NOT_POSSIBLE,
                             f"citizens may back-pay only the last {window} months (from {earliest}); "
@@ -105,11 +112,14 @@ def _route(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> Ba
     return BackPayRoute(True, Route.WINDOW, "back-pay at the 医保经办机构 window only", tuple(keys))
 
 
-def _lines(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> tuple[tuple[MonthLine, ...], Totals]:
-    """One line per gap month at today's base and rates; totals are exact sums, rounded only on output."""
+def _lines(citer: Citer, section: str, facts: CitizenFacts,
+           on_date: date) -> tuple[tuple[MonthLine, ...], Totals, BaseUsed]:
+    """One line per gap month at the base the bureau would bill and today's rates; totals are exact
+    sums, rounded only on output."""
     assert facts.gap_first is not None and facts.gap_last is not None
+    used = _base(citer, section, facts, on_date)
+    base = used.amount
     with citer.track() as keys:
-        base = _base(citer, section, facts, on_date)
         unit_rate = citer.value(f"{section}.unit_rate")
         personal_rate = citer.value(f"{section}.personal_rate")
         due_day = citer.value(f"{section}.due_day_next_month") or None
@@ -135,21 +145,35 @@ def _lines(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> tu
         citizen_owes=owed if payer is Payer.CITIZEN else ZERO,
         unit_owes=owed if payer is Payer.UNIT else ZERO,
         fund_owes=owed if payer is Payer.FUND else ZERO,
-        cites=tuple(keys),
-    )
+        cites=(*used.cites, *keys),
+    ), used
 
 
-def _base(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> Decimal:
-    """Previous-year average wage at the time of paying (seed 000); 60% for the unemployed (seed 003);
-    a unit's declared wage clamped to the floor/ceiling band when one is given."""
-    _, average = citer.by_year("wage.average_monthly", on_date.year - 1)
+def _base(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> BaseUsed:
+    """The monthly base, as the bureau would bill it.
+
+    The unemployment fund pays on 60% of the previous-year average wage (seed 003). Otherwise the
+    citizen's own base (the registry's declared or paid base, or a what-if's) is used, clamped to
+    the region's floor/ceiling band; only when none is known does the previous-year average wage at
+    the time of paying stand in (seed 000). The band's figures are cited only when they change the
+    base, so a citizen's own base is not marked illustrative because the average behind the band is.
+    """
     if facts.unemployed:
-        return average * citer.value("wage.unemployed_base_ratio")
-    if facts.monthly_wage is not None and facts.cause is Cause.UNIT:
+        with citer.track() as keys:
+            _, average = citer.by_year("wage.average_monthly", on_date.year - 1)
+            amount = average * citer.value("wage.unemployed_base_ratio")
+        return BaseUsed(amount, "unemployment_fund", None, False, tuple(keys))
+    if facts.declared_base is None:
+        with citer.track() as keys:
+            _, average = citer.by_year("wage.average_monthly", on_date.year - 1)
+        return BaseUsed(average, "regional_average", None, False, tuple(keys))
+    with citer.track() as keys:
+        _, average = citer.by_year("wage.average_monthly", on_date.year - 1)
         floor = average * citer.value(f"{section}.base_floor_ratio")
         ceiling = average * citer.value(f"{section}.base_ceiling_ratio")
-        return min(max(facts.monthly_wage, floor), ceiling)
-    return average
+    amount = min(max(facts.declared_base, floor), ceiling)
+    clamped = amount != facts.declared_base
+    return BaseUsed(amount, facts.base_source, facts.declared_base, clamped, tuple(keys) if clamped else ())
 
 
 def _guidance(citer: Citer, facts: CitizenFacts, how: Route) -> Guidance:

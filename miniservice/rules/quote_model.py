@@ -21,6 +21,8 @@ from miniservice.rules.months import Month
 from miniservice.rules.schema import ContinuityEffect
 
 JSON_SCHEMA = "miniservice.quote/1"
+# Where a quote's monthly base comes from, most specific first (docs/quote-json.md "base").
+BASE_SOURCES = ("registry_gap_rows", "registry_last_paid", "declared_input", "regional_average")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,8 @@ class CitizenFacts:
     resident_gap_years: int | None = None  # 居民医保 断保 years when no gap months are given
     resident_repair_years: int = 0  # 缴费修复: years the citizen chooses to pay back
     unemployed: bool = False  # receiving 失业保险金: the unemployment fund pays, on 60% of the wage
-    monthly_wage: Decimal | None = None  # unit-caused gaps: the wage the unit declares, if known
+    declared_base: Decimal | None = None  # the citizen's own monthly base (registry or what-if), if known
+    base_source: str = "regional_average"  # where declared_base comes from (see BASE_SOURCES)
 
     def __post_init__(self) -> None:
         if (self.gap_first is None) != (self.gap_last is None):
@@ -50,6 +53,12 @@ class CitizenFacts:
         for name in ("paid_months", "continuous_months_before", "resident_repair_years"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        if self.declared_base is not None and self.declared_base <= 0:
+            raise ValueError("declared_base must be positive")
+        if self.base_source not in BASE_SOURCES:
+            raise ValueError(f"unknown base_source {self.base_source!r}")
+        if (self.declared_base is None) != (self.base_source == "regional_average"):
+            raise ValueError("a declared_base needs its source; the regional average needs none")
 
     @property
     def gap_months(self) -> int:
@@ -96,6 +105,20 @@ class MonthLine:
 
 
 @dataclass(frozen=True, slots=True)
+class BaseUsed:
+    """The monthly base the lines use, and why: the citizen's own base when known, else the region's.
+
+    ``declared`` is the citizen's base before the floor/ceiling band; ``amount`` is what is billed.
+    """
+
+    amount: Decimal
+    source: str  # one of BASE_SOURCES, or "unemployment_fund" (60% of the average, fund pays)
+    declared: Decimal | None
+    clamped: bool
+    cites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Totals:
     unit_share: Decimal = ZERO
     personal_share: Decimal = ZERO
@@ -124,6 +147,7 @@ class Benefits:
     gap_bills_reimbursable: bool
     rule: str
     cites: tuple[str, ...] = ()
+    back_paid: bool = True  # False: the gap cannot be back-paid; benefits resume on renewed payment only
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,13 +168,21 @@ class Continuity:
 
 @dataclass(frozen=True, slots=True)
 class LineAdvice:
-    """The three-month line: pay by ``last_day_within`` and avoid ``avoided_rule``."""
+    """The region's line: the last day on which paying avoids every consequence of the gap.
+
+    Derived from the region's own rules (its waiting bands in months or days, the back-pay window,
+    the unit's arrears deadline), not from the national three months; ``None`` on a quote when no
+    day matters (every day gives the same outcome).
+    """
 
     last_day_within: date
     first_day_beyond: date
     passed: bool
-    avoided_waiting_months: int | None  # None: crossing the line changes nothing here
-    avoided_rule: str | None
+    avoided_waiting_months: int | None  # waiting months from the first day beyond (None: same wait)
+    avoided_rule: str | None  # what applies from the first day beyond
+    measure: str = "months"  # how the region measures the gap: "months" or "days"
+    length_within: int = 0  # the gap's length (in ``measure``) on the last day within
+    reason: str = "waiting"  # what changes beyond: "waiting", "window" (no back-pay), "unit_deadline"
     cites: tuple[str, ...] = ()
 
 
@@ -213,14 +245,37 @@ class Quote:
     citations: dict[str, Citation]
     reduced_ratio: ReducedRatio | None = None
     line: LineAdvice | None = None
+    base: BaseUsed | None = None
     retirement: RetirementTopUp | None = None
     resident: ResidentTerms | None = None
     notes: tuple[str, ...] = field(default=())
 
     @property
+    def shown_cites(self) -> tuple[str, ...]:
+        """The keys behind the figures this quote shows: amounts owed, benefits, the line, top-up, premium.
+
+        Guidance texts and parameters read only to rule a case out are not figures shown to anyone.
+        """
+        sections: list[tuple[str, ...]] = [self.route.cites]
+        if self.lines or self.totals.premium:
+            sections.append(self.totals.cites)
+        if self.base is not None and self.lines:
+            sections.append(self.base.cites)
+        for part in (self.benefits, self.reduced_ratio, self.continuity, self.line, self.resident):
+            if part is not None:
+                sections.append(part.cites)
+        if self.retirement is not None and self.retirement.short_months:
+            sections.append(self.retirement.cites)
+        return tuple(dict.fromkeys(key for keys in sections for key in keys))
+
+    @property
+    def illustrative_keys(self) -> tuple[str, ...]:
+        return tuple(k for k in self.shown_cites if k in self.citations and self.citations[k].illustrative)
+
+    @property
     def illustrative(self) -> bool:
-        """True when any figure behind this quote is illustrative rather than official."""
-        return any(c.illustrative for c in self.citations.values())
+        """True when a figure this quote shows rests on an illustrative (not official) figure."""
+        return bool(self.illustrative_keys)
 
     def to_json(self) -> dict[str, Any]:
         """The one JSON-ready shape (see docs/quote-json.md)."""
@@ -234,8 +289,10 @@ class Quote:
             "cause": facts.cause.value,
             "gap": None if facts.gap_first is None else {
                 "first": str(facts.gap_first), "last": str(facts.gap_last), "months": facts.gap_months},
+            "inputs": _inputs_json(facts),
             "route": {"possible": self.route.possible, "how": self.route.how.value, "reason": self.route.reason,
                       "cites": list(self.route.cites)},
+            "base": _base_json(self.base) if self.lines else None,
             "months": [_line_json(line) for line in self.lines],
             "totals": _totals_json(self.totals),
             "benefits": _benefits_json(self.benefits),
@@ -254,6 +311,7 @@ class Quote:
                          "cites": list(self.guidance.cites)},
             "citations": {key: c.to_json() for key, c in sorted(self.citations.items())},
             "illustrative": self.illustrative,
+            "illustrative_keys": list(self.illustrative_keys),
             "notes": list(self.notes),
         }
 
@@ -288,7 +346,8 @@ def _benefits_json(b: Benefits | None) -> dict[str, Any] | None:
         return None
     return {"resume_on": b.resume_on.isoformat(), "waiting_months": b.waiting_months,
             "waiting_ends": _iso(b.waiting_ends), "ratio_during_wait": str(b.ratio_during_wait),
-            "gap_bills_reimbursable": b.gap_bills_reimbursable, "rule": b.rule, "cites": list(b.cites)}
+            "gap_bills_reimbursable": b.gap_bills_reimbursable, "back_paid": b.back_paid, "rule": b.rule,
+            "cites": list(b.cites)}
 
 
 def _line_advice_json(a: LineAdvice | None) -> dict[str, Any] | None:
@@ -297,7 +356,25 @@ def _line_advice_json(a: LineAdvice | None) -> dict[str, Any] | None:
     avoids = None if a.avoided_waiting_months is None else {
         "waiting_months": a.avoided_waiting_months, "rule": a.avoided_rule}
     return {"last_day_within": a.last_day_within.isoformat(), "first_day_beyond": a.first_day_beyond.isoformat(),
-            "passed": a.passed, "avoids": avoids, "cites": list(a.cites)}
+            "passed": a.passed, "measure": a.measure, "length_within": a.length_within, "reason": a.reason,
+            "avoids": avoids, "cites": list(a.cites)}
+
+
+def _inputs_json(f: CitizenFacts) -> dict[str, Any]:
+    return {"continuous_months_before": f.continuous_months_before,
+            "declared_base": None if f.declared_base is None else money(f.declared_base),
+            "base_source": f.base_source, "unemployed": f.unemployed,
+            "sex": None if f.sex is None else f.sex.value, "birth_date": _iso(f.birth_date),
+            "paid_months": f.paid_months,
+            "actually_paid_months": f.paid_months if f.actually_paid_months is None else f.actually_paid_months}
+
+
+def _base_json(b: BaseUsed | None) -> dict[str, Any] | None:
+    if b is None:
+        return None
+    return {"amount": money(b.amount), "source": b.source,
+            "declared": None if b.declared is None else money(b.declared), "clamped": b.clamped,
+            "cites": list(b.cites)}
 
 
 def _retirement_json(r: RetirementTopUp | None) -> dict[str, Any] | None:

@@ -1,8 +1,13 @@
-"""Waiting periods, reimbursement while waiting, continuity, and the three-month line.
+"""Waiting periods, reimbursement while waiting, continuity, and the region's line.
 
 A region's waiting table is a list of bands by gap length (see ``WaitingBand``); the band with the
 largest ``over`` still below the gap applies. Everything here is computed from that band and the
 paying date, so a region changes behaviour by editing its rule file only.
+
+The *line* is not the national "three months": it is the last day on which paying an open gap
+avoids every consequence under the region's own rules — its bands in months or in days (宜昌 60 /
+180 days), its back-pay window, and for a unit's arrears the deadline by which they must arrive
+(seed 004: 应在6个月内足额补缴到账). Reminders are timed by exactly this day.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from miniservice.rules.citing import Citer
-from miniservice.rules.gaps import three_month_line
+from miniservice.rules.gaps import due_date, last_due_month
 from miniservice.rules.kinds import Cause
-from miniservice.rules.months import Month
+from miniservice.rules.months import Month, add_months_to_date
 from miniservice.rules.quote_model import Benefits, Continuity, LineAdvice, ReducedRatio
 from miniservice.rules.schema import ContinuityEffect, WaitingBand, WaitKind
 
@@ -26,16 +31,27 @@ class BandChoice:
     band: WaitingBand
 
 
+def unit_deadline(citer: Citer, section: str, gap_first: Month) -> date:
+    """The last day a unit's arrears may arrive: ``unit_arrears_deadline_months`` after the first
+    missed month fell due (seed 004: 用人单位欠缴 … 应在6个月内足额补缴到账)."""
+    due_day = citer.value(f"{section}.due_day_next_month") or None
+    months = citer.value(f"{section}.backpay.unit_arrears_deadline_months")
+    return add_months_to_date(due_date(gap_first, due_day), months)
+
+
 def choose_band(citer: Citer, section: str, cause: Cause, gap_first: Month, gap_months: int,
                 pay_date: date) -> BandChoice:
     """The band that applies to a gap of ``gap_months`` paid on ``pay_date``.
 
     Day-measured regions (宜昌) count the lapse from the first day of the first missed month, when
-    benefits stopped (seed 004: 从断缴次月起 … 无法享受), to the paying day.
+    benefits stopped (seed 004: 从断缴次月起 … 无法享受), to the paying day. A unit's arrears paid
+    after the unit's deadline lose the unit bands' promise (到账次日起享受, 追溯报销): the gap is then
+    treated like any other gap of its length (the self bands), though the unit still pays for it.
     """
     measure = citer.value(f"{section}.waiting.measure")
     length = (pay_date - gap_first.first_day).days if measure == "days" else gap_months
-    name = "unit_bands" if cause is Cause.UNIT else "self_bands"
+    late_unit = cause is Cause.UNIT and pay_date > unit_deadline(citer, section, gap_first)
+    name = "unit_bands" if cause is Cause.UNIT and not late_unit else "self_bands"
     bands = getattr(getattr(citer.rules, section).waiting, name)
     index = max(i for i, band in enumerate(bands) if band.over < length or band.over == 0)
     key = f"{section}.waiting.{name}[{index}]"
@@ -67,16 +83,22 @@ def describe(band: WaitingBand) -> str:
     }[band.wait]
 
 
-def benefits(choice: BandChoice, pay_date: date) -> Benefits:
+def benefits(choice: BandChoice, pay_date: date, *, back_paid: bool = True) -> Benefits:
+    """Benefits after paying on ``pay_date``; a gap that cannot be back-paid is never reimbursed.
+
+    Without back-payment the missed months stay unpaid, so nothing can be reimbursed retroactively
+    and the citizen resumes by paying again: the band's wait from the paying day still applies.
+    """
     resume_on, waiting = resume(choice.band, pay_date)
     return Benefits(
         resume_on=resume_on,
         waiting_months=waiting,
         waiting_ends=resume_on - timedelta(days=1) if waiting else None,
         ratio_during_wait=choice.band.ratio_during_wait,
-        gap_bills_reimbursable=choice.band.gap_bills_reimbursable,
+        gap_bills_reimbursable=choice.band.gap_bills_reimbursable and back_paid,
         rule=describe(choice.band),
         cites=(choice.key,),
+        back_paid=back_paid,
     )
 
 
@@ -103,24 +125,81 @@ def reduced_ratio(citer: Citer, section: str, after: Continuity, pay_date: date,
     return ReducedRatio(ratio, below, normal_from, tuple(keys))
 
 
-def line_advice(citer: Citer, section: str, cause: Cause, gap_first: Month, on_date: date) -> LineAdvice:
-    """The last day to pay within the line, and what crossing it would add."""
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What paying an open gap on one day means, money apart: the things a line can protect."""
+
+    possible: bool
+    waiting: int
+    continuity: ContinuityEffect
+    reimbursable: bool
+    ratio: object
+    unit_late: bool
+
+
+def _outcome(citer: Citer, section: str, cause: Cause, gap_first: Month, pay_date: date,
+             window: int) -> tuple[_Outcome, BandChoice, int]:
+    due_day = citer.value(f"{section}.due_day_next_month") or None
+    months = gap_first.months_until(last_due_month(pay_date, due_day)) + 1
+    measure = citer.value(f"{section}.waiting.measure")
+    length = (pay_date - gap_first.first_day).days if measure == "days" else months
+    choice = choose_band(citer, section, cause, gap_first, months, pay_date)
+    possible = not window or gap_first >= Month.of(pay_date) - window
+    waiting = resume(choice.band, pay_date)[1]
+    unit_late = cause is Cause.UNIT and pay_date > unit_deadline(citer, section, gap_first)
+    return (_Outcome(possible, waiting, choice.band.continuity, choice.band.gap_bills_reimbursable and possible,
+                     choice.band.ratio_during_wait if waiting else None, unit_late), choice, length)
+
+
+def _change_days(citer: Citer, section: str, cause: Cause, gap_first: Month, window: int) -> list[date]:
+    """Every day on which the outcome can change: a month falling due, a day band's edge, the
+    window moving past the gap's first month, the unit's deadline passing."""
+    due_day = citer.value(f"{section}.due_day_next_month") or None
+    days = {due_date(gap_first + k, due_day) + timedelta(days=1) for k in range(1, 61)}
+    if citer.value(f"{section}.waiting.measure") == "days":
+        bands = getattr(citer.rules, section).waiting.bands(cause)
+        days |= {gap_first.first_day + timedelta(days=band.over + 1) for band in bands if band.over}
+    if window:
+        days.add((gap_first + window + 1).first_day)
+    if cause is Cause.UNIT:
+        days.add(unit_deadline(citer, section, gap_first) + timedelta(days=1))
+    first_day = due_date(gap_first, due_day) + timedelta(days=1)
+    return sorted(day for day in days if day > first_day)
+
+
+def line_advice(citer: Citer, section: str, cause: Cause, gap_first: Month, on_date: date) -> LineAdvice | None:
+    """The last day on which paying the open gap starting at ``gap_first`` avoids every consequence.
+
+    The outcome of paying on the first day the gap exists is the best there is; the line is the day
+    before the first day whose outcome is worse in any respect (a wait, continuity, reimbursement of
+    the gap's bills, back-payment still possible). None when no day changes anything.
+    """
     with citer.track() as keys:
+        window_key = "unit_window_months" if cause is Cause.UNIT else "self_window_months"
+        window = citer.value(f"{section}.backpay.{window_key}")
         due_day = citer.value(f"{section}.due_day_next_month") or None
-        months = citer.value(f"{section}.line_months")
-        line = three_month_line(gap_first, due_day, months)
-        within = choose_band(citer, section, cause, gap_first, months, line.last_day_within)
-        beyond = choose_band(citer, section, cause, gap_first, months + 1, line.first_day_beyond)
-    within_wait = resume(within.band, line.last_day_within)[1]
-    beyond_wait = resume(beyond.band, line.first_day_beyond)[1]
-    changes = beyond.band != within.band and (
-        beyond_wait > within_wait or beyond.band.continuity != within.band.continuity
-        or beyond.band.gap_bills_reimbursable != within.band.gap_bills_reimbursable)
+        measure = citer.value(f"{section}.waiting.measure")
+        start = due_date(gap_first, due_day) + timedelta(days=1)
+        best, _, _ = _outcome(citer, section, cause, gap_first, start, window)
+        for day in _change_days(citer, section, cause, gap_first, window):
+            seen, choice, _ = _outcome(citer, section, cause, gap_first, day, window)
+            if seen != best:
+                within = day - timedelta(days=1)
+                _, _, length = _outcome(citer, section, cause, gap_first, within, window)
+                reason = ("window" if not seen.possible else "unit_deadline" if seen.unit_late != best.unit_late
+                          else "waiting")
+                break
+        else:
+            return None
+    changed_wait = seen.waiting != best.waiting
     return LineAdvice(
-        last_day_within=line.last_day_within,
-        first_day_beyond=line.first_day_beyond,
-        passed=line.passed(on_date),
-        avoided_waiting_months=beyond_wait if changes else None,
-        avoided_rule=describe(beyond.band) if changes else None,
+        last_day_within=within,
+        first_day_beyond=day,
+        passed=on_date > within,
+        avoided_waiting_months=seen.waiting if changed_wait else None,
+        avoided_rule=describe(choice.band),
+        measure=measure,
+        length_within=length,
+        reason=reason,
         cites=tuple(keys),
     )

@@ -156,7 +156,7 @@ def test_unemployed_base_is_sixty_percent_and_the_fund_pays(book):
 
 def test_unit_declared_wage_is_clamped_to_the_base_band(book):
     low = gap_quote(book, "440300", "2025-04", "2025-04", date(2025, 5, 20), scheme=Scheme.EMPLOYEE,
-                    cause=Cause.UNIT, monthly_wage=Decimal(2000))
+                    cause=Cause.UNIT, declared_base=Decimal(2000), base_source="declared_input")
     high = gap_quote(book, "440300", "2025-04", "2025-04", date(2025, 5, 20), scheme=Scheme.EMPLOYEE,
-                     cause=Cause.UNIT, monthly_wage=Decimal(99999))
+                     cause=Cause.UNIT, declared_base=Decimal(99999), base_source="declared_input")
     assert low.lines[0].base == Decimal(4800) and high.lines[0].base == Decimal(24000)

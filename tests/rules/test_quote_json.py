@@ -16,7 +16,7 @@ from tests.rules.helpers import gap_quote
 
 TOP_KEYS = {"schema", "region", "on_date", "scheme", "cause", "gap", "route", "months", "totals", "benefits",
             "reduced_ratio", "continuity", "three_month_line", "retirement", "resident", "guidance",
-            "citations", "illustrative", "notes"}
+            "citations", "illustrative", "illustrative_keys", "notes", "inputs", "base"}
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
 
 
