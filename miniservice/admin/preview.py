@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
-from miniservice.quotes.facts import Record, situation_from
+from miniservice.quotes.citizen import Record, situation_from
 from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.resolve import NoRulesInForce, preview_rules, rules_in_force
 from miniservice.rules.citing import QuoteError
@@ -135,7 +135,7 @@ def citizen_impact(session: Session, draft: RuleVersion, on_date: date) -> Impac
     deltas: list[Decimal] = []
     for person in affected:
         old_rules, new_rules = rules_pairs[person.region_code]
-        # The same facts the citizen's own quote page uses (miniservice.quotes.facts).
+        # The same facts the citizen's own quote page uses (miniservice.quotes.citizen).
         facts = situation_from(person, records.get(person.id or 0, []), old_rules, on_date).facts
         old, new = Outcome.of(old_rules, facts, on_date), Outcome.of(new_rules, facts, on_date)
         if old != new:

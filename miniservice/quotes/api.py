@@ -17,13 +17,15 @@ from miniservice.clock import local_today
 from miniservice.db import get_db
 from miniservice.quotes.errors import BadParameter, QuoteUnavailable
 from miniservice.quotes.params import parse_what_if, split_gap
-from miniservice.quotes.service import bound_person_id, quote_for_person, what_if_for
+from miniservice.quotes.service import bound_person_id, quote_for_person, what_if
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("quotes_api", __name__, url_prefix="/api/quote")
 
-PARAMETERS = ("region", "scheme", "gap", "cause", "on")
+PARAMETERS = ("region", "scheme", "gap", "cause", "on", "continuous", "base", "sex", "birth", "paid_months",
+              "actual_months")
+EXTRA = PARAMETERS[5:]
 
 
 def _today() -> date:
@@ -43,13 +45,14 @@ def _unavailable(exc: QuoteUnavailable) -> Any:
 def what_if_quote() -> Any:
     unknown = sorted(set(request.args) - set(PARAMETERS))
     if unknown:
-        return _error(400, f"未知参数 {unknown[0]}；可用参数：{', '.join(PARAMETERS)}", unknown[0])
+        return _error(400, f"未知参数 {unknown[0][:40]}；可用参数：{', '.join(PARAMETERS)}", unknown[0][:40])
     args = request.args
     try:
         first, last = split_gap(args.get("gap"))
         wanted = parse_what_if(region=args.get("region"), scheme=args.get("scheme"), first=first, last=last,
-                               cause=args.get("cause"), on=args.get("on"), today=_today())
-        return jsonify(what_if_for(get_db(), wanted).to_json())
+                               cause=args.get("cause"), on=args.get("on"), today=_today(),
+                               **{name: args.get(name) for name in EXTRA})
+        return jsonify(what_if(get_db(), wanted).to_json())
     except BadParameter as exc:
         return _error(400, exc.message, "gap" if exc.field in ("first", "last") else exc.field)
     except QuoteUnavailable as exc:

@@ -19,7 +19,7 @@ from miniservice.quotes.errors import BadParameter, QuoteUnavailable
 from miniservice.quotes.params import WHAT_IF_SCHEMES, parse_what_if
 from miniservice.quotes.present import QuoteView, percent
 from miniservice.quotes.resident import resident_page
-from miniservice.quotes.service import PersonQuote, bound_person_id, loaded_regions, quote_for_person, what_if_for
+from miniservice.quotes.service import PersonQuote, bound_person_id, loaded_regions, quote_for_person, what_if
 from miniservice.rules.kinds import Scheme
 from miniservice.rules.quote_model import Quote
 from miniservice.wechat.oauth import citizen_required
@@ -74,7 +74,7 @@ def quote_page() -> Any:
     error: BadParameter | None = None
     if "region" in request.args:
         try:
-            whatif = what_if_for(db, parse_what_if(on=None, today=today, **form))
+            whatif = what_if(db, parse_what_if(on=None, today=today, **form))
         except BadParameter as exc:
             error = exc
         except QuoteUnavailable as exc:

@@ -9,20 +9,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from miniservice.quotes.errors import BadParameter
-from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.divisions import UnknownRegion, check_region
+from miniservice.rules.kinds import Cause, Scheme, Sex
 from miniservice.rules.months import Month
 
-# A retiree's top-up needs a whole record (sex, paid years), so it is quoted for bound citizens only.
-WHAT_IF_SCHEMES = (Scheme.EMPLOYEE, Scheme.FLEXIBLE, Scheme.RESIDENT)
+# A retiree's top-up is quoted from sex, birth date and the months paid (the what-if's inputs).
+WHAT_IF_SCHEMES = (Scheme.EMPLOYEE, Scheme.FLEXIBLE, Scheme.RESIDENT, Scheme.RETIREE)
 MAX_GAP_MONTHS = 120  # ten years: longer than any back-pay window a region allows
+MAX_MONTHS = 1200  # a hundred years of enrolment: anything above is a typing error
+MAX_BASE = Decimal("1000000")  # 元 a month: far above any region's ceiling (it is clamped anyway)
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2200, 12, 31)  # the years a rule file may describe
 _REGION_RE = re.compile(r"^\d{6}$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# The calculator's calendar: wide enough for any real question, narrow enough that month and year
-# arithmetic around the date (a gap ten years back, a deadline a year ahead) stays inside ``date``.
-FIRST_ON, LAST_ON = date(2000, 1, 1), date(2099, 12, 31)
-GAP_FORMAT = "请按 2025-01..2025-04 这样的格式填写断缴区间（起始月份..结束月份）"
+_INT_RE = re.compile(r"^\d{1,5}$")
+_MONEY_RE = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
+GAP_FORMAT = "断缴区间应写作 YYYY-MM..YYYY-MM，如 2025-01..2025-04"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,12 @@ class WhatIf:
     last: Month | None
     cause: Cause
     on_date: date
+    continuous_months: int = 0  # months of continuous enrolment before the gap
+    base: Decimal | None = None  # the declared monthly base; None: the region's figure
+    sex: Sex | None = None  # retiree
+    birth_date: date | None = None  # retiree (optional: the age is shown when given)
+    paid_months: int = 0  # retiree: 累计缴费 months, deemed included
+    actual_months: int | None = None  # retiree: 实际缴费 months; None: same as paid_months
 
     @property
     def gap_text(self) -> str:
@@ -53,27 +63,90 @@ def split_gap(text: str | None) -> tuple[str, str]:
 
 
 def parse_what_if(*, region: str | None, scheme: str | None, first: str | None, last: str | None,
-                  cause: str | None, on: str | None, today: date) -> WhatIf:
+                  cause: str | None, on: str | None, today: date, continuous: str | None = None,
+                  base: str | None = None, sex: str | None = None, birth: str | None = None,
+                  paid_months: str | None = None, actual_months: str | None = None) -> WhatIf:
     """Check every field; raises :class:`BadParameter` naming the first wrong one."""
-    code = (region or "").strip()
-    if not code:
-        raise BadParameter("region", "请选择地区（6 位行政区划代码，如 440300）")
-    if not _REGION_RE.match(code):
-        raise BadParameter("region", f"地区代码应为 6 位数字，如 440300，您填写的是「{code}」")
+    code = _region(region)
     chosen = _scheme(scheme)
     who = _cause(cause)
     if who is Cause.UNIT and chosen is not Scheme.EMPLOYEE:
         raise BadParameter("cause", "只有职工医保（在职）的断缴才可能是单位原因")
-    on_date = _date(on, today)
+    on_date = _date(on, today, "on", "测算日期")
+    if chosen is Scheme.RETIREE:
+        return _retiree(code, on_date, first, last, sex, birth, paid_months, actual_months)
+    for value, name in ((sex, "sex"), (birth, "birth"), (paid_months, "paid_months"),
+                        (actual_months, "actual_months")):
+        if (value or "").strip():
+            raise BadParameter(name, "性别、出生日期和累计缴费月数只用于退休人员（scheme=retiree）的补足年限测算")
     gap_first, gap_last = _gap(first, last, chosen, on_date)
-    return WhatIf(code, chosen, gap_first, gap_last, who, on_date)
+    months = _count(continuous, "continuous", "断缴前连续参保月数")
+    declared = _base(base)
+    if chosen is Scheme.RESIDENT and (months or declared is not None):
+        raise BadParameter("continuous" if months else "base", "居民医保按年缴费，不使用连续参保月数和缴费基数")
+    return WhatIf(code, chosen, gap_first, gap_last, who, on_date, months, declared)
+
+
+def _region(text: str | None) -> str:
+    code = (text or "").strip()
+    if not code:
+        raise BadParameter("region", "请选择地区（6 位行政区划代码，如 440300）")
+    if not _REGION_RE.match(code):
+        raise BadParameter("region", f"地区代码应为 6 位数字，如 440300，而不是 {code[:20]!r}")
+    try:
+        return check_region(code)
+    except UnknownRegion:
+        raise BadParameter("region", f"{code} 不是本服务覆盖地区的行政区划代码（GB/T 2260）") from None
+
+
+def _retiree(code: str, on_date: date, first: str | None, last: str | None, sex: str | None, birth: str | None,
+             paid: str | None, actual: str | None) -> WhatIf:
+    """A retiree's top-up: no gap months, the sex (the required years differ), the months paid."""
+    if (first or "").strip() or (last or "").strip():
+        raise BadParameter("first", "退休人员退休后不再按月缴费，测算的是补足缴费年限，请不要填写断缴区间")
+    value = (sex or "").strip().lower()
+    if value not in {s.value for s in Sex}:
+        raise BadParameter("sex", "退休人员测算需要性别：male（男）或 female（女）")
+    birth_date = _date(birth, None, "birth", "出生日期") if (birth or "").strip() else None
+    if birth_date is not None and birth_date > on_date:
+        raise BadParameter("birth", "出生日期晚于测算日期")
+    if not (paid or "").strip():
+        raise BadParameter("paid_months", "请填写累计缴费月数（含视同缴费）")
+    paid_months = _count(paid, "paid_months", "累计缴费月数")
+    actual_months = _count(actual, "actual_months", "实际缴费月数") if (actual or "").strip() else None
+    if actual_months is not None and actual_months > paid_months:
+        raise BadParameter("actual_months", "实际缴费月数不能多于累计缴费月数")
+    return WhatIf(code, Scheme.RETIREE, None, None, Cause.SELF, on_date, sex=Sex(value), birth_date=birth_date,
+                  paid_months=paid_months, actual_months=actual_months)
+
+
+def _count(text: str | None, field: str, label: str) -> int:
+    text = (text or "").strip()
+    if not text:
+        return 0
+    if not _INT_RE.match(text) or int(text) > MAX_MONTHS:
+        raise BadParameter(field, f"{label}应为 0 到 {MAX_MONTHS} 之间的整数")
+    return int(text)
+
+
+def _base(text: str | None) -> Decimal | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text) if _MONEY_RE.match(text) else None
+    except InvalidOperation:
+        value = None
+    if value is None or not 0 < value <= MAX_BASE:
+        raise BadParameter("base", f"缴费基数应为大于 0、不超过 {MAX_BASE} 的金额（元/月，最多两位小数）")
+    return value
 
 
 def _scheme(text: str | None) -> Scheme:
     value = (text or "").strip().lower()
     if value not in {s.value for s in WHAT_IF_SCHEMES}:
-        raise BadParameter("scheme", ("请选择险种：职工医保（在职，employee）、职工医保（灵活就业，flexible）"
-                                        "或城乡居民医保（resident）"))
+        raise BadParameter("scheme", "险种应为 employee（职工医保）、flexible（灵活就业）、resident（居民医保）"
+                           "或 retiree（退休人员补足年限）")
     return Scheme(value)
 
 
@@ -84,26 +157,28 @@ def _cause(text: str | None) -> Cause:
     return Cause(value)
 
 
-def _date(text: str | None, today: date) -> date:
+def _date(text: str | None, today: date | None, field: str, label: str) -> date:
     text = (text or "").strip()
-    if not text:
+    if not text and today is not None:
         return today
     if not _DATE_RE.match(text):
-        raise BadParameter("on", f"请按 2026-11-25 这样的格式填写测算日期，您填写的是「{text}」")
+        raise BadParameter(field, f"{label}应写作 YYYY-MM-DD，而不是 {text[:20]!r}")
     try:
-        on_date = date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise BadParameter("on", f"测算日期 {text} 不存在") from None
-    if not FIRST_ON <= on_date <= LAST_ON:
-        raise BadParameter("on", f"测算日期应在 {FIRST_ON} 至 {LAST_ON} 之间")
-    return on_date
+        raise BadParameter(field, f"{label} {text} 不存在") from None
+    if field == "on" and not FIRST_DAY <= day <= LAST_DAY:
+        raise BadParameter(field, f"{label}应在 {FIRST_DAY} 至 {LAST_DAY} 之间")
+    if day < date(1900, 1, 1):
+        raise BadParameter(field, f"{label} {text} 太早")
+    return day
 
 
 def _month(text: str, field: str, label: str) -> Month:
     try:
         return Month.parse(text)
     except ValueError:
-        raise BadParameter(field, f"请按 2025-03 这样的格式填写{label}，您填写的是「{text}」") from None
+        raise BadParameter(field, f"{label}应写作 YYYY-MM，而不是 {text[:20]!r}") from None
 
 
 def _gap(first: str | None, last: str | None, scheme: Scheme, on_date: date) -> tuple[Month | None, Month | None]:
@@ -115,6 +190,8 @@ def _gap(first: str | None, last: str | None, scheme: Scheme, on_date: date) -> 
     if not last:
         raise BadParameter("last", "请填写断缴结束月份，如 2025-03")
     gap_first, gap_last = _month(first, "first", "断缴起始月份"), _month(last, "last", "断缴结束月份")
+    if gap_first.first_day < FIRST_DAY:
+        raise BadParameter("first", f"断缴起始月份不能早于 {FIRST_DAY:%Y-%m}")
     if gap_last < gap_first:
         raise BadParameter("last", f"断缴结束月份 {gap_last} 早于起始月份 {gap_first}")
     if gap_last > Month.of(on_date):

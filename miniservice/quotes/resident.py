@@ -17,8 +17,8 @@ from sqlmodel import Session
 from miniservice.citizens.models import Person, PersonalAccount
 from miniservice.db import Database
 from miniservice.family.models import FamilyLink
-from miniservice.quotes.service import PersonQuote, bound_person_id, late_day, person_quote, what_if
-from miniservice.rules.kinds import Cause, Scheme
+from miniservice.quotes.service import PersonQuote, bound_person_id, late_day, person_quote, resident_what_if
+from miniservice.rules.kinds import Scheme
 from miniservice.rules.loading import NATIONAL
 from miniservice.rules.quote_model import Quote
 
@@ -50,9 +50,9 @@ def resident_page(db: Database, openid: str, today: date) -> ResidentPage:
             own = person_quote(session, person.id, today)
             return ResidentPage(person, own, own.quote, own.late, family_payers(session, person.id))
     region = person.region_code if person else NATIONAL
-    scheme = what_if(db, region, Scheme.RESIDENT, None, None, Cause.SELF, today)
+    scheme = resident_what_if(db, region, today)
     assert scheme.resident is not None
     late = None
     if scheme.resident.in_period:
-        late = what_if(db, region, Scheme.RESIDENT, None, None, Cause.SELF, late_day(scheme.resident))
+        late = resident_what_if(db, region, late_day(scheme.resident))
     return ResidentPage(person, None, scheme, late)

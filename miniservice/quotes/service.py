@@ -15,16 +15,16 @@ from sqlmodel import Session
 
 from miniservice.citizens.models import Binding, Person
 from miniservice.db import Database
+from miniservice.quotes.citizen import Situation, situation
 from miniservice.quotes.errors import BadParameter, QuoteUnavailable, RulesNotLoaded
-from miniservice.quotes.facts import Situation, situation
 from miniservice.quotes.params import WhatIf
 from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
 from miniservice.rulebook.service import regions_overview
 from miniservice.rules.citing import QuoteError
+from miniservice.rules.gaps import due_date, last_due_month
 from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.loading import NATIONAL
-from miniservice.rules.months import Month
 from miniservice.rules.quote import quote
 from miniservice.rules.quote_model import CitizenFacts, Quote, ResidentTerms
 from miniservice.rules.schema import RegionRules
@@ -123,31 +123,39 @@ def _engine(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
         raise QuoteUnavailable(f"{rules.code}@{rules.version}: {exc}") from exc
 
 
-def what_if(db: Database, region: str, scheme: Scheme, first_month: Month | None, last_month: Month | None,
-            cause: Cause, on_date: date, *, continuous_months_before: int = 0, unemployed: bool = False,
-            resident_repair_years: int = 0) -> Quote:
-    """A quote for a hypothetical gap, no identity involved; bad input raises :class:`BadParameter`.
+def what_if(db: Database, request: WhatIf) -> Quote:
+    """A quote for a hypothetical case, no identity involved; bad input raises :class:`BadParameter`.
 
     Without a gap the engine's answer is itself the "no gap" result (``gap`` is null, nothing owed);
-    for 居民医保 it is the premium of the year open for payment.
+    for 居民医保 it is the premium of the year open for payment; for a retiree, the top-up to the
+    required years. A month not yet due on the quote's day is not a gap, so it is refused.
     """
     with db.reading() as session:
         try:
-            rules = rules_on(session, region, on_date)
+            rules = rules_on(session, request.region, request.on_date)
         except NoRulesOnDate as exc:
-            raise BadParameter("on", f"{on_date.isoformat()} 没有生效的政策规则版本") from exc
-    facts = CitizenFacts(region, scheme, first_month, last_month, cause=cause, unemployed=unemployed,
-                         continuous_months_before=continuous_months_before,
-                         resident_repair_years=resident_repair_years)
+            raise BadParameter("on", f"{request.on_date.isoformat()} 没有生效的政策规则版本") from exc
+    if request.last is not None and request.scheme in (Scheme.EMPLOYEE, Scheme.FLEXIBLE):
+        due_day = rules.contribution(request.scheme).due_day_next_month.value or None
+        latest = last_due_month(request.on_date, due_day)
+        if request.last > latest:
+            raise BadParameter("last", f"{request.last} 的缴费截止日 {due_date(request.last, due_day)} 尚未过，"
+                               f"还不算断缴；到 {request.on_date} 为止最近一个已到期的月份是 {latest}")
+    facts = CitizenFacts(
+        request.region, request.scheme, request.first, request.last, cause=request.cause,
+        continuous_months_before=request.continuous_months, declared_base=request.base,
+        base_source="regional_average" if request.base is None else "declared_input",
+        sex=request.sex, birth_date=request.birth_date, paid_months=request.paid_months,
+        actually_paid_months=request.actual_months)
     try:
-        return quote(rules, facts, on_date)
+        return quote(rules, facts, request.on_date)
     except QuoteError as exc:
-        raise BadParameter("on", f"按 {on_date.isoformat()} 的规则无法测算：{exc}") from exc
+        raise BadParameter("on", f"按 {request.on_date.isoformat()} 的规则无法测算：{exc}") from exc
 
 
-def what_if_for(db: Database, request: WhatIf) -> Quote:
-    """:func:`what_if` for a checked request from a form, the API or the CLI."""
-    return what_if(db, request.region, request.scheme, request.first, request.last, request.cause, request.on_date)
+def resident_what_if(db: Database, region: str, on_date: date) -> Quote:
+    """The 居民医保 premium of the year open for payment in ``region`` on ``on_date``."""
+    return what_if(db, WhatIf(region, Scheme.RESIDENT, None, None, Cause.SELF, on_date))
 
 
 def loaded_regions(db: Database, today: date) -> list[tuple[str, str]]:

@@ -11,16 +11,20 @@ a two-month gap gets the two-month reminder, not the one-month one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 
 from miniservice.rules.gaps import CollectionPeriod, date_gap_reaches, three_month_line
-from miniservice.rules.kinds import Scheme
+from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.months import Month
+from miniservice.rules.quote import line_for
 from miniservice.rules.schema import RegionRules
 
 MONTHLY_SCHEMES = (Scheme.EMPLOYEE, Scheme.FLEXIBLE)
 LINE_STAGE = "line"
+LOOKBACK_MONTHS = 24  # gap starts considered; a gap older than its line has no stage (the unit window is 24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,26 +48,35 @@ class MonthlyTiming:
     line_months: int
     gap_months: tuple[int, ...]
     days_before_line: int
+    # The region's line for a gap starting in a month (the quote's, from the region's own rules);
+    # without rules, the national three-month line. Not part of equality: the stage rows are.
+    region_line: Callable[[Month], date | None] | None = field(default=None, compare=False, hash=False)
+
+    def line_day(self, first: Month) -> date:
+        """The last day paying avoids every consequence: exactly the day the citizen's quote gives."""
+        day = self.region_line(first) if self.region_line else None
+        if day is None and self.region_line is None:
+            day = three_month_line(first, self.due_day_next_month, self.line_months).last_day_within
+        return day if day is not None else date.max
 
     def stages(self, scheme: Scheme, first: Month) -> list[Stage]:
         """Every stage of a gap starting at ``first``, in date order (the line stage last on a tie)."""
-        line = three_month_line(first, self.due_day_next_month, self.line_months)
-        deadline = line.last_day_within
+        deadline = self.line_day(first)
         stages = [
             Stage(scheme, "gap_reminder", f"gap_{n}m", first, date_gap_reaches(first, n, self.due_day_next_month),
                   deadline, n)
             for n in self.gap_months
             if n >= 1
         ]
-        if self.days_before_line >= 1:
+        if self.days_before_line >= 1 and deadline < date.max:
             stages.append(Stage(scheme, "gap_reminder", LINE_STAGE, first,
-                                line.first_day_beyond - timedelta(days=self.days_before_line), deadline,
+                                deadline + timedelta(days=1 - self.days_before_line), deadline,
                                 self.line_months))
         return sorted(stages, key=lambda s: s.due_on)
 
     def stage_on(self, scheme: Scheme, first: Month, on: date) -> Stage | None:
         """The stage in effect on ``on``; None before the first stage and once the line has passed."""
-        if on > three_month_line(first, self.due_day_next_month, self.line_months).last_day_within:
+        if on > self.line_day(first):
             return None
         reached = [s for s in self.stages(scheme, first) if s.due_on <= on]
         return reached[-1] if reached else None
@@ -71,7 +84,7 @@ class MonthlyTiming:
     def stages_on(self, scheme: Scheme, on: date) -> list[Stage]:
         """The stage in effect on ``on`` for every gap start that can have one (a handful of months)."""
         latest = Month.of(on)
-        lookback = self.line_months + 3  # the line passes about line_months + 1 months after the start
+        lookback = LOOKBACK_MONTHS
         found = (self.stage_on(scheme, latest - back, on) for back in range(lookback + 1))
         return [stage for stage in found if stage is not None]
 
@@ -117,6 +130,7 @@ class RegionTiming:
                 line_months=section.line_months.value,
                 gap_months=tuple(reminders.gap_months.value),
                 days_before_line=reminders.days_before_line.value,
+                region_line=partial(_region_line, rules, scheme),
             )
 
         return cls(
@@ -130,3 +144,9 @@ class RegionTiming:
 
     def resident_stage_on(self, on: date) -> Stage | None:
         return self.resident.stage_on(on)
+
+
+def _region_line(rules: RegionRules, scheme: Scheme, first: Month) -> date | None:
+    """The line of a self-caused gap (what the citizen can pay) starting at ``first``; None: no day matters."""
+    line = line_for(rules, scheme, Cause.SELF, first, first.first_day)
+    return line.last_day_within if line else None

@@ -23,6 +23,7 @@ from miniservice.rules.quote_model import (
     BaseUsed,
     CitizenFacts,
     Guidance,
+    LineAdvice,
     MonthLine,
     Payer,
     Quote,
@@ -34,7 +35,7 @@ from miniservice.rules.retirement import top_up
 from miniservice.rules.schema import RegionRules
 from miniservice.rules.waiting import benefits, choose_band, continuity, line_advice, reduced_ratio, unit_deadline
 
-__all__ = ["QuoteError", "quote"]
+__all__ = ["QuoteError", "line_for", "quote"]
 
 
 def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
@@ -77,6 +78,13 @@ def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
         guidance=_guidance(citer, facts, route.how),
         citations=citer.used,
     )
+
+
+def line_for(rules: RegionRules, scheme: Scheme, cause: Cause, gap_first: Month, on_date: date) -> LineAdvice | None:
+    """The region's line for an open gap starting at ``gap_first``, as a quote on ``on_date`` states it
+    (reminders are timed by this, so they never arrive after the consequence they warn about)."""
+    section = "employee" if scheme is Scheme.EMPLOYEE else "flexible"
+    return line_advice(Citer(rules), section, cause, gap_first, on_date)
 
 
 def _route(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> BackPayRoute:

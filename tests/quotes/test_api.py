@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from miniservice.db import Database
+from miniservice.quotes.params import WhatIf
 from miniservice.quotes.service import quote_for_person, what_if
 from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.months import Month
@@ -18,7 +19,8 @@ def test_what_if_answers_exactly_the_engines_json(client: Any, db: Database, rul
     response = client.get("/api/quote?region=440300&scheme=flexible&gap=2025-01..2025-04&cause=self&on=2025-05-20")
 
     assert response.status_code == 200
-    expected = what_if(db, "440300", Scheme.FLEXIBLE, Month(2025, 1), Month(2025, 4), Cause.SELF, date(2025, 5, 20))
+    expected = what_if(db, WhatIf("440300", Scheme.FLEXIBLE, Month(2025, 1), Month(2025, 4), Cause.SELF,
+                                  date(2025, 5, 20)))
     assert response.get_json() == expected.to_json()
     assert response.get_json()["totals"]["contributions"] == "3200.00"
 

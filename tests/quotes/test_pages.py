@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from miniservice.clock import local_today
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import OPENID_COOKIE, FakeWeChat
+from miniservice.quotes.params import WhatIf
 from miniservice.quotes.service import quote_for_person, what_if
 from miniservice.rules.gaps import last_due_month
 from miniservice.rules.kinds import Cause, Scheme
@@ -38,7 +39,8 @@ def test_quote_page_breaks_the_gap_down_by_month_with_citations(client: Any, db:
         assert f"滞纳金 {format_yuan(line.late_fee)} 元（逾期 {line.late_days} 天）" in text
     assert f"{format_yuan(expected.totals.total)} 元" in text
     assert "恢复待遇日期 2026-12-01" in text and "断缴期间费用 可追溯报销" in text  # 深圳 ≤ 3 months: national rule
-    assert "补缴后视为连续参保" in text and "请在 2026-12-31 前补缴" in text
+    assert expected.line is not None
+    assert "补缴后视为连续参保" in text and f"请在 {expected.line.last_day_within} 前补缴" in text
     wage = expected.citations["wage.average_monthly.2024"]
     assert "2024年当地职工月平均工资：8,000.00 元 示例数据，非官方" in text
     assert "依据：《医疗保险中间断交可以补交吗?山西太原职工医保断交怎么补缴?》（社保网，2025-05-18 发布）" in text
@@ -64,7 +66,7 @@ def test_what_if_form_works_as_a_plain_get_without_javascript(client: Any, db: D
 
     html, text = response.get_data(as_text=True), page_text(response)
     assert "<script" not in html
-    expected = what_if(db, "440300", Scheme.FLEXIBLE, Month(2026, 7), Month(2026, 10), Cause.SELF, TODAY)
+    expected = what_if(db, WhatIf("440300", Scheme.FLEXIBLE, Month(2026, 7), Month(2026, 10), Cause.SELF, TODAY))
     assert 'id="whatif-totals"' in html and f"{format_yuan(expected.totals.total)} 元" in text
     assert 'value="2026-07"' in html and '<option value="440300" selected>' in html  # the form keeps its input
     assert "/h5/bind" in html  # an unbound visitor is offered binding, and the calculator still works

@@ -32,9 +32,19 @@ def test_a_resident_premium_needs_no_gap() -> None:
 @pytest.mark.parametrize(("change", "field", "words"), [
     ({"region": ""}, "region", "请选择地区"),
     ({"region": "44030x"}, "region", "6 位数字"),
-    ({"scheme": "pension"}, "scheme", "职工医保（灵活就业，flexible）"),
-    ({"scheme": "retiree"}, "scheme", "城乡居民医保"),
-    ({"cause": "boss"}, "cause", "单位原因（unit）"),
+    ({"scheme": "pension"}, "scheme", "flexible"),
+    ({"scheme": "pensioner"}, "scheme", "retiree"),
+    ({"region": "999999"}, "region", "GB/T 2260"),
+    ({"region": "110199"}, "region", "GB/T 2260"),
+    ({"on": "2201-01-01"}, "on", "2200-12-31"),
+    ({"on": "9999-12-31"}, "on", "2200-12-31"),
+    ({"continuous": "-3"}, "continuous", "整数"),
+    ({"continuous": "99999"}, "continuous", "整数"),
+    ({"base": "abc"}, "base", "缴费基数"),
+    ({"base": "0"}, "base", "缴费基数"),
+    ({"base": "1e9"}, "base", "缴费基数"),
+    ({"sex": "male"}, "sex", "退休人员"),
+    ({"cause": "boss"}, "cause", "unit"),
     ({"cause": "unit"}, "cause", "只有职工医保"),
     ({"on": "2026/11/25"}, "on", "请按 2026-11-25 这样的格式填写测算日期"),
     ({"on": "2026-02-30"}, "on", "不存在"),
@@ -59,3 +69,29 @@ def test_a_gap_without_two_ends_is_a_gap_error(text: str) -> None:
         split_gap(text)
 
     assert raised.value.field == "gap"
+
+
+def test_a_district_code_is_accepted_and_kept_for_its_city_to_answer() -> None:
+    wanted = parse_what_if(**GOOD | {"region": "440305"}, today=TODAY)
+
+    assert wanted.region == "440305"
+
+
+def test_what_if_takes_continuity_and_a_declared_base() -> None:
+    wanted = parse_what_if(**GOOD, continuous="11", base="4500.5", today=TODAY)
+
+    assert (wanted.continuous_months, str(wanted.base)) == (11, "4500.5")
+
+
+def test_a_retiree_what_if_needs_sex_and_months_paid_and_no_gap() -> None:
+    wanted = parse_what_if(**GOOD | {"scheme": "retiree", "first": "", "last": ""}, sex="female",
+                           paid_months="180", actual_months="150", birth="1965-03-01", today=TODAY)
+
+    assert (wanted.scheme, wanted.paid_months, wanted.actual_months) == (Scheme.RETIREE, 180, 150)
+    for change, field in (({"first": "2026-01"}, "first"), ({"sex": ""}, "sex"), ({"paid_months": ""}, "paid_months"),
+                          ({"actual_months": "181"}, "actual_months"), ({"birth": "2030-01-01"}, "birth")):
+        values = {"sex": "female", "paid_months": "180", "actual_months": "150", "birth": "1965-03-01"}
+        gap = {"first": change.pop("first", ""), "last": ""}
+        with pytest.raises(BadParameter) as raised:
+            parse_what_if(**GOOD | {"scheme": "retiree"} | gap, **values | change, today=TODAY)
+        assert raised.value.field == field

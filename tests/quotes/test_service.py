@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from flask import Flask
 
 from miniservice.db import Database
-from miniservice.quotes.errors import RulesNotLoaded
+from miniservice.quotes.errors import BadParameter, RulesNotLoaded
+from miniservice.quotes.params import WhatIf
 from miniservice.quotes.service import quote_for_person, what_if
 from miniservice.rulebook.service import import_toml, publish
 from miniservice.rules.kinds import Cause, Scheme
@@ -24,7 +26,7 @@ def test_a_quote_uses_the_version_in_force_on_its_own_date(app: Flask, db: Datab
         draft, _ = import_toml(db, text, "test", today=TODAY)
         publish(db, draft.id, date(2027, 1, 1), "test", today=TODAY)
     person = registry.person()
-    registry.months(person, "2024-01", "2026-08")
+    registry.months(person, "2024-01", "2026-08", base="0")  # no base in the registry: the region's figure
 
     now = quote_for_person(db, person, TODAY).quote
     later = quote_for_person(db, person, date(2027, 1, 15)).quote
@@ -36,11 +38,11 @@ def test_a_quote_uses_the_version_in_force_on_its_own_date(app: Flask, db: Datab
 
 def test_without_any_rule_version_the_operator_is_told_to_load_the_policies(db: Database) -> None:
     with pytest.raises(RulesNotLoaded, match="miniservice policies load"):
-        what_if(db, "440300", Scheme.FLEXIBLE, Month(2026, 9), Month(2026, 10), Cause.SELF, TODAY)
+        what_if(db, WhatIf("440300", Scheme.FLEXIBLE, Month(2026, 9), Month(2026, 10), Cause.SELF, TODAY))
 
 
 def test_a_what_if_without_a_gap_is_the_engines_no_gap_result(db: Database, rules: None) -> None:
-    result = what_if(db, "440300", Scheme.FLEXIBLE, None, None, Cause.SELF, TODAY)
+    result = what_if(db, WhatIf("440300", Scheme.FLEXIBLE, None, None, Cause.SELF, TODAY))
 
     data = result.to_json()
     assert data["gap"] is None and data["months"] == [] and data["totals"]["total"] == "0.00"
@@ -68,3 +70,71 @@ def test_a_resident_who_has_paid_next_year_is_quoted_the_year_after_on_its_perio
     assert found.quote.resident is not None and found.quote.resident.coverage_year == 2028
     assert found.quote.on_date == found.quote.resident.period_start > TODAY
     assert found.late is not None and found.late.benefits is not None and found.late.benefits.waiting_months > 0
+
+
+def test_a_bound_citizens_quote_bills_the_base_she_has_been_paying_on(db: Database, registry: Registry) -> None:
+    person = registry.person(region="310115")  # 李*: the same base for two years, then one month unpaid
+    registry.months(person, "2024-10", "2026-09", base="9000")
+
+    result = quote_for_person(db, person, TODAY).quote
+
+    assert result.base is not None and result.base.source == "registry_last_paid"
+    assert [line.base for line in result.lines] == [9000]
+    assert result.to_json()["base"]["declared"] == "9000.00"
+
+
+def test_a_declared_base_below_the_floor_is_billed_at_the_floor_and_says_so(db: Database, rules: None) -> None:
+    low = what_if(db, WhatIf("440300", Scheme.FLEXIBLE, Month(2026, 9), Month(2026, 10), Cause.SELF, TODAY,
+                             base=Decimal("100")))
+
+    assert low.base is not None and low.base.clamped and low.base.source == "declared_input"
+    assert low.lines[0].base > 100 and "flexible.base_floor_ratio" in low.base.cites
+
+
+def test_a_month_not_yet_due_is_not_a_gap(db: Database, rules: None) -> None:
+    with pytest.raises(BadParameter) as raised:
+        what_if(db, WhatIf("440300", Scheme.FLEXIBLE, Month(2026, 10), Month(2026, 11), Cause.SELF, TODAY))
+
+    assert raised.value.field == "last" and "还不算断缴" in raised.value.message
+
+
+def test_a_gap_that_cannot_be_back_paid_promises_no_back_paid_benefits(db: Database, rules: None) -> None:
+    result = what_if(db, WhatIf("440300", Scheme.FLEXIBLE, Month(2025, 1), Month(2025, 4), Cause.SELF,
+                                date(2027, 5, 20)))
+
+    assert not result.route.possible
+    assert result.benefits is not None and not result.benefits.gap_bills_reimbursable
+    assert result.benefits.back_paid is False and result.continuity is not None
+    assert result.continuity.effect.value != "kept" and result.totals.citizen_owes == 0
+
+
+def test_unit_arrears_paid_after_the_six_month_deadline_lose_retroactive_reimbursement(db: Database, rules: None) -> None:
+    gap = (Month(2026, 1), Month(2026, 5))  # due from 2026-01-31: the arrears must arrive by 2026-07-31
+    within = what_if(db, WhatIf("330203", Scheme.EMPLOYEE, *gap, Cause.UNIT, date(2026, 7, 31)))
+    after = what_if(db, WhatIf("330203", Scheme.EMPLOYEE, *gap, Cause.UNIT, TODAY))
+
+    assert within.benefits is not None and within.benefits.gap_bills_reimbursable
+    assert after.route.possible and "deadline" in after.route.reason
+    assert after.benefits is not None and not after.benefits.gap_bills_reimbursable
+    assert after.totals.citizen_owes == 0 and after.totals.unit_owes > 0
+
+
+def test_the_line_of_a_region_counting_days_is_the_last_day_before_its_first_wait(db: Database, rules: None) -> None:
+    """宜昌 counts the lapse in days: more than 60 days brings a 3-month wait (seed 003)."""
+    on = date(2026, 7, 15)
+    result = what_if(db, WhatIf("420500", Scheme.FLEXIBLE, Month(2026, 5), Month(2026, 5), Cause.SELF, on))
+
+    assert result.line is not None and result.line.measure == "days"
+    assert result.line.last_day_within == date(2026, 5, 1) + timedelta(days=60)
+    paid_on_the_line = what_if(db, WhatIf("420500", Scheme.FLEXIBLE, Month(2026, 5), Month(2026, 5), Cause.SELF,
+                                          result.line.last_day_within))
+    paid_after = what_if(db, WhatIf("420500", Scheme.FLEXIBLE, Month(2026, 5), Month(2026, 5), Cause.SELF,
+                                    result.line.first_day_beyond))
+    assert paid_on_the_line.benefits is not None and paid_on_the_line.benefits.waiting_months == 0
+    assert paid_after.benefits is not None and paid_after.benefits.waiting_months > 0
+
+
+def test_the_illustrative_flag_is_off_when_no_figure_shown_is_illustrative(db: Database, rules: None) -> None:
+    result = what_if(db, WhatIf("440300", Scheme.FLEXIBLE, None, None, Cause.SELF, TODAY))
+
+    assert result.illustrative is False and result.to_json()["illustrative_keys"] == []

@@ -1,9 +1,19 @@
-"""The engine's :class:`CitizenFacts` for one person on one day, read from the registry.
+"""The one conversion from a citizen's registry rows to the engine's :class:`CitizenFacts`.
 
-The engine is pure and knows nothing of rows; this module turns a person's rows into the facts it
-needs. Whatever the length of a record it reads the person's months (or 居民医保 years) in one
-query, and every count — paid months, continuity before the gap, the gap itself — comes from that
-one list through :func:`~miniservice.rules.gaps.detect_gaps`, so a page never costs a query per month.
+Every surface — WeChat replies, the H5 quote and records pages, ``/api/quote/me``, reminders,
+家庭共济 dues, the admin preview and dashboard — reads a person's situation through this module
+(directly, or through :func:`miniservice.quotes.service.person_quote`), so one citizen gets one
+answer everywhere. It decides, once:
+
+* the scheme and the gap (through :func:`~miniservice.rules.gaps.detect_gaps`, so a month not yet
+  due is never a gap);
+* who caused each unpaid month (:func:`causes`) and so the gap's cause;
+* the base per month, and the base the bureau would bill: the registry's own declared base on the
+  unpaid rows, else the base of the last paid month before the gap; only when the registry has none
+  does the quote fall back to the region's figure (``CitizenFacts.base_source`` says which);
+* continuous enrolment before the gap; retirement facts (paid, actually paid, deemed months).
+
+Whatever the length of a record it reads the person's months (or 居民医保 years) in one query.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ from miniservice.citizens.identity import get_vault
 from miniservice.citizens.models import Contribution, Person, ResidentPremium
 from miniservice.rules.gaps import Gap, GapPolicy, GapReport, MonthRecord, detect_gaps, due_date
 from miniservice.rules.kinds import Cause, PayStatus, Scheme, Sex
-from miniservice.rules.months import Month
+from miniservice.rules.months import Month, month_range
 from miniservice.rules.quote_model import CitizenFacts
 from miniservice.rules.schema import RegionRules
 
@@ -44,17 +54,18 @@ class Situation:
 
     scheme: Scheme
     facts: CitizenFacts
-    report: GapReport | None  # None for retirees: no monthly contributions fall due after retirement
+    report: GapReport  # a retiree's has no gaps: no monthly contributions fall due after retirement
     covered: frozenset[Month]  # paid or back-paid months (居民医保: January of each paid year)
     next_due: date | None = None  # 职工医保 without a gap: the day the next unpaid month falls due
+    month_causes: tuple[tuple[Month, Cause], ...] = ()  # who owes each month of the gap
+    bases: tuple[tuple[Month, Decimal], ...] = ()  # the registry's base per month, where it has one
 
     @property
     def gap(self) -> Gap | None:
         """The gap the facts describe (the latest unpaid run; 居民医保: the open 断保 years)."""
-        report = self.report
-        if report is None:
+        if self.scheme is Scheme.RETIREE:
             return None
-        return report.open_gap if self.scheme is Scheme.RESIDENT else report.current
+        return self.report.open_gap if self.scheme is Scheme.RESIDENT else self.report.current
 
     @property
     def paid_years(self) -> frozenset[int]:
@@ -90,11 +101,14 @@ def situation_from(person: Person, records: list[Record], rules: RegionRules, on
     sex = Sex.MALE if holder.sex == "M" else Sex.FEMALE
     actual = len(covered)
     common = {"region": person.region_code, "sex": sex, "birth_date": holder.birth_date}
+    enrolled = Month.of(person.enrolled_since)
+    bases = tuple((r.month, r.base) for r in records if r.base)
     if scheme is Scheme.RETIREE:
         facts = CitizenFacts(scheme=scheme, paid_months=actual + person.deemed_months,
                              actually_paid_months=actual, **common)
-        return Situation(scheme, facts, None, covered)
-    enrolled = Month.of(person.enrolled_since)
+        report = detect_gaps([MonthRecord(r.month, r.status) for r in records], scheme=scheme,
+                             enrolled_from=enrolled, as_of=on_date, has_required_years=True)
+        return Situation(scheme, facts, report, covered, bases=bases)
     policy = rules.gap_policy(scheme)
     report = detect_gaps([MonthRecord(r.month, r.status) for r in records], scheme=scheme,
                          enrolled_from=enrolled, as_of=on_date, policy=policy)
@@ -108,9 +122,11 @@ def situation_from(person: Person, records: list[Record], rules: RegionRules, on
         facts = CitizenFacts(scheme=scheme, paid_months=actual + person.deemed_months, actually_paid_months=actual,
                              continuous_months_before=report.continuous_months, unemployed=person.unemployed,
                              **common)
-        return Situation(scheme, facts, report, covered, _next_due(report, covered, enrolled, policy))
+        return Situation(scheme, facts, report, covered, _next_due(report, covered, enrolled, policy), bases=bases)
     in_gap = [r for r in records if r.month in gap]
-    cause = _cause(person, scheme, in_gap)
+    month_causes = causes(person, scheme, gap, in_gap)
+    cause = Cause.UNIT if all(c is Cause.UNIT for _, c in month_causes) else Cause.SELF
+    declared, source = own_base(records, in_gap, gap.first)
     facts = CitizenFacts(
         scheme=scheme,
         gap_first=gap.first,
@@ -120,32 +136,47 @@ def situation_from(person: Person, records: list[Record], rules: RegionRules, on
         actually_paid_months=actual,
         continuous_months_before=_continuous_before(records, gap.first, scheme, enrolled, policy),
         unemployed=person.unemployed,
-        monthly_wage=_declared_wage(records, in_gap, gap.first) if cause is Cause.UNIT else None,
+        declared_base=declared,
+        base_source=source,
         **common,
     )
-    return Situation(scheme, facts, report, covered)
+    return Situation(scheme, facts, report, covered, month_causes=month_causes, bases=bases)
 
 
-def _cause(person: Person, scheme: Scheme, in_gap: list[Record]) -> Cause:
-    """Who owes a 职工医保 gap: the registry's payer on the unpaid rows, else the unit if there is one.
+def causes(person: Person, scheme: Scheme, gap: Gap, in_gap: list[Record]) -> tuple[tuple[Month, Cause], ...]:
+    """Who owes each month of a 职工医保 gap: the registry's payer on that month's row, else the unit
+    when the person has one. The gap is the unit's only when every month is (the citizen is never
+    told a month is the unit's when the registry says it is theirs).
 
-    灵活就业 pay alone (社会保险法 §23), so their gaps are always their own.
+    灵活就业 pay alone (社会保险法 §23), so their months are always their own.
     """
-    if scheme is not Scheme.EMPLOYEE:
-        return Cause.SELF
-    payers = {r.payer for r in in_gap if r.payer}
-    if payers:
-        return Cause.UNIT if "unit" in payers else Cause.SELF
-    return Cause.UNIT if person.employer else Cause.SELF
+    by_month = {r.month: r.payer for r in in_gap}
+
+    def owner(month: Month) -> Cause:
+        if scheme is not Scheme.EMPLOYEE:
+            return Cause.SELF
+        payer = by_month.get(month)
+        if payer:
+            return Cause.UNIT if payer == "unit" else Cause.SELF
+        return Cause.UNIT if person.employer else Cause.SELF
+
+    return tuple((month, owner(month)) for month in month_range(gap.first, gap.last))
 
 
-def _declared_wage(records: list[Record], in_gap: list[Record], first: Month) -> Decimal | None:
-    """The base the unit declared: on the unpaid rows if they carry one, else on the last paid month."""
+def own_base(records: list[Record], in_gap: list[Record], first: Month) -> tuple[Decimal | None, str]:
+    """The citizen's own base, as the bureau would bill the gap, and where it comes from.
+
+    The base declared on the unpaid rows themselves comes first (the bill already issued); else the
+    base of the last paid month before the gap (what the citizen last declared and paid on). None
+    when the registry holds no base: the quote then uses the region's figure and says so.
+    """
     declared = [r.base for r in in_gap if r.base]
     if declared:
-        return declared[-1]
+        return declared[-1], "registry_gap_rows"
     before = [r.base for r in records if r.covered and r.month < first and r.base]
-    return before[-1] if before else None
+    if before:
+        return before[-1], "registry_last_paid"
+    return None, "regional_average"
 
 
 def _continuous_before(records: list[Record], first: Month, scheme: Scheme, enrolled: Month,

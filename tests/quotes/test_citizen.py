@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from miniservice.citizens.models import Person
 from miniservice.db import Database
-from miniservice.quotes.facts import Situation, situation
+from miniservice.quotes.citizen import Situation, situation
 from miniservice.rulebook.resolve import rules_in_force
 from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.months import Month
@@ -57,7 +57,7 @@ def test_unpaid_months_owed_by_the_unit_are_a_unit_gap_at_the_declared_wage(db: 
     facts = _situation(db, person).facts
 
     assert facts.cause is Cause.UNIT
-    assert facts.monthly_wage == Decimal("9500")
+    assert (facts.declared_base, facts.base_source) == (Decimal("9500"), "registry_gap_rows")
 
 
 def test_a_flexible_workers_gap_is_always_their_own(db: Database, registry: Registry) -> None:
@@ -73,7 +73,7 @@ def test_retiree_counts_deemed_months_and_has_no_monthly_gap(db: Database, regis
 
     found = _situation(db, person)
 
-    assert found.report is None and found.facts.gap_first is None
+    assert found.gap is None and found.facts.gap_first is None
     assert (found.facts.paid_months, found.facts.actually_paid_months) == (144 + 36, 144)
 
 
