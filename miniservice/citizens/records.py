@@ -1,10 +1,11 @@
 """A bound citizen's own records, gaps and account, as the RECORDS reply and the H5 pages show them.
 
 The view is data only; the words are in ``templates/messages/records_phrases.txt`` so the WeChat reply
-and the page say the same thing. Gaps come from :func:`miniservice.rules.gaps.detect_gaps` with the
-parameters of the rules in force for the person's region, and every rule figure the page relies on
-(the three-month line, the unit's arrears deadline, the 集中缴费期, the required years) is read
-through a :class:`~miniservice.rules.citing.Citer` so the page can cite file, version and date.
+and the page say the same thing. The gap, who caused it, the line and what paying means come from
+the citizen's own quote (:func:`miniservice.quotes.service.person_quote`, built on
+:mod:`miniservice.quotes.citizen`), so the records page never says something the quote denies; the
+other rule figures it shows (the 集中缴费期, the required years) are read through a
+:class:`~miniservice.rules.citing.Citer` so the page can cite file, version and date.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from sqlmodel import Session
 from miniservice.citizens.identity import get_vault
 from miniservice.citizens.ledger import balance_of
 from miniservice.citizens.models import AccountEntry, Contribution, Person, ResidentPremium
+from miniservice.quotes.service import PersonQuote, person_quote
 from miniservice.rulebook.resolve import rules_in_force
 from miniservice.rules.citing import Citation, Citer
-from miniservice.rules.gaps import Gap, GapReport, MonthRecord, detect_gaps
-from miniservice.rules.kinds import PayStatus, Scheme
+from miniservice.rules.gaps import Gap, GapReport
+from miniservice.rules.kinds import Cause, PayStatus, Scheme
 from miniservice.rules.months import Month, month_range
 from miniservice.rules.schema import RegionRules
 
@@ -90,7 +92,7 @@ class RecordsView:
     report: GapReport
     months: tuple[MonthLine, ...]  # newest first
     years: tuple[YearLine, ...]  # 居民医保, newest first
-    line_months: int
+    quote: PersonQuote  # the citizen's quote today: the figures the page states about the gap
     unit_deadline_months: int
     reset_months: int
     unit_caused: bool
@@ -126,23 +128,19 @@ def records_view(session: Session, person: Person, today: date, months: int = 24
     rules = rules_for(session, person.region_code, today)
     citer = Citer(rules)
     scheme = Scheme(person.scheme)
+    own = person_quote(session, person.id, today)
     contributions = list(session.execute(_CONTRIBUTIONS, {"person_id": person.id}).scalars())
     premiums = list(session.execute(_PREMIUMS, {"person_id": person.id}).scalars())
     section = "employee" if scheme is Scheme.EMPLOYEE else "flexible"  # as RegionRules.gap_policy reads them
     retiree = _retiree(citer, person, contributions) if scheme is Scheme.RETIREE else None
-    records = ([MonthRecord(Month(p.year, 1), PayStatus(p.status)) for p in premiums] if scheme is Scheme.RESIDENT
-               else [MonthRecord(c.year_month, PayStatus(c.status)) for c in contributions])
-    report = detect_gaps(records, scheme=scheme, enrolled_from=Month.of(person.enrolled_since), as_of=today,
-                         policy=rules.gap_policy(scheme), has_required_years=retiree is not None
-                         and not retiree.short_months)
+    report = own.situation.report
     timeline = () if scheme is Scheme.RESIDENT else _timeline(contributions, report, person, months)
-    gap_lines = [line for line in timeline if line.in_open_gap]
-    unit_caused = bool(gap_lines) and all(line.row is not None and line.row.payer == "unit" for line in gap_lines)
+    unit_caused = report.open_gap is not None and own.quote.facts.cause is Cause.UNIT
     has_account = scheme in ACCOUNT_SCHEMES
     return RecordsView(
         person=person, scheme=scheme, region_name=rules.name, today=today, report=report, months=timeline,
         years=_years(premiums, person, today) if premiums or scheme is Scheme.RESIDENT else (),
-        line_months=citer.value(f"{section}.line_months"),
+        quote=own,
         unit_deadline_months=citer.value("employee.backpay.unit_arrears_deadline_months") if unit_caused else 0,
         reset_months=citer.value(f"{section}.continuity_reset_after_months"),
         unit_caused=unit_caused,

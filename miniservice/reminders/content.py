@@ -5,9 +5,12 @@ The field values come from ``templates/messages/remind_gap.txt`` / ``remind_resi
 the wording is edited where all citizen-facing text lives. WeChat refuses a template field longer
 than 20 characters or containing a line break, so every value is checked and shortened here.
 
-The amount is the quote engine's, under the rules in force today, for the gap as it stands today;
-an amount that rests on an illustrative figure is shown as an approximation, never as official, and
-when no quote can be made the field points to the quote page instead.
+The amount and the deadline are those of the quote the citizen would get on the same day
+(:func:`miniservice.quotes.service.person_quote`: the same facts, the same rules, the same engine),
+so a reminder never states a figure another surface contradicts: nothing to pay when the unit owes
+the gap, the region's own line as the deadline. An amount that rests on an illustrative figure is
+shown as an approximation, never as official, and when no quote can be made (or the citizen owes
+nothing) the field points to the quote page instead.
 """
 
 from __future__ import annotations
@@ -20,17 +23,16 @@ from sqlmodel import Session
 from miniservice.citizens.models import Person
 from miniservice.config import Settings
 from miniservice.messages import text
+from miniservice.quotes.errors import QuoteUnavailable
+from miniservice.quotes.service import PersonQuote, person_quote
 from miniservice.reminders.channel import Message
 from miniservice.reminders.models import Reminder
-from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
 from miniservice.rules.citing import QuoteError
-from miniservice.rules.gaps import last_due_month
-from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.kinds import Cause
 from miniservice.rules.loading import RuleFileError
 from miniservice.rules.money import format_yuan
 from miniservice.rules.months import Month
-from miniservice.rules.quote import quote
-from miniservice.rules.quote_model import CitizenFacts, Quote
+from miniservice.rules.quote_model import Quote
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +75,6 @@ def _day(value: date) -> str:
     return value.isoformat()
 
 
-def _facts(person: Person, reminder: Reminder, today: date, due_day: int | None) -> CitizenFacts:
-    scheme = Scheme(person.scheme)
-    if scheme is Scheme.RESIDENT:
-        return CitizenFacts(person.region_code, scheme)
-    first = Month.from_index(reminder.gap_start)
-    last = max(last_due_month(today, due_day), first)
-    return CitizenFacts(person.region_code, scheme, first, last, cause=Cause.SELF, unemployed=person.unemployed)
-
-
 def _amount_text(result: Quote) -> str | None:
     owed = result.totals.citizen_owes
     if owed <= 0:
@@ -90,17 +83,19 @@ def _amount_text(result: Quote) -> str | None:
     return f"约{format_yuan(owed)} 元(示例)" if approximate else f"{format_yuan(owed)} 元"
 
 
-def quoted_amount(session: Session, person: Person, reminder: Reminder, today: date) -> str | None:
-    """The amount to pay, as the field shows it; None when no quote can be made today."""
+def _quote(session: Session, person: Person, reminder: Reminder, today: date) -> PersonQuote | None:
     try:
-        rules = rules_in_force(session, person.region_code, today)
-        due_day = None
-        if reminder.kind == "gap_reminder":
-            due_day = rules.contribution(Scheme(person.scheme)).due_day_next_month.value or None
-        return _amount_text(quote(rules, _facts(person, reminder, today, due_day), today))
-    except (NoRulesInForce, RuleFileError, QuoteError, ValueError) as exc:
+        return person_quote(session, person.id or 0, today)
+    except (QuoteUnavailable, RuleFileError, QuoteError, ValueError) as exc:
         log.warning("reminder %s: no quote (%s)", reminder.id, type(exc).__name__)
         return None
+
+
+def _deadline(found: PersonQuote | None, reminder: Reminder) -> date:
+    """The quote's line (the last day paying avoids every consequence), else the planned deadline."""
+    if found is not None and found.quote.line is not None and found.quote.facts.cause is Cause.SELF:
+        return found.quote.line.last_day_within
+    return reminder.deadline
 
 
 def compose(session: Session, settings: Settings, reminder: Reminder, subject: Person, today: date) -> Message:
@@ -108,13 +103,14 @@ def compose(session: Session, settings: Settings, reminder: Reminder, subject: P
     template_id = template_ids(settings).get(reminder.kind)
     if not template_id:
         raise NotConfigured(f"no WeChat template id for {reminder.kind!r}: set WECHAT_TEMPLATE_IDS")
+    found = _quote(session, subject, reminder, today)
     rendered = text(
         TEMPLATES[reminder.kind],
         name=subject.name_masked,
-        months=reminder.gap_months,
+        months=found.quote.facts.gap_months if found and found.quote.facts.gap_months else reminder.gap_months,
         year=Month.from_index(reminder.gap_start).year,
-        deadline=_day(reminder.deadline),
-        amount=quoted_amount(session, subject, reminder, today),
+        deadline=_day(_deadline(found, reminder)),
+        amount=_amount_text(found.quote) if found else None,
         for_relative=reminder.recipient_id != reminder.person_id,
     )
     return Message(template_id, fields_from(rendered), settings.public_base_url + QUOTE_PATH)

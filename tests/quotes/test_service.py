@@ -109,7 +109,7 @@ def test_a_gap_that_cannot_be_back_paid_promises_no_back_paid_benefits(db: Datab
 
 
 def test_unit_arrears_paid_after_the_six_month_deadline_lose_retroactive_reimbursement(db: Database, rules: None) -> None:
-    gap = (Month(2026, 1), Month(2026, 5))  # due from 2026-01-31: the arrears must arrive by 2026-07-31
+    gap = (Month(2026, 1), Month(2026, 5))  # the first month due 2026-01-31: arrears due by 2026-07-31
     within = what_if(db, WhatIf("330203", Scheme.EMPLOYEE, *gap, Cause.UNIT, date(2026, 7, 31)))
     after = what_if(db, WhatIf("330203", Scheme.EMPLOYEE, *gap, Cause.UNIT, TODAY))
 
