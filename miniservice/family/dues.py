@@ -21,18 +21,13 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
-from miniservice.citizens.identity import get_vault
 from miniservice.citizens.models import Person, ResidentPremium
-from miniservice.citizens.records import records_view
-from miniservice.family.policy import rules_for
+from miniservice.quotes.service import person_quote
 from miniservice.rules.citing import Citation
-from miniservice.rules.gaps import GapReport
-from miniservice.rules.kinds import Cause, PayStatus, Scheme, Sex
+from miniservice.rules.kinds import PayStatus, Scheme
 from miniservice.rules.money import to_fen
 from miniservice.rules.months import Month
-from miniservice.rules.quote import quote
-from miniservice.rules.quote_model import CitizenFacts, MonthLine, Payer, Quote, Route
-from miniservice.rules.schema import RegionRules
+from miniservice.rules.quote_model import MonthLine, Payer, Quote, Route
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,22 +66,6 @@ class RelativeStatus:
 
     def due(self, item: str) -> Due | None:
         return next((d for d in self.dues if d.item == item), None)
-
-
-def _facts(person: Person, scheme: Scheme, report: GapReport) -> CitizenFacts:
-    gap = report.open_gap
-    holder = get_vault().id_number(person.id_number_cipher)
-    return CitizenFacts(
-        region=person.region_code,
-        scheme=scheme,
-        gap_first=gap.first if gap else None,
-        gap_last=gap.last if gap else None,
-        cause=Cause.SELF,
-        sex=Sex.MALE if holder.sex == "M" else Sex.FEMALE,
-        birth_date=holder.birth_date,
-        continuous_months_before=report.continuous_months,
-        unemployed=person.unemployed,
-    )
 
 
 def _cited(result: Quote) -> tuple[Citation, ...]:
@@ -138,20 +117,19 @@ def _backpay_due(result: Quote) -> Due | None:
 def relative_status(session: Session, relative: Person, today: date) -> RelativeStatus:
     """Everything payable for ``relative`` on ``today`` under the rules of their region.
 
-    The gaps are the ones the relative's own records page shows (:func:`records_view`), so holder and
-    relative never see two different answers.
+    Priced by the relative's own quote (:func:`~miniservice.quotes.service.person_quote`, the same
+    facts and figures the relative's own pages show), so holder and relative never see two answers.
     """
-    rules: RegionRules = rules_for(session, relative.region_code, today)
-    scheme = Scheme(relative.scheme)
-    report = records_view(session, relative, today).report
+    own = person_quote(session, relative.id or 0, today)
+    result, scheme, gap = own.quote, own.scheme, own.situation.report.open_gap
     if scheme is Scheme.RESIDENT:
-        result = quote(rules, _facts(relative, scheme, report), today)
-        due = _premium_due(session, relative, result)
+        ahead = result.on_date > today  # the next unpaid year, quoted on its period's first day: not yet payable
+        due = None if ahead else _premium_due(session, relative, result)
         next_start = None
-        if result.resident is not None and result.route.how is Route.NEXT_PERIOD:
+        if result.resident is not None and (ahead or result.route.how is Route.NEXT_PERIOD):
             next_start = result.resident.period_start
         return RelativeStatus((due,) if due else (), next_period_start=next_start)
-    if scheme is Scheme.FLEXIBLE and report.open_gap is not None:
-        due = _backpay_due(quote(rules, _facts(relative, scheme, report), today))
+    if scheme is Scheme.FLEXIBLE and gap is not None:
+        due = _backpay_due(result)
         return RelativeStatus((due,) if due else ())
-    return RelativeStatus((), unit_gap=scheme is Scheme.EMPLOYEE and report.open_gap is not None)
+    return RelativeStatus((), unit_gap=scheme is Scheme.EMPLOYEE and gap is not None)

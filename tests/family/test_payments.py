@@ -112,18 +112,18 @@ def test_holder_pays_a_flexible_brothers_open_gap_month_by_month(
 ) -> None:
     _link(app, fake_wechat, holder, family.brother, "sibling")
     [form] = _pay_forms(holder)
-    # 太原: base 7,500 (2024 average wage) × (8% + 2%) × 3 months = 2,250; late fee 750 × 0.0005 × (76 + 45 + 15)
-    # days = 51.00.
-    assert (form["item"], form["amount"]) == ("backpay:2025-07:2025-09", "2301.00")
+    # 太原, at the brother's own registered base 5,000 (not the 7,500 average wage): 5,000 × (8% + 2%) × 3
+    # months = 1,500; late fee 500 × 0.0005 × (76 + 45 + 15) days = 34.00.
+    assert (form["item"], form["amount"]) == ("backpay:2025-07:2025-09", "1534.00")
     assert holder.post(PAY, data=form).status_code == 200
-    assert registry.balance(family.holder) == Decimal("2699.00")
+    assert registry.balance(family.holder) == Decimal("3466.00")
     with db.reading() as session:
         months = session.execute(
             select(Contribution).where(Contribution.person_id == family.brother.id,
                                        Contribution.month >= Month(2025, 7).index).order_by(Contribution.month)
         ).scalars().all()
     assert [(Month.from_index(m.month), m.status, m.payer, m.payer_person_id, m.base) for m in months] == [
-        (Month(2025, month), "back_paid", "family", family.holder.id, Decimal("7500.00")) for month in (7, 8, 9)
+        (Month(2025, month), "back_paid", "family", family.holder.id, Decimal("5000.00")) for month in (7, 8, 9)
     ]
 
 
