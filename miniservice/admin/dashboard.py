@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, cast, extract, func, literal, select
+from sqlalchemy import Integer, and_, case, cast, extract, func, literal, select, tuple_
 from sqlalchemy.sql import ColumnElement, Subquery
 from sqlmodel import Session
 
@@ -22,10 +22,14 @@ from miniservice.citizens.models import Binding, Contribution, Person, ResidentP
 from miniservice.clock import now_utc
 from miniservice.outbox.models import OutboxMessage
 from miniservice.reminders.models import Reminder, ReminderAttempt
+from miniservice.reminders.stages import LOOKBACK_MONTHS
 from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
 from miniservice.rules.gaps import CollectionPeriod
+from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.loading import RuleFileError
 from miniservice.rules.months import Month
+from miniservice.rules.quote import line_for
 from miniservice.wechat.models import InboundDelivery, TapCount
 
 COVERED = ("paid", "back_paid")
@@ -63,14 +67,16 @@ def _open_gaps(today: date) -> Subquery:
     after_last = last_covered.c.last_covered + 1
     start = case((after_last.is_(None), enrolled), (after_last > enrolled, after_last), else_=enrolled)
     people = (
-        select(Person.id.label("person_id"), start.label("gap_start"))
+        select(Person.id.label("person_id"), Person.region_code.label("region_code"), Person.scheme.label("scheme"),
+               start.label("gap_start"))
         .join(Binding, Binding.person_id == Person.id)
         .outerjoin(last_covered, last_covered.c.person_id == Person.id)
         .where(Person.scheme.in_(MONTHLY_SCHEMES))
         .subquery()
     )
     return (
-        select(people.c.person_id, people.c.gap_start, (literal(last_due) - people.c.gap_start + 1).label("months"))
+        select(people.c.person_id, people.c.region_code, people.c.scheme, people.c.gap_start,
+               (literal(last_due) - people.c.gap_start + 1).label("months"))
         .where(people.c.gap_start <= last_due)
         .subquery()
     )
@@ -131,7 +137,7 @@ def resident_unpaid(session: Session, today: date) -> list[StageCount]:
 
 @dataclass(frozen=True, slots=True)
 class PassingPerson:
-    """Someone whose open gap passes the three-month line this week (masked, as on every screen)."""
+    """Someone whose open gap passes their region's line this week (masked, as on every screen)."""
 
     person_id: int
     name_masked: str
@@ -140,11 +146,7 @@ class PassingPerson:
     scheme: str
     gap_start: Month
     months: int  # open months today
-
-    @property
-    def line_day(self) -> date:
-        """The first day beyond the line: month S + 4 begins (months fall due at their own end)."""
-        return (self.gap_start + 4).first_day
+    line_day: date  # the first day beyond the region's line (the quote's ``first_day_beyond``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,26 +156,40 @@ class PassingLine:
 
 
 def passing_line_this_week(session: Session, today: date, limit: int = 100) -> PassingLine:
-    """Open gaps whose fourth month falls due between today and six days on (they pass the line).
+    """Open gaps that pass their region's line between today and six days on.
 
-    A gap starting in month S passes the three-month line on the first day of month S + 4. The
-    count and the list come from the same query, so the page cannot show a number it does not list.
+    The line is the one the citizen's quote and reminders state (:func:`miniservice.rules.quote.line_for`:
+    the last day paying avoids every consequence under the region's own rules), computed once per
+    region, scheme and gap start; the database then selects the matching gaps. The count and the
+    list come from the same query, so the page cannot show a number it does not list.
     """
-    week = [today + timedelta(days=n) for n in range(7)]
-    starts = [(Month.of(day) - 4).index for day in week if day.day == 1]
-    if not starts:
-        return PassingLine(0, [])
+    week_end = today + timedelta(days=6)
     gaps = _open_gaps(today)
+    lines: dict[tuple[str, str, int], date] = {}
+    for code in session.execute(select(gaps.c.region_code).distinct()).scalars():
+        try:
+            rules = rules_in_force(session, code, today)
+        except (NoRulesInForce, RuleFileError):
+            continue
+        for scheme in (Scheme.EMPLOYEE, Scheme.FLEXIBLE):
+            for back in range(LOOKBACK_MONTHS + 1):
+                first = Month.of(today) - back
+                line = line_for(rules, scheme, Cause.SELF, first, today)
+                if line is not None and today <= line.first_day_beyond <= week_end:
+                    lines[(code, scheme.value, first.index)] = line.first_day_beyond
+    if not lines:
+        return PassingLine(0, [])
     passing = (
-        select(gaps.c.person_id, gaps.c.gap_start, gaps.c.months, Person.name_masked, Person.id_number_masked,
-               Person.region_code, Person.scheme)
+        select(gaps.c.person_id, gaps.c.gap_start, gaps.c.months, gaps.c.region_code, gaps.c.scheme,
+               Person.name_masked, Person.id_number_masked)
         .join(Person, Person.id == gaps.c.person_id)
-        .where(gaps.c.gap_start.in_(starts))
+        .where(tuple_(gaps.c.region_code, gaps.c.scheme, gaps.c.gap_start).in_(list(lines)))
     )
     count = session.execute(select(func.count()).select_from(passing.subquery())).scalar_one()
     rows = session.execute(passing.order_by(gaps.c.gap_start, gaps.c.person_id).limit(limit)).all()
     people = [PassingPerson(row.person_id, row.name_masked, row.id_number_masked, row.region_code, row.scheme,
-                            Month.from_index(row.gap_start), row.months) for row in rows]
+                            Month.from_index(row.gap_start), row.months,
+                            lines[(row.region_code, row.scheme, row.gap_start)]) for row in rows]
     return PassingLine(count, people)
 
 

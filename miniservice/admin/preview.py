@@ -8,8 +8,6 @@ region are quoted.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,12 +15,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlmodel import Session
 
-from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
-from miniservice.quotes.citizen import Record, situation_from
+from miniservice.citizens.models import Binding, Person
+from miniservice.quotes.citizen import records_of_people, situation_from
 from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.resolve import NoRulesInForce, preview_rules, rules_in_force
 from miniservice.rules.citing import QuoteError
-from miniservice.rules.kinds import Cause, PayStatus, Scheme, Sex
+from miniservice.rules.kinds import Cause, Scheme, Sex
 from miniservice.rules.loading import RuleFileError
 from miniservice.rules.money import to_fen
 from miniservice.rules.months import Month
@@ -105,23 +103,6 @@ def sample_comparison(session: Session, draft: RuleVersion, on_date: date) -> li
             for label, facts in _samples(draft.region_code, on_date)]
 
 
-def _records(session: Session, people: Sequence[Person]) -> dict[int, list[Record]]:
-    """Every listed person's months (居民医保: years) in two queries, as the quote facts read them."""
-    ids = [p.id for p in people]
-    records: dict[int, list[Record]] = defaultdict(list)
-    for person_id, month, status, payer, base in session.execute(
-        select(Contribution.person_id, Contribution.month, Contribution.status, Contribution.payer, Contribution.base)
-        .where(Contribution.person_id.in_(ids)).order_by(Contribution.person_id, Contribution.month)
-    ):
-        records[person_id].append(Record(Month.from_index(month), PayStatus(status), payer, base))
-    for person_id, year, status, payer in session.execute(
-        select(ResidentPremium.person_id, ResidentPremium.year, ResidentPremium.status, ResidentPremium.payer)
-        .where(ResidentPremium.person_id.in_(ids))
-    ):
-        records[person_id].append(Record(Month(year, 1), PayStatus(status), payer))
-    return records
-
-
 def citizen_impact(session: Session, draft: RuleVersion, on_date: date) -> Impact:
     """How many bound citizens' quotes today would change under the draft, and by how much."""
     people = list(session.execute(
@@ -131,7 +112,7 @@ def citizen_impact(session: Session, draft: RuleVersion, on_date: date) -> Impac
     people = people[:CITIZEN_LIMIT]
     rules_pairs = _rules_pairs(session, draft, on_date, {p.region_code for p in people})
     affected = [p for p in people if p.region_code in rules_pairs]
-    records = _records(session, affected)
+    records = records_of_people(session, affected)
     deltas: list[Decimal] = []
     for person in affected:
         old_rules, new_rules = rules_pairs[person.region_code]

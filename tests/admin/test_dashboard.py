@@ -10,16 +10,14 @@ from typing import Any
 import pytest
 import time_machine
 from flask import Flask
-from sqlalchemy import select
 
 from miniservice.admin import dashboard
-from miniservice.citizens.models import Contribution, Person, ResidentPremium
+from miniservice.citizens.models import Person, ResidentPremium
 from miniservice.clock import now_utc
 from miniservice.db import Database
 from miniservice.outbox.models import OutboxMessage
+from miniservice.quotes.service import quote_for_person
 from miniservice.reminders.models import Reminder, ReminderAttempt
-from miniservice.rules.gaps import MonthRecord, detect_gaps
-from miniservice.rules.kinds import Scheme
 from miniservice.rules.months import Month, month_range
 from miniservice.wechat.models import InboundDelivery
 from tests.admin.conftest import bound_person, signed_in
@@ -58,10 +56,18 @@ def test_bound_citizens_and_gaps_by_stage(db: Database, citizens: dict[str, int]
     assert stages == {"gap_1m": 1, "gap_2m": 1, "gap_3m": 1, "past_line": 0, "reset": 1, "resident_2026": 1}
 
 
-def test_gaps_passing_the_three_month_line_this_week(db: Database, citizens: dict[str, int]) -> None:
+def test_gaps_passing_their_regions_line_this_week_are_those_whose_quote_says_so(
+    db: Database, citizens: dict[str, int], rules: None
+) -> None:
+    """A 3-month gap in 宁波 passes its line on 04-01; 深圳's file sets no wait up to 6 months, so the
+    same gap there passes nothing this week (the count follows each region's own line, as quotes do)."""
+    ningbo = _paid_to(db, "2025-11", region="330203")
+    for person, passes in ((ningbo, True), (citizens["three_months"], False)):
+        line = quote_for_person(db, person, TODAY).quote.line
+        assert line is not None and (TODAY <= line.first_day_beyond <= TODAY + timedelta(days=6)) is passes
     with db.reading() as session:
         passing = dashboard.passing_line_this_week(session, TODAY)
-        assert passing.count == 1 and [p.person_id for p in passing.people] == [citizens["three_months"]]
+        assert passing.count == 1 and [p.person_id for p in passing.people] == [ningbo]
         assert passing.people[0].line_day == date(2026, 4, 1)
         assert dashboard.passing_line_this_week(session, date(2026, 3, 20)).count == 0
 
@@ -132,16 +138,13 @@ def test_the_resident_row_counts_the_year_whose_collection_period_is_open(
 
 
 def _gap_computation(db: Database, people: list[int], today: date) -> set[int]:
-    """Who passes the line this week according to the pure gap rules, one person at a time."""
+    """Who passes the line this week according to each citizen's own quote, one person at a time."""
     passing = set()
-    with db.reading() as session:
-        for person_id in people:
-            person = session.get(Person, person_id)
-            months = session.execute(select(Contribution.month).where(Contribution.person_id == person_id)).scalars()
-            report = detect_gaps([MonthRecord(Month.from_index(m)) for m in months], scheme=Scheme(person.scheme),
-                                 enrolled_from=Month.of(person.enrolled_since), as_of=today)
-            if report.line and today <= report.line.first_day_beyond <= today + timedelta(days=6):
-                passing.add(person_id)
+    for person_id in people:
+        found = quote_for_person(db, person_id, today)
+        line = found.quote.line
+        if found.due and line and today <= line.first_day_beyond <= today + timedelta(days=6):
+            passing.add(person_id)
     return passing
 
 
@@ -159,17 +162,18 @@ def test_who_passes_the_line_this_week_is_listed_and_agrees_with_the_gap_rules(
     with db.reading() as session:
         passing = dashboard.passing_line_this_week(session, TODAY)
         stages = {s.key: s.count for s in dashboard.gaps_by_stage(session, TODAY)}
-    assert passing.count == 5 and stages["gap_3m"] == 5  # all of them are the "three months" row
+    expected = len(_gap_computation(db, monthly, TODAY))  # 深圳 and 成都 set their own, later, lines
+    assert 0 < passing.count == expected and stages["gap_3m"] == 5  # all five are in the "three months" row
     with time_machine.travel("2026-03-28 10:00:00 +08:00"):
         viewer = signed_in(app, "viewer")
         page = viewer.get("/admin/").get_data(as_text=True)
         person = viewer.get(f"/admin/people/{passing.people[0].person_id}").get_data(as_text=True)
         assert viewer.get("/admin/people/999999").status_code == 404
-    assert "本周将超过三个月线<b>5</b>" in page.replace("\n", "").replace(" ", "")
+    assert f"本周将超过三个月线<b>{expected}</b>" in page.replace("\n", "").replace(" ", "")
     listed = page[page.index('id="passing"'):page.index("</section>", page.index('id="passing"'))]
     links = re.findall(r'href="/admin/people/(\d+)"', listed)
     assert sorted(map(int, links)) == sorted(p.person_id for p in passing.people)
-    assert listed.count("测*") == 5 and listed.count("1101*************") == 5
+    assert listed.count("测*") == expected and listed.count("1101*************") == expected
     assert "已断缴 3 个月" in person and "2026-04-01 起超过三个月线" in person
 
 

@@ -58,7 +58,8 @@ def test_typing_the_keyword_gives_the_gap_and_the_day_it_passes_the_regions_line
     line = _own_quote(db, demo["gap2"]).line
     assert line is not None
     assert "⚠ 您已断缴 2 个月（2026-09 至 2026-10）。" in content
-    assert f"在 {line.last_day_within} 前补缴（还剩 {(line.last_day_within - TODAY).days} 天），补缴后不设待遇等待期" in content
+    days_left = (line.last_day_within - TODAY).days
+    assert f"在 {line.last_day_within} 前补缴（还剩 {days_left} 天），补缴后不设待遇等待期" in content
     assert f"从 {line.first_day_beyond} 起将变为：{line.avoided_rule}" in content
     assert "2026-10 无缴费记录 ⚠" in content and "补缴测算：" in content
 

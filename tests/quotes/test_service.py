@@ -108,7 +108,8 @@ def test_a_gap_that_cannot_be_back_paid_promises_no_back_paid_benefits(db: Datab
     assert result.continuity.effect.value != "kept" and result.totals.citizen_owes == 0
 
 
-def test_unit_arrears_paid_after_the_six_month_deadline_lose_retroactive_reimbursement(db: Database, rules: None) -> None:
+def test_unit_arrears_paid_after_the_six_month_deadline_lose_retroactive_reimbursement(db: Database,
+                                                                                       rules: None) -> None:
     gap = (Month(2026, 1), Month(2026, 5))  # the first month due 2026-01-31: arrears due by 2026-07-31
     within = what_if(db, WhatIf("330203", Scheme.EMPLOYEE, *gap, Cause.UNIT, date(2026, 7, 31)))
     after = what_if(db, WhatIf("330203", Scheme.EMPLOYEE, *gap, Cause.UNIT, TODAY))
