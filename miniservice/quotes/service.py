@@ -119,7 +119,7 @@ def late_day(terms: ResidentTerms) -> date:
 def _engine(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
     try:
         return quote(rules, facts, on_date)
-    except QuoteError as exc:
+    except (QuoteError, ValueError) as exc:
         raise QuoteUnavailable(f"{rules.code}@{rules.version}: {exc}") from exc
 
 
@@ -151,6 +151,9 @@ def what_if(db: Database, request: WhatIf) -> Quote:
         return quote(rules, facts, request.on_date)
     except QuoteError as exc:
         raise BadParameter("on", f"按 {request.on_date.isoformat()} 的规则无法测算：{exc}") from exc
+    except ValueError as exc:  # a date the quote needs (a resume day, the line) falls past the year 2200
+        raise BadParameter("on", f"测算日期 {request.on_date.isoformat()} 太晚：测算所需的日期超出规则可描述的年份"
+                           "（至 2200 年）") from exc
 
 
 def resident_what_if(db: Database, region: str, on_date: date) -> Quote:
