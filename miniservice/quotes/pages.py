@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("quotes", __name__, url_prefix="/h5")
 bp.add_app_template_filter(percent, "quote_percent")
 
-FORM_FIELDS = ("region", "scheme", "first", "last", "cause")
+FORM_FIELDS = ("region", "scheme", "first", "last", "cause", "continuous", "base", "sex", "paid_months",
+               "actual_months")
 
 
 def _today() -> date:
@@ -46,15 +47,19 @@ def _form(own: PersonQuote | None, regions: list[tuple[str, str]]) -> dict[str, 
     """The calculator's fields: what was submitted, else the citizen's own situation, else blanks."""
     if "region" in request.args:
         return {name: request.args.get(name, "").strip() for name in FORM_FIELDS}
-    defaults = {"region": regions[0][0], "scheme": "flexible", "first": "", "last": "",
-                "cause": "self"}
+    defaults = dict.fromkeys(FORM_FIELDS, "") | {"region": regions[0][0], "scheme": "flexible", "cause": "self"}
     if own is not None:
         facts = own.quote.facts
         defaults["region"] = own.quote.region_code
         if own.scheme in WHAT_IF_SCHEMES:
             defaults["scheme"] = own.scheme.value
         if facts.gap_first and own.scheme is not Scheme.RESIDENT:
-            defaults |= {"first": str(facts.gap_first), "last": str(facts.gap_last), "cause": facts.cause.value}
+            defaults |= {"first": str(facts.gap_first), "last": str(facts.gap_last), "cause": facts.cause.value,
+                         "continuous": str(facts.continuous_months_before),
+                         "base": "" if facts.declared_base is None else f"{facts.declared_base:.2f}"}
+        if own.scheme is Scheme.RETIREE and facts.sex is not None:
+            defaults |= {"sex": facts.sex.value, "paid_months": str(facts.paid_months),
+                         "actual_months": str(facts.actually_paid_months)}
     return defaults
 
 

@@ -37,6 +37,11 @@ def test_what_if_defaults_to_a_self_caused_gap_quoted_today(client: Any, rules: 
     ("region=440300&scheme=flexible&gap=2025-04..2025-01", "gap"),
     ("region=440300&scheme=flexible&gap=2025-01..2025-04&cause=unit", "cause"),
     ("region=440300&scheme=flexible&gap=2025-01..2025-04&sheme=x", "sheme"),
+    ("region=999999&scheme=flexible&gap=2025-01..2025-04", "region"),
+    ("region=440300&scheme=flexible&gap=2025-01..2025-04&on=2201-01-01", "on"),
+    ("region=440300&scheme=flexible&gap=2025-01..2025-04&on=9999-12-31", "on"),
+    ("region=440300&scheme=flexible&gap=2025-01..2025-04&base=-1", "base"),
+    ("region=440300&scheme=retiree&paid_months=100", "sex"),
 ])
 def test_bad_parameters_are_400_json_naming_the_field(client: Any, query: str, field: str) -> None:
     response = client.get("/api/quote?" + query)
@@ -44,6 +49,17 @@ def test_bad_parameters_are_400_json_naming_the_field(client: Any, query: str, f
     assert response.status_code == 400
     body = response.get_json()
     assert body["field"] == field and body["error"]
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ("region=440300&scheme=resident&on=2200-12-31", "on"),  # its next year's period would be in 2201
+    ("region=440300&scheme=flexible&gap=2026-10..2026-11", "gap"),  # 2026-11 is not due on 2026-11-25
+])
+def test_answers_the_rules_cannot_give_are_400_naming_the_field(client: Any, rules: None, query: str,
+                                                                field: str) -> None:
+    response = client.get("/api/quote?" + query)
+
+    assert response.status_code == 400 and response.get_json()["field"] == field
 
 
 def test_a_date_before_every_rule_version_is_a_400_on_the_date(client: Any, rules: None) -> None:
@@ -82,3 +98,25 @@ def test_my_quote_is_the_bound_citizens_own_gap(client: Any, db: Database, regis
     assert response.headers["Cache-Control"] == "private, no-store"
     assert response.get_json() == quote_for_person(db, person, TODAY).quote.to_json()
     assert response.get_json()["gap"] == {"first": "2026-09", "last": "2026-10", "months": 2}
+
+
+def test_a_district_code_is_quoted_under_its_citys_rules(client: Any, rules: None) -> None:
+    data = client.get("/api/quote?region=440305&scheme=flexible&gap=2026-09..2026-10").get_json()
+
+    assert data["region"]["code"] == "440300"
+
+
+def test_what_if_inputs_change_the_answer(client: Any, rules: None) -> None:
+    query = "/api/quote?region=350200&scheme=flexible&gap=2026-09..2026-10"
+    short, long = (client.get(f"{query}&continuous={months}").get_json() for months in (3, 24))
+    own_base = client.get(f"{query}&base=9500").get_json()
+
+    assert short["reduced_ratio"] is not None and long["reduced_ratio"] is None  # 厦门: 50% under 12 months
+    assert own_base["base"]["source"] == "declared_input" and own_base["months"][0]["base"] == "9500.00"
+
+
+def test_a_retirees_top_up_can_be_quoted(client: Any, rules: None) -> None:
+    data = client.get("/api/quote?region=360100&scheme=retiree&sex=male&paid_months=180").get_json()
+
+    assert data["retirement"]["short_months"] > 0 and data["gap"] is None
+    assert data["inputs"]["paid_months"] == 180

@@ -15,7 +15,7 @@ from miniservice.devtools.fake_wechat import OPENID_COOKIE, FakeWeChat
 from miniservice.quotes.params import WhatIf
 from miniservice.quotes.service import quote_for_person, what_if
 from miniservice.rules.gaps import last_due_month
-from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.kinds import Cause, Scheme, Sex
 from miniservice.rules.money import format_yuan
 from miniservice.rules.months import Month
 from tests.conftest import LiveServer, save_screenshot
@@ -70,6 +70,19 @@ def test_what_if_form_works_as_a_plain_get_without_javascript(client: Any, db: D
     assert 'id="whatif-totals"' in html and f"{format_yuan(expected.totals.total)} 元" in text
     assert 'value="2026-07"' in html and '<option value="440300" selected>' in html  # the form keeps its input
     assert "/h5/bind" in html  # an unbound visitor is offered binding, and the calculator still works
+
+
+def test_what_if_form_quotes_a_retirees_top_up(client: Any, db: Database, rules: None) -> None:
+    sign_in(client, "o-visitor")
+    query = {"region": "360100", "scheme": "retiree", "first": "", "last": "", "cause": "self", "sex": "female",
+             "paid_months": "120"}
+
+    text = page_text(client.get("/h5/quote", query_string=query))
+
+    expected = what_if(db, WhatIf("360100", Scheme.RETIREE, None, None, Cause.SELF, TODAY, sex=Sex.FEMALE,
+                                  paid_months=120))
+    assert expected.retirement is not None and expected.retirement.short_months
+    assert f"一次性补足约 {format_yuan(expected.retirement.one_off)} 元" in text
 
 
 def test_what_if_form_marks_the_field_in_error(client: Any, rules: None) -> None:
