@@ -72,7 +72,7 @@ class MonthlyTiming:
             stages.append(Stage(scheme, "gap_reminder", LINE_STAGE, first,
                                 deadline + timedelta(days=1 - self.days_before_line), deadline,
                                 self.line_months))
-        return sorted(stages, key=lambda s: s.due_on)
+        return sorted((s for s in stages if s.due_on <= deadline), key=lambda s: s.due_on)  # none past the line
 
     def stage_on(self, scheme: Scheme, first: Month, on: date) -> Stage | None:
         """The stage in effect on ``on``; None before the first stage and once the line has passed."""

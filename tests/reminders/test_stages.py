@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from miniservice.reminders.stages import MonthlyTiming, RegionTiming, ResidentTiming
 from miniservice.rules.gaps import CollectionPeriod
 from miniservice.rules.kinds import Scheme
 from miniservice.rules.loading import RuleBook, load_rulebook
 from miniservice.rules.months import Month
+from miniservice.rules.quote import quote
+from miniservice.rules.quote_model import CitizenFacts
 from tests.rules.helpers import POLICIES
 
 NATIONAL = MonthlyTiming(due_day_next_month=None, line_months=3, gap_months=(1, 2), days_before_line=15)
@@ -75,3 +77,20 @@ def test_region_timings_come_from_the_rule_files_with_national_defaults() -> Non
     jiangxi = RegionTiming.from_rules(book.region_for("360102"))
     assert jiangxi.resident.period == CollectionPeriod.parse("09-15", "02-28")
     assert jiangxi.resident.days_before_end == (30, 7)
+
+
+def test_a_region_counting_days_is_reminded_before_its_own_line_the_quotes_line() -> None:
+    """宜昌 waits 3 months once the lapse exceeds 60 days: the national three-month line (the end of
+    the fourth month) would remind after the wait already applies; the region's line does not."""
+    rules = _book().region_for("420502")
+    timing = RegionTiming.from_rules(rules).flexible
+    first = Month(2026, 5)
+
+    stages = timing.stages(Scheme.FLEXIBLE, first)
+
+    line = quote(rules, CitizenFacts("420502", Scheme.FLEXIBLE, first, first), date(2026, 6, 10)).line
+    assert line is not None and line.measure == "days"
+    assert {s.deadline for s in stages} == {line.last_day_within} == {first.first_day + timedelta(days=60)}
+    assert stages[-1].name == "line" and stages[-1].due_on < line.last_day_within
+    assert timing.stage_on(Scheme.FLEXIBLE, first, line.first_day_beyond) is None
+    assert line.last_day_within < NATIONAL.stages(Scheme.FLEXIBLE, first)[-1].deadline
