@@ -61,7 +61,10 @@ def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
     section = "employee" if facts.scheme is Scheme.EMPLOYEE else "flexible"
     route = _route(citer, section, facts, on_date)
     lines, totals, base = _lines(citer, section, facts, on_date) if route.possible else ((), Totals(), None)
-    choice = choose_band(citer, section, facts.cause, facts.gap_first, facts.gap_months, on_date)
+    # A gap that cannot be back-paid is never closed: the lapse runs from its first month to today.
+    lapse = facts.gap_months if route.possible else max(facts.gap_months,
+                                                       facts.gap_first.months_until(Month.of(on_date)) + 1)
+    choice = choose_band(citer, section, facts.cause, facts.gap_first, lapse, on_date)
     resumed = benefits(choice, on_date, back_paid=route.possible)
     kept = continuity(choice, facts.continuous_months_before, facts.gap_months, back_paid=route.possible)
     return Quote(

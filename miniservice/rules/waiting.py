@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from miniservice.rules.citing import Citer
 from miniservice.rules.gaps import due_date, last_due_month
@@ -133,7 +134,7 @@ class _Outcome:
     waiting: int
     continuity: ContinuityEffect
     reimbursable: bool
-    ratio: object
+    ratio: Decimal | None  # the ratio while waiting, when there is a wait
     unit_late: bool
 
 
