@@ -99,13 +99,16 @@ def test_a_month_not_yet_due_is_not_a_gap(db: Database, rules: None) -> None:
 
 
 def test_a_gap_that_cannot_be_back_paid_promises_no_back_paid_benefits(db: Database, rules: None) -> None:
-    result = what_if(db, WhatIf("440300", Scheme.FLEXIBLE, Month(2025, 1), Month(2025, 4), Cause.SELF,
-                                date(2027, 5, 20)))
+    """宁波 reimburses a back-paid gap of ≤ 3 months; a 2-month gap past the back-pay window cannot be
+    back-paid, so nothing of the sort may be promised (the issue's example: 深圳, 2025-01..04 on 2027-05-20)."""
+    for region, first, last, on in (("330203", Month(2025, 1), Month(2025, 2), TODAY),
+                                    ("440300", Month(2025, 1), Month(2025, 4), date(2027, 5, 20))):
+        result = what_if(db, WhatIf(region, Scheme.FLEXIBLE, first, last, Cause.SELF, on))
 
-    assert not result.route.possible
-    assert result.benefits is not None and not result.benefits.gap_bills_reimbursable
-    assert result.benefits.back_paid is False and result.continuity is not None
-    assert result.continuity.effect.value != "kept" and result.totals.citizen_owes == 0
+        assert not result.route.possible and result.totals.citizen_owes == 0
+        assert result.benefits is not None and not result.benefits.gap_bills_reimbursable
+        assert result.benefits.back_paid is False and result.benefits.waiting_months > 0
+        assert result.continuity is not None and result.continuity.effect.value != "kept"
 
 
 def test_unit_arrears_paid_after_the_six_month_deadline_lose_retroactive_reimbursement(db: Database,
