@@ -26,9 +26,13 @@ class ResidentOutcome:
 
 
 def counted_gap_years(citer: Citer, facts: CitizenFacts) -> int:
-    """断保 years that count: from the gap months when given, else the stated number of years."""
-    count_from = citer.value("resident.count_gap_years_from")
+    """断保 years that count: from the gap months when given, else the stated number of years.
+
+    The first counted year is read (and cited) only when there are gap months to count: a premium
+    without 断保 does not rest on it, so it cannot make that quote illustrative.
+    """
     if facts.gap_first is not None and facts.gap_last is not None:
+        count_from = citer.value("resident.count_gap_years_from")
         return sum(1 for year in range(facts.gap_first.year, facts.gap_last.year + 1) if year >= count_from)
     return facts.resident_gap_years or 0
 

@@ -11,6 +11,7 @@ import pytest
 
 from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.months import Month
+from miniservice.rules.quote import quote
 from miniservice.rules.quote_model import CitizenFacts, money
 from tests.rules.helpers import gap_quote
 
@@ -63,3 +64,16 @@ def test_facts_reject_a_gap_that_ends_before_it_starts():
         CitizenFacts("110000", Scheme.FLEXIBLE, Month(2025, 5), Month(2025, 4))
     with pytest.raises(ValueError):
         CitizenFacts("110000", Scheme.FLEXIBLE, Month(2025, 5), None)
+
+
+def test_the_illustrative_flag_follows_the_figures_shown_not_every_parameter_read(book):
+    """A 2025 premium with no 断保 rests on official figures only: no banner (it used to be raised by
+    the first counted 断保 year, read even when there was nothing to count)."""
+    rules = book.region_for("140105")
+    premium = quote(rules, CitizenFacts("140105", Scheme.RESIDENT), date(2024, 11, 1))
+
+    assert premium.resident is not None and premium.resident.coverage_year == 2025
+    assert premium.illustrative is False and premium.to_json()["illustrative_keys"] == []
+    gap = gap_quote(book, "440300", "2025-01", "2025-04", date(2025, 5, 20))
+    assert gap.illustrative and set(gap.illustrative_keys) <= set(gap.shown_cites)
+    assert all(gap.citations[key].illustrative for key in gap.illustrative_keys)
