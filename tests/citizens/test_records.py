@@ -85,7 +85,7 @@ def test_the_records_page_of_a_four_month_gap_says_what_the_quote_says(client: A
     quote = _own_quote(db, demo["gap4"])
     assert quote.benefits is not None and quote.benefits.waiting_months == 0
     assert "您已断缴 4 个月（2026-07 至 2026-10）" in text and "可能需要等待期" not in text
-    assert "补缴后不设待遇等待期" in text
+    assert "不设待遇等待期" in text
     assert text.count("断缴中") == 4 and "连续参保 3 年 1 个月" in text
 
 
