@@ -57,11 +57,12 @@ def test_bound_citizens_and_gaps_by_stage(db: Database, citizens: dict[str, int]
 
 
 def test_gaps_passing_their_regions_line_this_week_are_those_whose_quote_says_so(
-    db: Database, citizens: dict[str, int], rules: None
+    app: Flask, db: Database, citizens: dict[str, int], rules: None
 ) -> None:
     """The same 3-month gap in three regions: each is counted when its own quote's line passes this week."""
     people = [_paid_to(db, "2025-11", region=region) for region in ("330203", "420502", "440300")]
-    lines = {person: quote_for_person(db, person, TODAY).quote.line for person in people}
+    with app.app_context():  # the quote reads sex and birth date through the identity vault
+        lines = {person: quote_for_person(db, person, TODAY).quote.line for person in people}
     expected = {person for person, line in lines.items()
                 if line and TODAY <= line.first_day_beyond <= TODAY + timedelta(days=6)}
     with db.reading() as session:
@@ -138,11 +139,12 @@ def test_the_resident_row_counts_the_year_whose_collection_period_is_open(
     assert december["resident_2027"] == 2  # the period has closed: the row still counts who missed 2027
 
 
-def _gap_computation(db: Database, people: list[int], today: date) -> set[int]:
+def _gap_computation(app: Flask, db: Database, people: list[int], today: date) -> set[int]:
     """Who passes the line this week according to each citizen's own quote, one person at a time."""
     passing = set()
     for person_id in people:
-        found = quote_for_person(db, person_id, today)
+        with app.app_context():
+            found = quote_for_person(db, person_id, today)
         line = found.quote.line
         if found.due and line and today <= line.first_day_beyond <= today + timedelta(days=6):
             passing.add(person_id)
@@ -158,12 +160,12 @@ def test_who_passes_the_line_this_week_is_listed_and_agrees_with_the_gap_rules(
     for today in (TODAY, date(2026, 4, 1), date(2026, 3, 20), date(2026, 2, 24)):
         with db.reading() as session:
             passing = dashboard.passing_line_this_week(session, today)
-        assert {p.person_id for p in passing.people} == _gap_computation(db, monthly, today), today
+        assert {p.person_id for p in passing.people} == _gap_computation(app, db, monthly, today), today
         assert passing.count == len(passing.people)
     with db.reading() as session:
         passing = dashboard.passing_line_this_week(session, TODAY)
         stages = {s.key: s.count for s in dashboard.gaps_by_stage(session, TODAY)}
-    expected = len(_gap_computation(db, monthly, TODAY))  # 深圳 and 成都 set their own, later, lines
+    expected = len(_gap_computation(app, db, monthly, TODAY))  # 深圳 and 成都 set their own, later, lines
     assert 0 < passing.count == expected and stages["gap_3m"] == 5  # all five are in the "three months" row
     with time_machine.travel("2026-03-28 10:00:00 +08:00"):
         viewer = signed_in(app, "viewer")
