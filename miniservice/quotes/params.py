@@ -26,7 +26,7 @@ _REGION_RE = re.compile(r"^\d{6}$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INT_RE = re.compile(r"^\d{1,5}$")
 _MONEY_RE = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
-GAP_FORMAT = "断缴区间应写作 YYYY-MM..YYYY-MM，如 2025-01..2025-04"
+GAP_FORMAT = "请按 2025-01..2025-04 这样的格式填写断缴区间（起始月份..结束月份）"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +162,7 @@ def _date(text: str | None, today: date | None, field: str, label: str) -> date:
     if not text and today is not None:
         return today
     if not _DATE_RE.match(text):
-        raise BadParameter(field, f"{label}应写作 YYYY-MM-DD，而不是 {text[:20]!r}")
+        raise BadParameter(field, f"请按 2026-11-25 这样的格式填写{label}，您填写的是「{text[:20]}」")
     try:
         day = date.fromisoformat(text)
     except ValueError:
@@ -178,7 +178,7 @@ def _month(text: str, field: str, label: str) -> Month:
     try:
         return Month.parse(text)
     except ValueError:
-        raise BadParameter(field, f"{label}应写作 YYYY-MM，而不是 {text[:20]!r}") from None
+        raise BadParameter(field, f"请按 2025-03 这样的格式填写{label}，您填写的是「{text[:20]}」") from None
 
 
 def _gap(first: str | None, last: str | None, scheme: Scheme, on_date: date) -> tuple[Month | None, Month | None]:
