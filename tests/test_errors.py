@@ -34,7 +34,8 @@ def test_http_errors_are_chinese_pages(client: Any, method: str, path: str, code
 def test_api_errors_stay_json_with_a_chinese_message(client: Any) -> None:
     response = client.get("/api/nowhere")
     assert response.status_code == 404
-    assert response.get_json() == {"error": "您要找的页面不存在，可能链接已失效。请从公众号菜单重新进入。"}
+    assert response.get_json() == {"error": "您要找的页面不存在，可能链接已失效。请从公众号菜单重新进入。",
+                                   "field": None}
 
 
 def test_an_unexpected_failure_is_a_chinese_page_and_logged_without_detail(app: Flask, caplog: Any) -> None:

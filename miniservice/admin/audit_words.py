@@ -34,6 +34,9 @@ ACTIONS = {
     "family.consent.decline": "亲属拒绝共济",
     "family.consent.expire": "共济邀请过期", "family.payment": "家庭共济代缴", "family.revoke": "解除家庭共济",
     "family.reminders.on": "开启亲属断缴提醒", "family.reminders.off": "关闭亲属断缴提醒",
+    "payment.settled": "网上缴费到账", "payment.held": "网上缴费待人工核对", "payment.refunded": "网上缴费已退款",
+    "payment.duplicate": "重复支付待退款", "payment.order_closed": "订单已关闭后收到支付",
+    "payment.unknown_order": "收到无对应订单的支付",
 }
 
 DETAILS = {

@@ -33,9 +33,10 @@ bp = Blueprint("citizens", __name__, url_prefix="/h5")
 
 
 @bp.app_template_filter("citizen_yuan")
-def citizen_yuan(amount: Decimal) -> str:
-    """``3200`` → ``3,200.00`` in every template (WeChat replies included)."""
-    return format_yuan(amount)
+def citizen_yuan(amount: Decimal | str) -> str:
+    """``3200`` → ``3,200.00`` in every template (WeChat replies included); a frozen order keeps its
+    amounts as JSON strings."""
+    return format_yuan(Decimal(str(amount)))
 
 
 class BindForm(FlaskForm):

@@ -40,7 +40,8 @@ def pay_home() -> Any:
     except PayError as exc:
         return _error(exc)
     except QuoteUnavailable:
-        return render_template("h5/error.html", message="缴费服务暂时无法使用，请稍后再试，或拨打 12333 咨询。"), 503
+        message = f"缴费服务暂时无法使用，请稍后再试，或拨打 {current_app.jinja_env.globals['hotline']} 咨询。"
+        return render_template("h5/error.html", message=message), 503
     return render_template("h5/pay.html", items=items, labels=CHANNEL_LABELS)
 
 

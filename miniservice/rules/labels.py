@@ -72,6 +72,7 @@ _OTHER = {
     "guidance.online": "线上办理渠道",
     "guidance.hotline": "医保服务热线",
     "guidance.hotline_hours": "医保服务热线服务时间",
+    "guidance.pay_channel": "线上缴费渠道",
     "guidance.offline": "线下办理地点",
     "guidance.materials_self": "个人补缴所需材料",
     "guidance.materials_unit": "单位补缴所需材料",
@@ -86,6 +87,7 @@ _CHINESE_VALUES = {
     "self": "个人原因", "unit": "单位原因", "months": "按月计算", "days": "按天计算",
     "spouse": "配偶", "parent": "父母", "child": "子女", "sibling": "兄弟姐妹", "grandparent": "祖父母",
     "maternal_grandparent": "外祖父母", "grandchild": "孙子女", "maternal_grandchild": "外孙子女",
+    "none": "暂未开通，请到线下或其他渠道缴费", "wechatpay": "微信支付（本公众号网上缴费）",
 }
 _BAND = re.compile(r"^(?P<path>.+_bands)\[(?P<index>\d+)\]$")
 _YEAR = re.compile(r"^(?P<path>.+)\.(?P<year>\d{4})$")
