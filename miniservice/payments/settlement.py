@@ -36,7 +36,6 @@ from miniservice.payments.models import PayNotice, PayOrder
 from miniservice.quotes.errors import QuoteUnavailable
 from miniservice.quotes.service import rules_on
 from miniservice.reminders.models import Reminder
-from miniservice.rules.money import format_yuan
 from miniservice.rules.months import Month
 from miniservice.rules.quote_model import money
 
@@ -189,7 +188,7 @@ def enqueue_receipt(session: Session, order: PayOrder) -> None:
     kind, _, rest = order.item.partition(":")
     first, _, last = rest.partition(":")
     enqueue(session, f"receipt:pay_order:{order.id}", order.openid, "pay_receipt.txt", kind=kind, year=first,
-            first=first, last=last, amount=format_yuan(order.amount))
+            first=first, last=last, amount=str(order.amount))
 
 
 def settle_pending(db: Database, app: Flask) -> int:

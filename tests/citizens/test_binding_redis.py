@@ -63,11 +63,11 @@ def test_redis_dying_mid_way_changes_no_answer_and_leaves_nothing_pending(
     ctx: Flask, db: Database, registry: ImportReport, redis_url: str, working: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(get_limiter(db), "redis", _DiesAfter(redis_client(redis_url), working))
-    wrong = BindRequest(ALICE["name"], ALICE["id_number"], "card", "SZ9999999999")
+    wrong = BindRequest(ALICE["name"], ALICE["id_number"], "card", "SZ9999999999", PRIVACY_VERSION)
     with pytest.raises(BindingRefused) as refused:
         bind(db, "o-mallory", wrong)
     assert refused.value.code == "mismatch"
-    person = bind(db, "o-alice", BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"]))
+    person = bind(db, "o-alice", BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"], PRIVACY_VERSION))
     assert person.name_masked == "林*雨"
     with db.reading() as session:
         reasons = session.execute(select(BindingAttempt.reason)).scalars().all()

@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from miniservice.citizens import binding as binding_service
 from miniservice.citizens.binding import BindingRefused, BindRequest, bind
 from miniservice.citizens.models import BindingAttempt
+from miniservice.citizens.privacy import PRIVACY_VERSION
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.outbox.sending import status_counts
@@ -97,8 +98,8 @@ def _pending(db: Database) -> int:
         return len(session.execute(select(BindingAttempt).where(BindingAttempt.reason == "pending")).all())
 
 
-WRONG = BindRequest(ALICE["name"], ALICE["id_number"], "card", "SZ9999999999")
-RIGHT = BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"])
+WRONG = BindRequest(ALICE["name"], ALICE["id_number"], "card", "SZ9999999999", PRIVACY_VERSION)
+RIGHT = BindRequest(ALICE["name"], ALICE["id_number"], "card", ALICE["card"], PRIVACY_VERSION)
 
 
 def test_binding_works_and_leaves_nothing_pending(ctx: Flask, db: Database, citizens: Any) -> None:  # noqa: F811
@@ -139,14 +140,15 @@ def test_a_family_payment_answers_its_result_and_the_receipt_goes_out(
 ) -> None:
     holder = signed_in(app, "o-holder")
     assert add_relative(holder, family.mother, "parent", attested=True).status_code == 200
-    [form] = [f["fields"] for f in forms(holder.get("/h5/family").get_data(as_text=True), "/h5/family/pay")]
+    page = holder.get("/h5/family").get_data(as_text=True)
+    [form] = [f["fields"] | {"confirmed": "yes"} for f in forms(page, "/h5/family/pay")]
     response = holder.post("/h5/family/pay", data=form)
     assert response.status_code == 200 and "缴费成功" in response.get_data(as_text=True)
     assert registry.balance(family.holder) == Decimal("4600.00")
     send_outbox(app)
     assert status_counts(db) == {"sent": 1}
     [receipt] = fake_wechat.sent_messages("o-holder")
-    assert "4600.00" in receipt.body["text"]["content"]
+    assert "4,600.00 元" in receipt.body["text"]["content"]
 
 
 def test_the_reminder_rate_is_kept_in_process(broken_redis: str) -> None:

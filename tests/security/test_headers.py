@@ -102,7 +102,7 @@ def test_the_citizen_pages_break_no_rule_of_the_policy_in_chromium(
     context, page, refused = violations
     context.add_cookies([{"name": OPENID_COOKIE, "value": "o-holder", "url": fake_wechat.base_url}])
     page.goto(live_server.url + "/h5/family")
-    expect(page.locator("#balance")).to_have_text("5000.00 元")
+    expect(page.locator("#balance")).to_have_text("5,000.00 元")
     for path in PERSONAL_PAGES:
         page.goto(live_server.url + path)
         expect(page.locator(".page__title")).to_be_visible()

@@ -27,6 +27,7 @@ from sqlalchemy import MetaData, inspect, select, text
 from miniservice.citizens.binding import BindRequest, bind
 from miniservice.citizens.demo_data import DemoPerson, generate_demo_data
 from miniservice.citizens.identity import IdentityVault, id_check_char
+from miniservice.citizens.privacy import PRIVACY_VERSION
 from miniservice.db import Database, alembic_config
 from miniservice.devtools.fake_wechat import FakeWeChat
 from tests.conftest import TEST_DATA_KEY
@@ -45,7 +46,7 @@ def seeded(app: Flask, db: Database, fake_wechat: FakeWeChat) -> list[DemoPerson
         people = generate_demo_data(db, TODAY)
         gap8 = next(p for p in people if p.key == "gap8")
         fake_wechat.add_follower("o-gap8")
-        bind(db, "o-gap8", BindRequest(gap8.name, gap8.id_number, "phone", gap8.phone))
+        bind(db, "o-gap8", BindRequest(gap8.name, gap8.id_number, "phone", gap8.phone, PRIVACY_VERSION))
     return people
 
 
