@@ -77,7 +77,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["miniservice.wechat_client"] = build_client(settings, db)
     app.extensions["miniservice.seen"] = seen = SeenStamps()
-    atexit.register(seen.flush, db)  # a worker that stops writes the stamps it still holds
+    atexit.register(seen.flush_at_exit, db)  # a worker that stops writes the stamps it still holds
     app.extensions["miniservice.nonces"] = NonceBook(
         db, redis_client(settings.redis_url) if settings.redis_url else None, settings.wechat_app_id)
 

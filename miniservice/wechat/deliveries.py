@@ -129,6 +129,12 @@ class SeenStamps:
         if due:
             self.flush(db)
 
+    def flush_at_exit(self, db: Database) -> None:
+        try:
+            self.flush(db)
+        except Exception as exc:  # the process is ending: say what was lost, do not raise into atexit
+            log.warning("follower stamps not written at exit (%s)", type(exc).__name__)
+
     def flush(self, db: Database) -> int:
         """Write what is pending; the number of followers stamped."""
         with self._lock:
