@@ -108,6 +108,9 @@ def fresh_postgres(url: str) -> None:
 def create_floor_table(url: str) -> None:
     """An empty :data:`FLOOR_TABLE` at ``url`` for the durable floor (:mod:`bench.floor_app`)."""
     engine = create_engine(url)
+    if url.startswith("sqlite"):  # once, here: four workers switching the file to WAL at once can lock it
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
     with engine.begin() as connection:
         connection.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
         connection.execute(text(f"CREATE TABLE {FLOOR_TABLE} (dedupe_key VARCHAR(200) PRIMARY KEY, "

@@ -133,7 +133,7 @@ class SeenStamps:
         try:
             self.flush(db)
         except Exception as exc:  # the process is ending: say what was lost, do not raise into atexit
-            log.warning("follower stamps not written at exit (%s)", type(exc).__name__)
+            log.debug("follower stamps not written at exit (%s)", type(exc).__name__)
 
     def flush(self, db: Database) -> int:
         """Write what is pending; the number of followers stamped."""
