@@ -72,17 +72,10 @@ def dedupe_key(message: Any) -> str:
 def handle(db: Database, router: Router, settings: Settings, message: Any, seen: SeenStamps) -> str:
     """The reply text for ``message`` ("" means answer ``success``); its effects happen at most once."""
     route = router.route_for(message)
-    key = dedupe_key(message)
+    key = "" if route.reads_only else dedupe_key(message)  # only a delivery with an effect is keyed
     try:
         if route.reads_only:
-            try:
-                with db.reading() as session:
-                    reply = route.handler(Inbound(message, message.source, session, settings))
-            except Exception:
-                seen.note(db, message.source, now_utc(), failed=True)
-                raise
-            seen.note(db, message.source, now_utc())
-            return reply
+            return _answer_reading(db, route, settings, message, seen)
         return _claim_then_answer(db, route, key, settings, message)
     except Exception as exc:
         if _database_fault(exc):  # recording it as failed would replay 系统繁忙 to WeChat's retries
@@ -90,6 +83,18 @@ def handle(db: Database, router: Router, settings: Settings, message: Any, seen:
             raise DatabaseUnavailable() from exc
         log.exception("handler %s failed (the delivery's key is not logged: it holds the openid)", route.name)
         return FAILURE_REPLY if route.reads_only else _record_failure(db, key, message, route.name)
+
+
+def _answer_reading(db: Database, route: Route, settings: Settings, message: Any, seen: SeenStamps) -> str:
+    """A read writes nothing on its way; the tap is counted (failed or not) in the next batch."""
+    try:
+        with db.reading() as session:
+            reply = route.handler(Inbound(message, message.source, session, settings))
+    except Exception:
+        seen.note(db, message.source, now_utc(), failed=True)
+        raise
+    seen.note(db, message.source, now_utc())
+    return reply
 
 
 def _claim_then_answer(db: Database, route: Route, key: str, settings: Settings, message: Any) -> str:
