@@ -22,7 +22,6 @@ PostgreSQL only when ``MINISERVICE_TEST_DATABASE_URL`` is set.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import pickle
@@ -60,7 +59,7 @@ from bench.common import (
 from bench.loadgen import SLOW
 from bench.peers.typical_app import create_schema
 from bench.population import generate
-from miniservice.app import HANDLER_MODULES
+from miniservice.app import load_handlers
 from miniservice.config import PROJECT_ROOT
 from miniservice.devtools.simulator import (
     CallbackAccount,
@@ -71,7 +70,6 @@ from miniservice.devtools.simulator import (
     text_xml,
     view_xml,
 )
-from miniservice.wechat.router import Router, router
 
 ACCOUNT = CallbackAccount(token="benchtoken", app_id="wxbench0000000001",
                           aes_key="BenchAesKey0123456789abcdefghijklmnopqrstuv", original_id="gh_benchaccount")
@@ -130,13 +128,6 @@ class Traffic:
         return files
 
 
-def _router() -> Router:
-    """The service's own router, so the bench knows which deliveries have an effect (and leave a row)."""
-    for module in HANDLER_MODULES:
-        importlib.import_module(module)
-    return router
-
-
 @dataclass
 class DeliverySet:
     requests: list[bytes] = field(default_factory=list)
@@ -159,7 +150,7 @@ def build_set(openids: list[str], count: int, first_serial: int, rng: random.Ran
     weights = [weight for weight, _, _ in mix]
     keyed: list[tuple[float, bytes, str]] = []
     made = DeliverySet(distinct=count)
-    routes = _router()
+    routes = load_handlers()  # the service's own router: which deliveries have an effect (leave a row)
     base_time = int(time.time()) - 10_000_000
     for index in range(count):
         openid = openids[(first_serial + index) % len(openids)]

@@ -23,6 +23,7 @@ from miniservice.rulebook.resolve import NoRulesInForce
 from miniservice.rules.contact import national_contact
 from miniservice.wechat.deliveries import SeenStamps
 from miniservice.wechat.replay import NonceBook
+from miniservice.wechat.router import Router, router
 
 # Capabilities that answer WeChat messages register their handlers when imported.
 HANDLER_MODULES = (
@@ -46,6 +47,13 @@ BLUEPRINTS = (
 )
 
 DEMO_BLUEPRINTS = (("miniservice.devtools.phone", "bp"),)
+
+
+def load_handlers() -> Router:
+    """The router with every capability's handlers registered (they register when imported)."""
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+    return router
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -81,8 +89,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["miniservice.nonces"] = NonceBook(
         db, redis_client(settings.redis_url) if settings.redis_url else None, settings.wechat_app_id)
 
-    for module in HANDLER_MODULES:
-        importlib.import_module(module)
+    load_handlers()
     install_url_converters(app)
     install_error_pages(app)
     install_security_headers(app, production=settings.is_production)
