@@ -22,10 +22,11 @@ MAX_GAP_MONTHS = 120  # ten years: longer than any back-pay window a region allo
 MAX_MONTHS = 1200  # a hundred years of enrolment: anything above is a typing error
 MAX_BASE = Decimal("1000000")  # 元 a month: far above any region's ceiling (it is clamped anyway)
 FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2200, 12, 31)  # the years a rule file may describe
-_REGION_RE = re.compile(r"^\d{6}$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_INT_RE = re.compile(r"^\d{1,5}$")
-_MONEY_RE = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
+# ASCII digits only: ``\d`` would also take full-width and other scripts' digits, which int() reads.
+_REGION_RE = re.compile(r"[0-9]{6}")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INT_RE = re.compile(r"[0-9]{1,5}")
+_MONEY_RE = re.compile(r"[0-9]{1,7}(\.[0-9]{1,2})?")
 GAP_FORMAT = "请按 2025-01..2025-04 这样的格式填写断缴区间（起始月份..结束月份）"
 
 
@@ -91,7 +92,7 @@ def _region(text: str | None) -> str:
     code = (text or "").strip()
     if not code:
         raise BadParameter("region", "请选择地区（6 位行政区划代码，如 440300）")
-    if not _REGION_RE.match(code):
+    if not _REGION_RE.fullmatch(code):
         raise BadParameter("region", f"地区代码应为 6 位数字，如 440300，而不是 {code[:20]!r}")
     try:
         return check_region(code)
@@ -124,7 +125,7 @@ def _count(text: str | None, field: str, label: str) -> int:
     text = (text or "").strip()
     if not text:
         return 0
-    if not _INT_RE.match(text) or int(text) > MAX_MONTHS:
+    if not _INT_RE.fullmatch(text) or int(text) > MAX_MONTHS:
         raise BadParameter(field, f"{label}应为 0 到 {MAX_MONTHS} 之间的整数")
     return int(text)
 
@@ -134,7 +135,7 @@ def _base(text: str | None) -> Decimal | None:
     if not text:
         return None
     try:
-        value = Decimal(text) if _MONEY_RE.match(text) else None
+        value = Decimal(text) if _MONEY_RE.fullmatch(text) else None
     except InvalidOperation:
         value = None
     if value is None or not 0 < value <= MAX_BASE:
@@ -161,7 +162,7 @@ def _date(text: str | None, today: date | None, field: str, label: str) -> date:
     text = (text or "").strip()
     if not text and today is not None:
         return today
-    if not _DATE_RE.match(text):
+    if not _DATE_RE.fullmatch(text):
         raise BadParameter(field, f"请按 2026-11-25 这样的格式填写{label}，您填写的是「{text[:20]}」")
     try:
         day = date.fromisoformat(text)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
+_MONTH_RE = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits, two-digit month
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -29,8 +29,9 @@ class Month:
 
     @classmethod
     def parse(cls, text: str) -> Month:
-        """Parse ``YYYY-MM``; anything else is a ValueError with the offending text."""
-        match = _MONTH_RE.match(text.strip())
+        """Parse ``YYYY-MM`` exactly (``2025-01``, never ``2025-1``): the one month format of every
+        input, form and file, so a month is never read two ways. Anything else is a ValueError."""
+        match = _MONTH_RE.fullmatch(text.strip())
         if not match:
             raise ValueError(f"not a year-month (YYYY-MM): {text!r}")
         return cls(int(match.group(1)), int(match.group(2)))

@@ -34,6 +34,8 @@ def test_what_if_defaults_to_a_self_caused_gap_quoted_today(client: Any, rules: 
 @pytest.mark.parametrize(("query", "field"), [
     ("scheme=flexible&gap=2025-01..2025-04", "region"),
     ("region=440300&scheme=flexible&gap=2025-01", "gap"),
+    ("region=440300&scheme=flexible&gap=2025-1..2025-04", "gap"),
+    ("region=440300&scheme=flexible&gap=2025-01..2025-4", "gap"),
     ("region=440300&scheme=flexible&gap=2025-04..2025-01", "gap"),
     ("region=440300&scheme=flexible&gap=2025-01..2025-04&cause=unit", "cause"),
     ("region=440300&scheme=flexible&gap=2025-01..2025-04&sheme=x", "sheme"),

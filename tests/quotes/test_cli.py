@@ -59,6 +59,8 @@ def test_summary_is_readable_and_marks_illustrative_figures(run: Run, rules: Non
     (["--region", "440300", "--scheme", "flexible", "--gap", "2025-01-2025-04"], "--gap",
      "请按 2025-01..2025-04 这样的格式"),
     (["--region", "440300", "--scheme", "retired", "--gap", "2025-01..2025-04"], "--scheme", "employee"),
+    (["--region", "440300", "--scheme", "flexible", "--gap", "2025-1..2025-04"], "--gap",
+     "请按 2025-03 这样的格式填写断缴起始月份，您填写的是「2025-1」"),
 ])
 def test_bad_input_names_the_option_and_exits_non_zero(run: Run, args: list[str], option: str,
                                                       words: str) -> None:

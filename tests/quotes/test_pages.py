@@ -95,6 +95,16 @@ def test_what_if_form_marks_the_field_in_error(client: Any, rules: None) -> None
     assert 'id="whatif-totals"' not in html
 
 
+def test_what_if_form_refuses_a_month_without_its_leading_zero(client: Any, rules: None) -> None:
+    sign_in(client, "o-visitor")
+    query = {"region": "440300", "scheme": "flexible", "first": "2026-7", "last": "2026-10", "cause": "self"}
+
+    html = client.get("/h5/quote", query_string=query).get_data(as_text=True)
+
+    assert 'data-field="first"' in html and "请按 2025-03 这样的格式填写断缴起始月份" in html
+    assert 'id="whatif-totals"' not in html
+
+
 def test_without_rule_versions_the_page_says_it_is_unavailable(client: Any) -> None:
     sign_in(client, "o-visitor")
 
