@@ -108,6 +108,12 @@ def test_a_district_code_is_quoted_under_its_citys_rules(client: Any, rules: Non
     assert data["region"]["code"] == "440300"
 
 
+def test_a_district_of_a_city_without_its_own_rules_is_quoted_under_its_provinces(client: Any, rules: None) -> None:
+    data = client.get("/api/quote?region=140213&scheme=flexible&gap=2026-09..2026-10").get_json()
+
+    assert data["region"]["code"] == "140000"
+
+
 def test_what_if_inputs_change_the_answer(client: Any, rules: None) -> None:
     query = "/api/quote?region=350200&scheme=flexible&gap=2026-09..2026-10"
     short, long = (client.get(f"{query}&continuous={months}").get_json() for months in (3, 24))
