@@ -92,8 +92,10 @@ def _quote(session: Session, person: Person, reminder: Reminder, today: date) ->
 
 
 def _deadline(found: PersonQuote | None, reminder: Reminder) -> date:
-    """The quote's line (the last day paying avoids every consequence), else the planned deadline."""
-    if found is not None and found.quote.line is not None and found.quote.facts.cause is Cause.SELF:
+    """The line of the quote the citizen gets today (the last day paying avoids every consequence),
+    whoever owes the gap: for a unit's arrears that is the day they must arrive, as the quote says.
+    Only without a quote, or when the quote has no line, the planned deadline stands."""
+    if found is not None and found.quote.line is not None:
         return found.quote.line.last_day_within
     return reminder.deadline
 
@@ -112,5 +114,6 @@ def compose(session: Session, settings: Settings, reminder: Reminder, subject: P
         deadline=_day(_deadline(found, reminder)),
         amount=_amount_text(found.quote) if found else None,
         for_relative=reminder.recipient_id != reminder.person_id,
+        unit=found is not None and found.quote.facts.cause is Cause.UNIT,
     )
     return Message(template_id, fields_from(rendered), settings.public_base_url + QUOTE_PATH)

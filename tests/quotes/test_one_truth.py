@@ -62,10 +62,6 @@ def _reminder_fields(app: Flask, db: Database, found: PersonQuote) -> dict[str, 
     return {key: value["value"] for key, value in message.data.items()}
 
 
-def _day(value: date) -> str:
-    return f"{value.year}年{value.month:02d}月{value.day:02d}日"
-
-
 def _check_every_surface(app: Flask, db: Database, client: Any, simulator: Simulator, openid: str,
                          person_id: int) -> None:
     found = quote_for_person(db, person_id, TODAY)
@@ -111,8 +107,8 @@ def _check_every_surface(app: Flask, db: Database, client: Any, simulator: Simul
             assert fields["amount4"].replace(" ", "") in (f"{format_yuan(owes)}元", f"约{format_yuan(owes)}元(示例)")
         else:
             assert "元" not in fields["amount4"]
-        if line is not None and quote.facts.cause is Cause.SELF:
-            assert fields["time3"] in (_day(line.last_day_within), line.last_day_within.isoformat())
+        if line is not None:  # whoever owes the gap: a unit's arrears have the quote's deadline too
+            assert fields["time3"] == line.last_day_within.isoformat()
 
     with db.reading() as session:
         person = session.get(Person, person_id)
@@ -196,6 +192,22 @@ def test_the_ningbo_unit_gap_reminder_asks_for_nothing_the_quote_does_not(app: F
     fields = _reminder_fields(app, db, found)
 
     assert fields["amount4"] == "点击查看补缴测算" and "元" not in fields["amount4"]
+
+
+def test_a_unit_gap_reminder_states_the_quotes_deadline_for_the_arrears(app: Flask, db: Database,
+                                                                       rules: None) -> None:
+    """demo_citizen_5 again: the deadline is the day the unit's arrears must arrive, as the quote states it,
+    not the line of a gap the citizen would pay (nor the planner's day)."""
+    with app.app_context():
+        people = generate_demo_data(db, TODAY)
+    person_id, _ = _demo_person(db, "unit_gap", people)
+    found = quote_for_person(db, person_id, TODAY)
+    assert found.quote.line is not None and found.quote.line.reason == "unit_deadline"
+
+    fields = _reminder_fields(app, db, found)
+
+    assert fields["time3"] == found.quote.line.last_day_within.isoformat()
+    assert "单位" in fields["thing5"]
 
 
 def test_every_surface_agrees_for_the_demo_citizens(app: Flask, db: Database, client: Any, simulator: Simulator,
