@@ -21,8 +21,9 @@ from sqlmodel import Session
 from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
 from miniservice.clock import now_utc
 from miniservice.outbox.models import OutboxMessage
+from miniservice.quotes.errors import QuoteUnavailable
+from miniservice.quotes.service import person_quote
 from miniservice.reminders.models import Reminder, ReminderAttempt
-from miniservice.reminders.stages import LOOKBACK_MONTHS
 from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
 from miniservice.rules.gaps import CollectionPeriod
@@ -30,17 +31,20 @@ from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.loading import RuleFileError
 from miniservice.rules.months import Month
 from miniservice.rules.quote import line_for
+from miniservice.rules.quote_model import LineAdvice
+from miniservice.rules.schema import RegionRules
 from miniservice.wechat.models import InboundDelivery, TapCount
 
 COVERED = ("paid", "back_paid")
 MONTHLY_SCHEMES = ("employee", "flexible")
-STAGES = (  # (key, label, shortest gap in months, longest)
-    ("gap_1m", "断缴 1 个月", 1, 1),
-    ("gap_2m", "断缴 2 个月", 2, 2),
-    ("gap_3m", "断缴 3 个月（三个月线前最后一个月）", 3, 3),
-    ("past_line", "4–6 个月（已过三个月线）", 4, 6),
-    ("reset", "超过 6 个月（连续缴费年限清零）", 7, 10_000),
+# Open gaps by stage: before the region's own line by months, then past it. The line is the quote's
+# (the last day paying avoids every consequence under the region's rules), not a national three months.
+STAGES = (  # (key, label, shortest gap in months, longest) for gaps before the line
+    ("gap_1m", "断缴 1 个月（未过本地期限）", 1, 1),
+    ("gap_2m", "断缴 2 个月（未过本地期限）", 2, 2),
+    ("gap_3m", "断缴 3 个月及以上（未过本地期限）", 3, 10_000),
 )
+PAST_LINE = ("past_line", "已过本地期限（补缴后有等待期或不能补缴等影响，按各地规则）")
 REMINDER_SERIES = ("planned", "sent", "failed", "opted_out")
 
 
@@ -90,13 +94,37 @@ class StageCount:
 
 
 def gaps_by_stage(session: Session, today: date) -> list[StageCount]:
-    """Bound citizens with an open 职工医保 gap, by its length; and 居民医保 without the current year's premium."""
+    """Bound citizens with an open 职工医保 gap, by its length before their region's line and past it;
+    and 居民医保 without the current year's premium.
+
+    Whether a gap is past the line is decided once per region, scheme and gap start with the quote's
+    own line (:func:`~miniservice.rules.quote.line_for`); the database then counts every citizen.
+    """
     gaps = _open_gaps(today)
-    stage = case(*((and_(gaps.c.months >= low, gaps.c.months <= high), literal(key))
-                   for key, _, low, high in STAGES))
+    passed = [key for key, line in _lines_of(session, gaps, today).items() if line is not None and line.passed]
+    past = tuple_(gaps.c.region_code, gaps.c.scheme, gaps.c.gap_start).in_(passed) if passed else literal(False)
+    stage = case((past, literal(PAST_LINE[0])),
+                 *((and_(gaps.c.months >= low, gaps.c.months <= high), literal(key)) for key, _, low, high in STAGES))
     counts = dict(session.execute(select(stage, func.count()).select_from(gaps).group_by(stage)).all())
-    rows = [StageCount(key, label, counts.get(key, 0)) for key, label, _, _ in STAGES]
+    rows = [StageCount(key, label, counts.get(key, 0)) for key, label, *_ in (*STAGES, PAST_LINE)]
     return [*rows, *resident_unpaid(session, today)]
+
+
+def _lines_of(session: Session, gaps: Subquery, today: date) -> dict[tuple[str, str, int], LineAdvice | None]:
+    """The line of every (region, scheme, gap start) among the open gaps, as a self-caused gap's quote
+    states it on ``today``; regions without rules in force are left out (their gaps are never "past")."""
+    lines: dict[tuple[str, str, int], LineAdvice | None] = {}
+    rules_of: dict[str, RegionRules | None] = {}
+    for code, scheme, start in session.execute(select(gaps.c.region_code, gaps.c.scheme, gaps.c.gap_start).distinct()):
+        if code not in rules_of:
+            try:
+                rules_of[code] = rules_in_force(session, code, today)
+            except (NoRulesInForce, RuleFileError):
+                rules_of[code] = None
+        rules = rules_of[code]
+        if rules is not None:
+            lines[(code, scheme, start)] = line_for(rules, Scheme(scheme), Cause.SELF, Month.from_index(start), today)
+    return lines
 
 
 def coverage_year(period: CollectionPeriod, today: date) -> int:
@@ -160,23 +188,13 @@ def passing_line_this_week(session: Session, today: date, limit: int = 100) -> P
 
     The line is the one the citizen's quote and reminders state (:func:`miniservice.rules.quote.line_for`:
     the last day paying avoids every consequence under the region's own rules), computed once per
-    region, scheme and gap start; the database then selects the matching gaps. The count and the
-    list come from the same query, so the page cannot show a number it does not list.
+    region, scheme and gap start present (:func:`_lines_of`); the database then selects the matching
+    gaps. The count and the list come from the same query, so the page cannot show a number it does not list.
     """
     week_end = today + timedelta(days=6)
     gaps = _open_gaps(today)
-    lines: dict[tuple[str, str, int], date] = {}
-    for code in session.execute(select(gaps.c.region_code).distinct()).scalars():
-        try:
-            rules = rules_in_force(session, code, today)
-        except (NoRulesInForce, RuleFileError):
-            continue
-        for scheme in (Scheme.EMPLOYEE, Scheme.FLEXIBLE):
-            for back in range(LOOKBACK_MONTHS + 1):
-                first = Month.of(today) - back
-                line = line_for(rules, scheme, Cause.SELF, first, today)
-                if line is not None and today <= line.first_day_beyond <= week_end:
-                    lines[(code, scheme.value, first.index)] = line.first_day_beyond
+    lines = {key: line.first_day_beyond for key, line in _lines_of(session, gaps, today).items()
+             if line is not None and today <= line.first_day_beyond <= week_end}
     if not lines:
         return PassingLine(0, [])
     passing = (
@@ -300,10 +318,7 @@ class PersonSummary:
     bound: bool
     gap_start: Month | None  # the open 职工医保 gap as the dashboard counts it, if any
     gap_months: int | None
-
-    @property
-    def line_day(self) -> date | None:
-        return (self.gap_start + 4).first_day if self.gap_start else None
+    line: LineAdvice | None = None  # the line of the person's own quote today (None: no day matters, or no quote)
 
 
 def person_summary(session: Session, person_id: int, today: date) -> PersonSummary | None:
@@ -320,7 +335,17 @@ def person_summary(session: Session, person_id: int, today: date) -> PersonSumma
         return None
     start = Month.from_index(row.gap_start) if row.gap_start is not None else None
     return PersonSummary(row.id, row.name_masked, row.id_number_masked, row.region_code, row.scheme,
-                         row.enrolled_since, bool(row.bound), start, row.months)
+                         row.enrolled_since, bool(row.bound), start, row.months,
+                         _own_line(session, person_id, today) if start is not None else None)
+
+
+def _own_line(session: Session, person_id: int, today: date) -> LineAdvice | None:
+    """The line the person's own quote states today (their causes, their region's rules), as every
+    citizen surface and reminder states it; None when no quote can be made or no day matters."""
+    try:
+        return person_quote(session, person_id, today).quote.line
+    except QuoteUnavailable:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

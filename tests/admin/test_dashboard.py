@@ -53,7 +53,25 @@ def test_bound_citizens_and_gaps_by_stage(db: Database, citizens: dict[str, int]
     with db.reading() as session:
         assert dashboard.bound_citizens(session) == 7
         stages = {s.key: s.count for s in dashboard.gaps_by_stage(session, TODAY)}
-    assert stages == {"gap_1m": 1, "gap_2m": 1, "gap_3m": 1, "past_line": 0, "reset": 1, "resident_2026": 1}
+    # Without rules in force no line is known, so no gap is counted as past one.
+    assert stages == {"gap_1m": 1, "gap_2m": 1, "gap_3m": 2, "past_line": 0, "resident_2026": 1}
+
+
+def test_gaps_past_their_regions_line_are_those_whose_own_quote_says_so(
+    app: Flask, db: Database, citizens: dict[str, int], rules: None
+) -> None:
+    """宜昌 counts days (60): a two-month gap there is past its line, the same gap in 深圳 is not."""
+    yichang = _paid_to(db, "2025-12", region="420502")  # January and February unpaid: 86 days on 03-28
+    monthly = [citizens[k] for k in ("one_month", "three_months", "nine_months", "never_paid")] + [yichang]
+    with app.app_context():
+        quotes = {person: quote_for_person(db, person, TODAY).quote for person in monthly}
+    passed = {person for person, quote in quotes.items() if quote.line is not None and quote.line.passed}
+    with db.reading() as session:
+        stages = {s.key: s.count for s in dashboard.gaps_by_stage(session, TODAY)}
+
+    assert yichang in passed and citizens["one_month"] not in passed
+    assert stages["past_line"] == len(passed)
+    assert stages["gap_1m"] + stages["gap_2m"] + stages["gap_3m"] == len(monthly) - len(passed)
 
 
 def test_gaps_passing_their_regions_line_this_week_are_those_whose_quote_says_so(
@@ -166,18 +184,36 @@ def test_who_passes_the_line_this_week_is_listed_and_agrees_with_the_gap_rules(
         passing = dashboard.passing_line_this_week(session, TODAY)
         stages = {s.key: s.count for s in dashboard.gaps_by_stage(session, TODAY)}
     expected = len(_gap_computation(app, db, monthly, TODAY))  # 深圳 and 成都 set their own, later, lines
-    assert 0 < passing.count == expected and stages["gap_3m"] == 5  # all five are in the "three months" row
+    assert 0 < passing.count == expected and stages["gap_3m"] + stages["past_line"] == 6  # 3, 3, 3, 3, 4 and 9
     with time_machine.travel("2026-03-28 10:00:00 +08:00"):
         viewer = signed_in(app, "viewer")
         page = viewer.get("/admin/").get_data(as_text=True)
         person = viewer.get(f"/admin/people/{passing.people[0].person_id}").get_data(as_text=True)
         assert viewer.get("/admin/people/999999").status_code == 404
-    assert f"本周将超过三个月线<b>{expected}</b>" in page.replace("\n", "").replace(" ", "")
+    assert f"本周将超过本地期限<b>{expected}</b>" in page.replace("\n", "").replace(" ", "")
     listed = page[page.index('id="passing"'):page.index("</section>", page.index('id="passing"'))]
     links = re.findall(r'href="/admin/people/(\d+)"', listed)
     assert sorted(map(int, links)) == sorted(p.person_id for p in passing.people)
     assert listed.count("测*") == expected and listed.count("1101*************") == expected
-    assert "已断缴 3 个月" in person and "2026-04-01 起超过三个月线" in person
+    with app.app_context():
+        line = quote_for_person(db, passing.people[0].person_id, TODAY).quote.line
+    assert line is not None and not line.passed
+    assert "已断缴 3 个月" in person and f"{line.first_day_beyond} 起超过本地期限" in person
+    assert f"{line.last_day_within} 前补缴不影响待遇" in person and "三个月线" not in person
+
+
+def test_the_person_page_states_the_line_of_the_persons_own_quote(
+    app: Flask, staff: dict[str, str], db: Database, rules: None
+) -> None:
+    """宜昌 measures the gap in days: its line is not the national "due date of the fourth month"."""
+    person_id = _paid_to(db, "2025-12", region="420502")
+    with app.app_context():
+        line = quote_for_person(db, person_id, TODAY).quote.line
+    with time_machine.travel("2026-03-28 10:00:00 +08:00"):
+        page = signed_in(app, "viewer").get(f"/admin/people/{person_id}").get_data(as_text=True)
+
+    assert line is not None and line.passed and line.first_day_beyond != date(2026, 5, 1)
+    assert f"已于 {line.first_day_beyond} 超过本地期限" in page and "2026-05-01" not in page
 
 
 def test_messages_to_check_show_uncertain_sends_and_outbox_trouble(
