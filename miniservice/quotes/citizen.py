@@ -7,7 +7,9 @@ answer everywhere. It decides, once:
 
 * the scheme and the gap (through :func:`~miniservice.rules.gaps.detect_gaps`, so a month not yet
   due is never a gap);
-* who caused each unpaid month (:func:`causes`) and so the gap's cause;
+* who caused each unpaid month (:func:`causes`) and so the gap's cause; a mixed gap is the
+  citizen's, with the unit's months listed (``CitizenFacts.unit_months``) so the quote bills each
+  part to its payer with its own deadline;
 * the base per month, and the base the bureau would bill: the registry's own declared base on the
   unpaid rows, else the base of the last paid month before the gap; only when the registry has none
   does the quote fall back to the region's figure (``CitizenFacts.base_source`` says which);
@@ -145,6 +147,8 @@ def situation_from(person: Person, records: list[Record], rules: RegionRules, on
     in_gap = [r for r in records if r.month in gap]
     month_causes = causes(person, scheme, gap, in_gap)
     cause = Cause.UNIT if all(c is Cause.UNIT for _, c in month_causes) else Cause.SELF
+    # A mixed gap is the citizen's, with the unit's months billed to the unit (each part its own deadline).
+    unit_months = tuple(m for m, c in month_causes if c is Cause.UNIT) if cause is Cause.SELF else ()
     declared, source = own_base(records, in_gap, gap.first)
     facts = CitizenFacts(
         scheme=scheme,
@@ -157,6 +161,7 @@ def situation_from(person: Person, records: list[Record], rules: RegionRules, on
         unemployed=person.unemployed,
         declared_base=declared,
         base_source=source,
+        unit_months=unit_months,
         **common,
     )
     return Situation(scheme, facts, report, covered, month_causes=month_causes, bases=bases)

@@ -12,6 +12,7 @@ Every figure is read through a :class:`Citer`, so the quote cites exactly what i
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from miniservice.rules.citing import Citer, QuoteError
 from miniservice.rules.gaps import due_date
@@ -25,6 +26,7 @@ from miniservice.rules.quote_model import (
     Guidance,
     LineAdvice,
     MonthLine,
+    Part,
     Payer,
     Quote,
     Route,
@@ -67,6 +69,7 @@ def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
     choice = choose_band(citer, section, facts.cause, facts.gap_first, lapse, on_date)
     resumed = benefits(choice, on_date, back_paid=route.possible)
     kept = continuity(choice, facts.continuous_months_before, facts.gap_months, back_paid=route.possible)
+    line = line_advice(citer, section, facts.cause, facts.gap_first, on_date)
     return Quote(
         **header,
         route=route,
@@ -75,7 +78,8 @@ def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
         benefits=resumed,
         continuity=kept,
         reduced_ratio=reduced_ratio(citer, section, kept, on_date, resumed.resume_on),
-        line=line_advice(citer, section, facts.cause, facts.gap_first, on_date),
+        line=line,
+        parts=_parts(citer, section, lines, line, on_date),
         retirement=retirement,
         base=base,
         guidance=_guidance(citer, facts, route.how),
@@ -130,34 +134,69 @@ def _lines(citer: Citer, section: str, facts: CitizenFacts,
     assert facts.gap_first is not None and facts.gap_last is not None
     used = _base(citer, section, facts, on_date)
     base = used.amount
+    unit_months = frozenset(facts.unit_months)
     with citer.track() as keys:
         unit_rate = citer.value(f"{section}.unit_rate")
         personal_rate = citer.value(f"{section}.personal_rate")
         due_day = citer.value(f"{section}.due_day_next_month") or None
-        payer = Payer.FUND if facts.unemployed else (Payer.UNIT if facts.cause is Cause.UNIT else Payer.CITIZEN)
-        daily = ZERO
-        if payer is not Payer.FUND and facts.cause.value in citer.value(f"{section}.late_fee.causes"):
-            daily = citer.value(f"{section}.late_fee.daily_rate")
+        charged = set(citer.value(f"{section}.late_fee.causes"))
+        daily = {cause: citer.value(f"{section}.late_fee.daily_rate") if cause.value in charged else ZERO
+                 for cause in (Cause.SELF, Cause.UNIT)}
+
+    def payer_of(month: Month) -> tuple[Payer, Decimal]:
+        """Who pays the month and the late fee's daily rate they are charged (the fund is charged none)."""
+        if facts.unemployed:
+            return Payer.FUND, ZERO
+        if facts.cause is Cause.UNIT or month in unit_months:
+            return Payer.UNIT, daily[Cause.UNIT]
+        return Payer.CITIZEN, daily[Cause.SELF]
+
     lines = []
     for month in month_range(facts.gap_first, facts.gap_last):
         due = due_date(month, due_day)
         days = max(0, (on_date - due).days)
         unit_amount, personal_amount = base * unit_rate, base * personal_rate
+        payer, rate = payer_of(month)
         lines.append(MonthLine(month, due, base, unit_rate, personal_rate, unit_amount, personal_amount, days,
-                               (unit_amount + personal_amount) * daily * days, payer))
-    unit_share = sum((line.unit_amount for line in lines), ZERO)
-    personal_share = sum((line.personal_amount for line in lines), ZERO)
-    late = sum((line.late_fee for line in lines), ZERO)
-    owed = unit_share + personal_share + late
+                               (unit_amount + personal_amount) * rate * days, payer))
+
+    def owed_by(payer: Payer) -> Decimal:
+        return sum((line.amount + line.late_fee for line in lines if line.payer is payer), ZERO)
+
     return tuple(lines), Totals(
-        unit_share=unit_share,
-        personal_share=personal_share,
-        late_fee=late,
-        citizen_owes=owed if payer is Payer.CITIZEN else ZERO,
-        unit_owes=owed if payer is Payer.UNIT else ZERO,
-        fund_owes=owed if payer is Payer.FUND else ZERO,
+        unit_share=sum((line.unit_amount for line in lines), ZERO),
+        personal_share=sum((line.personal_amount for line in lines), ZERO),
+        late_fee=sum((line.late_fee for line in lines), ZERO),
+        citizen_owes=owed_by(Payer.CITIZEN),
+        unit_owes=owed_by(Payer.UNIT),
+        fund_owes=owed_by(Payer.FUND),
         cites=(*used.cites, *keys),
     ), used
+
+
+def _parts(citer: Citer, section: str, lines: tuple[MonthLine, ...], line: LineAdvice | None,
+           on_date: date) -> tuple[Part, ...]:
+    """The gap split by payer, citizen first: their months, amount and deadline.
+
+    The citizen's deadline is the quote's line; the unit's is the day its arrears must arrive,
+    counted from the first month it owes (a mixed gap's unit months may start later than the gap).
+    """
+    parts = []
+    for payer in Payer:
+        own = [month_line for month_line in lines if month_line.payer is payer]
+        if not own:
+            continue
+        deadline, kind, cites = None, None, ()
+        if payer is Payer.UNIT:
+            with citer.track() as keys:
+                deadline = unit_deadline(citer, section, own[0].month)
+            kind, cites = "unit_arrears", tuple(keys)
+        elif payer is Payer.CITIZEN and line is not None:
+            deadline, kind, cites = line.last_day_within, "line", line.cites
+        parts.append(Part(payer, tuple(m.month for m in own), sum((m.amount for m in own), ZERO),
+                          sum((m.late_fee for m in own), ZERO), deadline, kind,
+                          deadline is not None and on_date > deadline, cites))
+    return tuple(parts)
 
 
 def _base(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> BaseUsed:

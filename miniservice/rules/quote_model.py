@@ -44,6 +44,9 @@ class CitizenFacts:
     unemployed: bool = False  # receiving 失业保险金: the unemployment fund pays, on 60% of the wage
     declared_base: Decimal | None = None  # the citizen's own monthly base (registry or what-if), if known
     base_source: str = "regional_average"  # where declared_base comes from (see BASE_SOURCES)
+    # A mixed 职工医保 gap: the months of a citizen's (cause SELF) gap that the unit owes. A gap whose
+    # every month is the unit's has cause UNIT and none listed here.
+    unit_months: tuple[Month, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.gap_first is None) != (self.gap_last is None):
@@ -59,6 +62,14 @@ class CitizenFacts:
             raise ValueError(f"unknown base_source {self.base_source!r}")
         if (self.declared_base is None) != (self.base_source == "regional_average"):
             raise ValueError("a declared_base needs its source; the regional average needs none")
+        if self.unit_months:
+            if self.scheme is not Scheme.EMPLOYEE or self.cause is not Cause.SELF:
+                raise ValueError("unit_months belong to a self-caused 职工医保 (in-unit) gap")
+            if not (self.gap_first and self.gap_last and all(self.gap_first <= m <= self.gap_last
+                                                              for m in self.unit_months)):
+                raise ValueError("unit_months must lie within the gap")
+            if len(set(self.unit_months)) >= self.gap_months:
+                raise ValueError("a gap the unit owes entirely has cause UNIT, not unit_months")
 
     @property
     def gap_months(self) -> int:
@@ -102,6 +113,29 @@ class MonthLine:
     @property
     def amount(self) -> Decimal:
         return self.unit_amount + self.personal_amount
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Who pays which months of a gap, how much, and by when: one per payer, citizen first.
+
+    A mixed gap (some months the unit's, some the citizen's) has two; every other gap one. The
+    citizen's deadline is the quote's line (the last day paying avoids every consequence); the
+    unit's is the day its arrears must arrive (seed 004: 应在6个月内足额补缴到账).
+    """
+
+    payer: Payer
+    months: tuple[Month, ...]
+    contributions: Decimal
+    late_fee: Decimal
+    deadline: date | None  # None: no day changes the outcome (or the fund pays)
+    deadline_kind: str | None  # "line" (the citizen's) or "unit_arrears"
+    passed: bool
+    cites: tuple[str, ...] = ()
+
+    @property
+    def amount(self) -> Decimal:
+        return self.contributions + self.late_fee
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +283,7 @@ class Quote:
     retirement: RetirementTopUp | None = None
     resident: ResidentTerms | None = None
     notes: tuple[str, ...] = field(default=())
+    parts: tuple[Part, ...] = ()  # who pays which months, by when (empty without month lines)
 
     @property
     def shown_cites(self) -> tuple[str, ...]:
@@ -261,6 +296,7 @@ class Quote:
             sections.append(self.totals.cites)
         if self.base is not None and self.lines:
             sections.append(self.base.cites)
+        sections.extend(part.cites for part in self.parts)
         for part in (self.benefits, self.reduced_ratio, self.continuity, self.line, self.resident):
             if part is not None:
                 sections.append(part.cites)
@@ -294,6 +330,7 @@ class Quote:
                       "cites": list(self.route.cites)},
             "base": _base_json(self.base) if self.lines else None,
             "months": [_line_json(line) for line in self.lines],
+            "parts": [_part_json(part) for part in self.parts],
             "totals": _totals_json(self.totals),
             "benefits": _benefits_json(self.benefits),
             "reduced_ratio": None if self.reduced_ratio is None else {
@@ -333,6 +370,13 @@ def _line_json(line: MonthLine) -> dict[str, Any]:
             "payer": line.payer.value}
 
 
+def _part_json(part: Part) -> dict[str, Any]:
+    return {"payer": part.payer.value, "months": [str(month) for month in part.months], "count": len(part.months),
+            "contributions": money(part.contributions), "late_fee": money(part.late_fee),
+            "amount": money(part.amount), "deadline": _iso(part.deadline), "deadline_kind": part.deadline_kind,
+            "passed": part.passed, "cites": list(part.cites)}
+
+
 def _totals_json(totals: Totals) -> dict[str, Any]:
     return {"contributions": money(totals.contributions), "unit_share": money(totals.unit_share),
             "personal_share": money(totals.personal_share), "late_fee": money(totals.late_fee),
@@ -363,6 +407,7 @@ def _line_advice_json(a: LineAdvice | None) -> dict[str, Any] | None:
 def _inputs_json(f: CitizenFacts) -> dict[str, Any]:
     return {"continuous_months_before": f.continuous_months_before,
             "declared_base": None if f.declared_base is None else money(f.declared_base),
+            "unit_months": [str(month) for month in f.unit_months],
             "base_source": f.base_source, "unemployed": f.unemployed,
             "sex": None if f.sex is None else f.sex.value, "birth_date": _iso(f.birth_date),
             "paid_months": f.paid_months,

@@ -90,8 +90,18 @@ def _check_every_surface(app: Flask, db: Database, client: Any, simulator: Simul
                 assert f"待遇等待期 {benefits.waiting_months} 个月" in surface
         if states_line and not line.passed:
             assert f"请在 {line.last_day_within} 前补缴" in surface
+        if len(quote.parts) > 1:  # a mixed gap: each payer's part, amount and deadline
+            for part in quote.parts:
+                words = "本人" if part.payer.value == "citizen" else "单位"
+                assert f"{words}需缴 {format_yuan(part.amount)} 元" in surface
+                assert part.deadline is None or str(part.deadline) in surface
 
     records = page_text(client.get("/h5/records"))
+    for part in quote.parts if len(quote.parts) > 1 else ():
+        if part.payer.value == "unit":
+            assert f"由单位补缴 {format_yuan(part.amount)} 元" in records and str(part.deadline) in records
+        else:
+            assert f"您本人需缴其余 {format_yuan(part.amount)} 元" in records
     if states_line:
         if not line.passed:
             assert f"在 {line.last_day_within} 前补缴" in records
@@ -134,6 +144,7 @@ citizens = st.fixed_dictionaries({
     "scheme": st.sampled_from(["flexible", "employee", "resident", "retiree"]),
     "gap": st.integers(0, 9),
     "unit": st.booleans(),
+    "unit_owed": st.integers(1, 9),
     "base": st.sampled_from(["0", "3000", "6500", "9000", "60000"]),
     "years": st.integers(5, 30),
     "female": st.booleans(),
@@ -165,9 +176,13 @@ def test_every_surface_states_the_citizens_own_quote(app: Flask, db: Database, c
         last_paid = Month(2026, 10) - citizen["gap"]
         registry.months(person, "2023-01", str(last_paid), scheme=scheme, base=citizen["base"],
                         payer="unit" if scheme == "employee" else "self")
-        if citizen["gap"]:
-            registry.months(person, str(last_paid + 1), "2026-10", status="unpaid", scheme=scheme,
-                            base=citizen["base"], payer="unit" if citizen["unit"] and scheme == "employee" else "self")
+        unit_owed = min(citizen["unit_owed"], citizen["gap"]) if citizen["unit"] and scheme == "employee" else 0
+        if unit_owed:  # the unit owes the first months of the gap (all of them, or part: a mixed gap)
+            registry.months(person, str(last_paid + 1), str(last_paid + unit_owed), status="unpaid", scheme=scheme,
+                            base=citizen["base"], payer="unit")
+        if citizen["gap"] > unit_owed:
+            registry.months(person, str(last_paid + 1 + unit_owed), "2026-10", status="unpaid", scheme=scheme,
+                            base=citizen["base"], payer="self")
     _check_every_surface(app, db, client, simulator, openid, person)
 
 
@@ -208,6 +223,28 @@ def test_a_unit_gap_reminder_states_the_quotes_deadline_for_the_arrears(app: Fla
 
     assert fields["time3"] == found.quote.line.last_day_within.isoformat()
     assert "单位" in fields["thing5"]
+
+
+def test_a_mixed_gap_states_each_part_on_every_surface(app: Flask, db: Database, client: Any, simulator: Simulator,
+                                                       registry: Registry) -> None:
+    """宁波, in a unit: July and August the employer's arrears, September and October the citizen's own."""
+    person = registry.person(region="330203", scheme="employee", openid="o-mixed", employer="某公司",
+                             enrolled=date(2023, 1, 1))
+    registry.months(person, "2023-01", "2026-06", scheme="employee", payer="unit")
+    registry.months(person, "2026-07", "2026-08", status="unpaid", scheme="employee", payer="unit")
+    registry.months(person, "2026-09", "2026-10", status="unpaid", scheme="employee", payer="self")
+
+    found = quote_for_person(db, person, TODAY)
+
+    assert found.quote.facts.unit_months == (Month(2026, 7), Month(2026, 8))
+    citizen, unit = found.quote.parts
+    assert citizen.months == (Month(2026, 9), Month(2026, 10)) and unit.months == (Month(2026, 7), Month(2026, 8))
+    assert found.quote.totals.citizen_owes == citizen.amount and found.quote.totals.unit_owes == unit.amount
+    _check_every_surface(app, db, client, simulator, "o-mixed", person)
+    fields = _reminder_fields(app, db, found)
+    assert fields["amount4"].replace(" ", "") in (f"{format_yuan(citizen.amount)}元",
+                                                 f"约{format_yuan(citizen.amount)}元(示例)")
+    assert fields["time3"] == str(citizen.deadline)
 
 
 def test_every_surface_agrees_for_the_demo_citizens(app: Flask, db: Database, client: Any, simulator: Simulator,

@@ -17,7 +17,7 @@ from tests.rules.helpers import gap_quote
 
 TOP_KEYS = {"schema", "region", "on_date", "scheme", "cause", "gap", "route", "months", "totals", "benefits",
             "reduced_ratio", "continuity", "three_month_line", "retirement", "resident", "guidance",
-            "citations", "illustrative", "illustrative_keys", "notes", "inputs", "base"}
+            "citations", "illustrative", "illustrative_keys", "notes", "inputs", "base", "parts"}
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
 
 
