@@ -162,6 +162,7 @@ def situation_from(person: Person, records: list[Record], rules: RegionRules, on
         declared_base=declared,
         base_source=source,
         unit_months=unit_months,
+        gap_open=gap.open,
         **common,
     )
     return Situation(scheme, facts, report, covered, month_causes=month_causes, bases=bases)

@@ -135,9 +135,11 @@ def what_if(db: Database, request: WhatIf) -> Quote:
             rules = rules_on(session, request.region, request.on_date)
         except NoRulesOnDate as exc:
             raise BadParameter("on", f"{request.on_date.isoformat()} 没有生效的政策规则版本") from exc
+    gap_open = True
     if request.last is not None and request.scheme in (Scheme.EMPLOYEE, Scheme.FLEXIBLE):
         due_day = rules.contribution(request.scheme).due_day_next_month.value or None
         latest = last_due_month(request.on_date, due_day)
+        gap_open = request.last == latest  # the months after an earlier last month are taken as paid
         if request.last > latest:
             raise BadParameter("last", f"{request.last} 的缴费截止日 {due_date(request.last, due_day)} 尚未过，"
                                f"还不算断缴；到 {request.on_date} 为止最近一个已到期的月份是 {latest}")
@@ -146,7 +148,7 @@ def what_if(db: Database, request: WhatIf) -> Quote:
         continuous_months_before=request.continuous_months, declared_base=request.base,
         base_source="regional_average" if request.base is None else "declared_input",
         sex=request.sex, birth_date=request.birth_date, paid_months=request.paid_months,
-        actually_paid_months=request.actual_months)
+        actually_paid_months=request.actual_months, gap_open=gap_open)
     try:
         return quote(rules, facts, request.on_date)
     except QuoteError as exc:

@@ -63,13 +63,19 @@ def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
     section = "employee" if facts.scheme is Scheme.EMPLOYEE else "flexible"
     route = _route(citer, section, facts, on_date)
     lines, totals, base = _lines(citer, section, facts, on_date) if route.possible else ((), Totals(), None)
-    # A gap that cannot be back-paid is never closed: the lapse runs from its first month to today.
-    lapse = facts.gap_months if route.possible else max(facts.gap_months,
-                                                       facts.gap_first.months_until(Month.of(on_date)) + 1)
-    choice = choose_band(citer, section, facts.cause, facts.gap_first, lapse, on_date)
-    resumed = benefits(choice, on_date, back_paid=route.possible)
+    # An open gap that cannot be back-paid is never closed: the lapse runs from its first month to
+    # today. A closed gap ended when payment was renewed, the month after its last: its lapse is its
+    # own length, and without back-payment benefits resumed from that renewal, not from today.
+    renewed = None if facts.gap_open else (facts.gap_last + 1).first_day
+    lapse = facts.gap_months if route.possible or renewed else max(
+        facts.gap_months, facts.gap_first.months_until(Month.of(on_date)) + 1)
+    choice = choose_band(citer, section, facts.cause, facts.gap_first, lapse, on_date, lapse_end=renewed)
+    unit_late = facts.cause is Cause.UNIT and on_date > unit_deadline(citer, section, facts.gap_first)
+    resumed = benefits(choice, on_date if route.possible or renewed is None else renewed,
+                       back_paid=route.possible, retroactive=not unit_late)
     kept = continuity(choice, facts.continuous_months_before, facts.gap_months, back_paid=route.possible)
-    line = line_advice(citer, section, facts.cause, facts.gap_first, on_date)
+    # The line is the last day paying an open gap avoids every consequence; a closed gap has none.
+    line = line_advice(citer, section, facts.cause, facts.gap_first, on_date) if facts.gap_open else None
     return Quote(
         **header,
         route=route,

@@ -47,6 +47,9 @@ class CitizenFacts:
     # A mixed 职工医保 gap: the months of a citizen's (cause SELF) gap that the unit owes. A gap whose
     # every month is the unit's has cause UNIT and none listed here.
     unit_months: tuple[Month, ...] = ()
+    # Whether the gap runs to the latest month due (open). A closed gap was followed by renewed
+    # payment from the month after ``gap_last``: its lapse ended then, and no line is stated for it.
+    gap_open: bool = True
 
     def __post_init__(self) -> None:
         if (self.gap_first is None) != (self.gap_last is None):
@@ -407,7 +410,7 @@ def _line_advice_json(a: LineAdvice | None) -> dict[str, Any] | None:
 def _inputs_json(f: CitizenFacts) -> dict[str, Any]:
     return {"continuous_months_before": f.continuous_months_before,
             "declared_base": None if f.declared_base is None else money(f.declared_base),
-            "unit_months": [str(month) for month in f.unit_months],
+            "unit_months": [str(month) for month in f.unit_months], "gap_open": f.gap_open,
             "base_source": f.base_source, "unemployed": f.unemployed,
             "sex": None if f.sex is None else f.sex.value, "birth_date": _iso(f.birth_date),
             "paid_months": f.paid_months,

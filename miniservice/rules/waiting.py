@@ -41,16 +41,17 @@ def unit_deadline(citer: Citer, section: str, gap_first: Month) -> date:
 
 
 def choose_band(citer: Citer, section: str, cause: Cause, gap_first: Month, gap_months: int,
-                pay_date: date) -> BandChoice:
+                pay_date: date, lapse_end: date | None = None) -> BandChoice:
     """The band that applies to a gap of ``gap_months`` paid on ``pay_date``.
 
     Day-measured regions (宜昌) count the lapse from the first day of the first missed month, when
-    benefits stopped (seed 004: 从断缴次月起 … 无法享受), to the paying day. A unit's arrears paid
+    benefits stopped (seed 004: 从断缴次月起 … 无法享受), to the paying day — or, for a closed gap,
+    to ``lapse_end``, the first day of the renewed payment that ended it. A unit's arrears paid
     after the unit's deadline lose the unit bands' promise (到账次日起享受, 追溯报销): the gap is then
     treated like any other gap of its length (the self bands), though the unit still pays for it.
     """
     measure = citer.value(f"{section}.waiting.measure")
-    length = (pay_date - gap_first.first_day).days if measure == "days" else gap_months
+    length = ((lapse_end or pay_date) - gap_first.first_day).days if measure == "days" else gap_months
     late_unit = cause is Cause.UNIT and pay_date > unit_deadline(citer, section, gap_first)
     name = "unit_bands" if cause is Cause.UNIT and not late_unit else "self_bands"
     bands = getattr(getattr(citer.rules, section).waiting, name)
@@ -84,11 +85,13 @@ def describe(band: WaitingBand) -> str:
     }[band.wait]
 
 
-def benefits(choice: BandChoice, pay_date: date, *, back_paid: bool = True) -> Benefits:
+def benefits(choice: BandChoice, pay_date: date, *, back_paid: bool = True, retroactive: bool = True) -> Benefits:
     """Benefits after paying on ``pay_date``; a gap that cannot be back-paid is never reimbursed.
 
     Without back-payment the missed months stay unpaid, so nothing can be reimbursed retroactively
-    and the citizen resumes by paying again: the band's wait from the paying day still applies.
+    and the citizen resumes by paying again: the band's wait from the day of renewed payment applies
+    (for a closed gap, the day it ended). ``retroactive`` False: the gap is paid, but too late for
+    its bills to be reimbursed (a unit's arrears after their deadline, seed 004).
     """
     resume_on, waiting = resume(choice.band, pay_date)
     return Benefits(
@@ -96,7 +99,7 @@ def benefits(choice: BandChoice, pay_date: date, *, back_paid: bool = True) -> B
         waiting_months=waiting,
         waiting_ends=resume_on - timedelta(days=1) if waiting else None,
         ratio_during_wait=choice.band.ratio_during_wait,
-        gap_bills_reimbursable=choice.band.gap_bills_reimbursable and back_paid,
+        gap_bills_reimbursable=choice.band.gap_bills_reimbursable and back_paid and retroactive,
         rule=describe(choice.band),
         cites=(choice.key,),
         back_paid=back_paid,

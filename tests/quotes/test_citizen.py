@@ -8,6 +8,7 @@ from decimal import Decimal
 from miniservice.citizens.models import Person
 from miniservice.db import Database
 from miniservice.quotes.citizen import Situation, situation
+from miniservice.quotes.service import quote_for_person
 from miniservice.rulebook.resolve import rules_in_force
 from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.months import Month
@@ -96,3 +97,19 @@ def test_a_long_record_costs_the_same_number_of_queries_as_a_short_one(db: Datab
     with statements_run(db) as for_long:
         _situation(db, long)
     assert len(for_long) == len(for_short)
+
+
+def test_a_closed_gap_that_cannot_be_back_paid_left_the_benefits_renewed_payment_restored(
+        db: Database, registry: Registry) -> None:
+    """Audit finding: 深圳, paid since 2026-03 after missing January and February, was told benefits
+    stop until 2027-02-01 and continuity is reset, as if the gap ran to today."""
+    person = registry.person(region="440305", openid="o-closed-gap")
+    registry.months(person, "2025-01", "2025-12")
+    registry.months(person, "2026-01", "2026-02", status="unpaid")
+    registry.months(person, "2026-03", "2026-10")
+
+    found = quote_for_person(db, person, TODAY)
+
+    assert not found.situation.facts.gap_open and found.quote.line is None
+    assert found.quote.benefits is not None and found.quote.benefits.resume_on < TODAY
+    assert found.quote.continuity is not None and found.quote.continuity.effect.value != "reset"

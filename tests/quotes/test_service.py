@@ -100,15 +100,33 @@ def test_a_month_not_yet_due_is_not_a_gap(db: Database, rules: None) -> None:
 
 def test_a_gap_that_cannot_be_back_paid_promises_no_back_paid_benefits(db: Database, rules: None) -> None:
     """宁波 reimburses a back-paid gap of ≤ 3 months; a 2-month gap past the back-pay window cannot be
-    back-paid, so nothing of the sort may be promised (the issue's example: 深圳, 2025-01..04 on 2027-05-20)."""
+    back-paid, so nothing of the sort may be promised (the issue's example: 深圳, 2025-01..04 on 2027-05-20).
+    Those gaps are closed (the months after them are paid): benefits came back with the renewed payment,
+    not today. An open gap past the window still lapses until the citizen pays again."""
     for region, first, last, on in (("330203", Month(2025, 1), Month(2025, 2), TODAY),
-                                    ("440300", Month(2025, 1), Month(2025, 4), date(2027, 5, 20))):
+                                    ("440300", Month(2025, 1), Month(2025, 4), date(2027, 5, 20)),
+                                    ("440300", Month(2025, 1), Month(2027, 4), date(2027, 5, 20))):
         result = what_if(db, WhatIf(region, Scheme.FLEXIBLE, first, last, Cause.SELF, on))
 
         assert not result.route.possible and result.totals.citizen_owes == 0
         assert result.benefits is not None and not result.benefits.gap_bills_reimbursable
-        assert result.benefits.back_paid is False and result.benefits.waiting_months > 0
+        assert result.benefits.back_paid is False
         assert result.continuity is not None and result.continuity.effect.value != "kept"
+        if result.facts.gap_open:
+            assert result.benefits.waiting_months > 0 and result.benefits.resume_on > on
+        else:  # renewed payment from the month after the gap: benefits resumed by that band, long ago
+            assert result.line is None and result.benefits.resume_on < on
+
+
+def test_a_closed_gap_is_judged_by_its_own_length_not_by_the_days_to_today(db: Database, rules: None) -> None:
+    """Audit finding: 宜昌, one month missed in 2025-03 and paid since, quoted in September, was told the
+    interruption exceeded 180 days (days counted to the quote's day) and continuity was reset."""
+    result = what_if(db, WhatIf("420500", Scheme.FLEXIBLE, Month(2025, 3), Month(2025, 3), Cause.SELF,
+                                date(2025, 9, 15)))
+
+    assert not result.facts.gap_open and result.line is None
+    assert result.benefits is not None and result.benefits.waiting_months == 0
+    assert result.continuity is not None and result.continuity.effect.value == "kept"
 
 
 def test_unit_arrears_paid_after_the_six_month_deadline_lose_retroactive_reimbursement(db: Database,
@@ -125,14 +143,14 @@ def test_unit_arrears_paid_after_the_six_month_deadline_lose_retroactive_reimbur
 
 def test_the_line_of_a_region_counting_days_is_the_last_day_before_its_first_wait(db: Database, rules: None) -> None:
     """宜昌 counts the lapse in days: more than 60 days brings a 3-month wait (seed 003)."""
-    on = date(2026, 7, 15)
-    result = what_if(db, WhatIf("420500", Scheme.FLEXIBLE, Month(2026, 5), Month(2026, 5), Cause.SELF, on))
+    may = (Month(2026, 5), Month(2026, 5))
+    result = what_if(db, WhatIf("420500", Scheme.FLEXIBLE, *may, Cause.SELF, date(2026, 6, 15)))
 
     assert result.line is not None and result.line.measure == "days"
     assert result.line.last_day_within == date(2026, 5, 1) + timedelta(days=60)
-    paid_on_the_line = what_if(db, WhatIf("420500", Scheme.FLEXIBLE, Month(2026, 5), Month(2026, 5), Cause.SELF,
-                                          result.line.last_day_within))
-    paid_after = what_if(db, WhatIf("420500", Scheme.FLEXIBLE, Month(2026, 5), Month(2026, 5), Cause.SELF,
+    paid_on_the_line = what_if(db, WhatIf("420500", Scheme.FLEXIBLE, *may, Cause.SELF, result.line.last_day_within))
+    # The day after, June has fallen due too: the open gap is May and June.
+    paid_after = what_if(db, WhatIf("420500", Scheme.FLEXIBLE, Month(2026, 5), Month(2026, 6), Cause.SELF,
                                     result.line.first_day_beyond))
     assert paid_on_the_line.benefits is not None and paid_on_the_line.benefits.waiting_months == 0
     assert paid_after.benefits is not None and paid_after.benefits.waiting_months > 0
