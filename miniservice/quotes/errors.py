@@ -23,3 +23,10 @@ class RulesNotLoaded(QuoteUnavailable):
 
     def __init__(self) -> None:
         super().__init__(f"no rule versions in the database: {LOAD_HINT}")
+
+
+class SchemaMissing(QuoteUnavailable):
+    """The database has no tables yet: ``miniservice init-db`` was never run against it."""
+
+    def __init__(self) -> None:
+        super().__init__(f"the database has no tables: run `miniservice init-db`, then {LOAD_HINT}")

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from miniservice.citizens.models import Binding, Person
 from miniservice.db import Database
 from miniservice.quotes.citizen import Situation, situation
-from miniservice.quotes.errors import BadParameter, QuoteUnavailable, RulesNotLoaded
+from miniservice.quotes.errors import BadParameter, QuoteUnavailable, RulesNotLoaded, SchemaMissing
 from miniservice.quotes.params import WhatIf
 from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
@@ -60,9 +61,14 @@ class PersonQuote:
 
 
 def rules_on(session: Session, region_code: str, on_date: date) -> RegionRules:
-    """The region's rules in force on ``on_date``; says plainly when nothing was ever loaded."""
+    """The region's rules in force on ``on_date``; says plainly when nothing was ever loaded, or when
+    the database was never initialised (a missing table, not a traceback)."""
     try:
         return rules_in_force(session, region_code, on_date)
+    except (OperationalError, ProgrammingError) as exc:
+        if not inspect(session.get_bind()).has_table(RuleVersion.__tablename__):
+            raise SchemaMissing() from exc
+        raise
     except NoRulesInForce as exc:
         loaded = session.execute(select(RuleVersion.id).where(RuleVersion.status == "published").limit(1)).first()
         if loaded is None:

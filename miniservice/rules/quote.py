@@ -212,7 +212,9 @@ def _base(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> Bas
     citizen's own base (the registry's declared or paid base, or a what-if's) is used, clamped to
     the region's floor/ceiling band; only when none is known does the previous-year average wage at
     the time of paying stand in (seed 000). The band's figures are cited only when they change the
-    base, so a citizen's own base is not marked illustrative because the average behind the band is.
+    base, so a citizen's own base is not marked illustrative because the average behind the band is;
+    and the registry's base (what the bureau billed) is never moved by a band that rests on an
+    illustrative figure (a what-if's typed base still is: it is only a guess).
     """
     if facts.unemployed:
         with citer.track() as keys:
@@ -228,6 +230,10 @@ def _base(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> Bas
         floor = average * citer.value(f"{section}.base_floor_ratio")
         ceiling = average * citer.value(f"{section}.base_ceiling_ratio")
     amount = min(max(facts.declared_base, floor), ceiling)
+    example_band = any(citer.used[key].illustrative for key in keys if key in citer.used)
+    if facts.base_source != "declared_input" and example_band:
+        # The registry's base is what the bureau billed; an illustrative band must not replace a fact.
+        amount = facts.declared_base
     clamped = amount != facts.declared_base
     return BaseUsed(amount, facts.base_source, facts.declared_base, clamped, tuple(keys) if clamped else ())
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -430,9 +430,14 @@ def _retirement_json(r: RetirementTopUp | None) -> dict[str, Any] | None:
         return None
     return {"required_months": r.required_months, "paid_months": r.paid_months,
             "actually_paid_months": r.actually_paid_months, "short_months": r.short_months,
-            "short_years": str(Decimal(r.short_months) / 12), "allowed": r.allowed, "base": money(r.base),
+            "short_years": _years(r.short_months), "allowed": r.allowed, "base": money(r.base),
             "rate": str(r.rate), "one_off": money(r.one_off), "year_by_year_total": money(r.year_by_year_total),
             "assumed_wage_growth": str(r.assumed_wage_growth), "age": r.age, "cites": list(r.cites)}
+
+
+def _years(months: int) -> str:
+    """Months as years with at most two decimals, half-up: 60 → ``"5"``, 80 → ``"6.67"``."""
+    return f"{(Decimal(months) / 12).quantize(Decimal('0.01'), ROUND_HALF_UP).normalize():f}"
 
 
 def _resident_json(r: ResidentTerms | None) -> dict[str, Any] | None:

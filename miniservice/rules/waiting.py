@@ -34,10 +34,14 @@ class BandChoice:
 
 def unit_deadline(citer: Citer, section: str, gap_first: Month) -> date:
     """The last day a unit's arrears may arrive: ``unit_arrears_deadline_months`` after the first
-    missed month fell due (seed 004: 用人单位欠缴 … 应在6个月内足额补缴到账)."""
+    missed month fell due (seed 004: 用人单位欠缴 … 应在6个月内足额补缴到账). A month due on its last
+    day gives the last day of the month six months on (09-30 → 03-31, not 03-30)."""
     due_day = citer.value(f"{section}.due_day_next_month") or None
     months = citer.value(f"{section}.backpay.unit_arrears_deadline_months")
-    return add_months_to_date(due_date(gap_first, due_day), months)
+    due = due_date(gap_first, due_day)
+    if due == Month.of(due).last_day:  # due at a month's end: six months later is that month's end too
+        return (Month.of(due) + months).last_day
+    return add_months_to_date(due, months)
 
 
 def choose_band(citer: Citer, section: str, cause: Cause, gap_first: Month, gap_months: int,

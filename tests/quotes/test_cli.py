@@ -5,18 +5,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 
+from miniservice import create_app
 from miniservice.db import Database
+from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.quotes.cli import quote_command
 from miniservice.rulebook.resolve import rules_in_force
 from miniservice.rules.kinds import Scheme
 from miniservice.rules.months import Month
 from miniservice.rules.quote import quote
 from miniservice.rules.quote_model import CitizenFacts
+from tests.conftest import test_settings
 
 SHENZHEN_FOUR_MONTHS = ["--region", "440300", "--scheme", "flexible", "--gap", "2025-01..2025-04", "--on", "2025-05-20"]
 
@@ -68,6 +73,19 @@ def test_bad_input_names_the_option_and_exits_non_zero(run: Run, args: list[str]
 
     assert result.exit_code == 2
     assert f"'{option}'" in result.output and words in result.output
+
+
+def test_a_database_without_tables_is_an_instruction_not_a_traceback(tmp_path: Path, fake_wechat: FakeWeChat,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Audit finding 16: a fresh instance directory (no ``init-db``) ended in an OperationalError traceback."""
+    bare = create_app(test_settings(tmp_path, f"sqlite:///{tmp_path / 'bare.db'}", fake_wechat.base_url))
+    monkeypatch.setattr("miniservice.cli.make_app", lambda: bare)
+
+    result = CliRunner().invoke(quote_command, [*SHENZHEN_FOUR_MONTHS, "--json"])
+
+    assert result.exit_code == 1 and "miniservice init-db" in result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, OperationalError)
+    bare.extensions["miniservice.db"].dispose()
 
 
 def test_without_loaded_rules_the_operator_is_told_what_to_run(run: Run) -> None:

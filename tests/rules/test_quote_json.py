@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.kinds import Cause, Scheme, Sex
 from miniservice.rules.months import Month
 from miniservice.rules.quote import quote
 from miniservice.rules.quote_model import CitizenFacts, money
@@ -77,3 +77,12 @@ def test_the_illustrative_flag_follows_the_figures_shown_not_every_parameter_rea
     gap = gap_quote(book, "440300", "2025-01", "2025-04", date(2025, 5, 20))
     assert gap.illustrative and set(gap.illustrative_keys) <= set(gap.shown_cites)
     assert all(gap.citations[key].illustrative for key in gap.illustrative_keys)
+
+
+@pytest.mark.parametrize(("paid", "years"), [(180, "15"), (280, "6.67"), (359, "0.08")])
+def test_short_years_are_rounded_to_two_decimals(book, paid: int, years: str) -> None:
+    """Audit finding 12: 80 months were "6.666666666666666666666666667" years."""
+    facts = CitizenFacts("360100", Scheme.RETIREE, sex=Sex.MALE, paid_months=paid)
+    data = quote(book.region_for("360100"), facts, date(2025, 4, 15)).to_json()
+
+    assert data["retirement"]["short_years"] == years

@@ -77,3 +77,25 @@ def test_unit_months_only_describe_part_of_an_in_unit_gap(book, change, words) -
     with pytest.raises(ValueError, match=words):
         quote(book.region_for("330200"), CitizenFacts("330200", gap_first=Month(2026, 9), gap_last=Month(2026, 10),
                                                        **facts), ON)
+
+
+@pytest.mark.parametrize(("first", "deadline"), [
+    (Month(2025, 9), date(2026, 3, 31)), (Month(2025, 8), date(2026, 2, 28)), (Month(2025, 12), date(2026, 6, 30)),
+])
+def test_a_units_arrears_deadline_from_a_month_end_is_a_month_end(book, first: Month, deadline: date) -> None:
+    """Audit finding 14: 2025-09 fell due on 09-30, so its arrears were due by 03-30, a day short."""
+    result = gap_quote(book, "330200", str(first), str(first), date(2026, 1, 20), scheme=Scheme.EMPLOYEE,
+                       cause=Cause.UNIT)
+
+    assert result.parts[0].deadline == deadline
+
+
+def test_the_registrys_own_base_is_not_raised_to_an_illustrative_floor(book) -> None:
+    """Audit finding 19: 上海's floor rests on an illustrative average wage; the bureau billed 600."""
+    registry = gap_quote(book, "310000", "2026-10", "2026-10", ON, declared_base=Decimal("600"),
+                         base_source="registry_last_paid")
+    typed = gap_quote(book, "310000", "2026-10", "2026-10", ON, declared_base=Decimal("600"),
+                      base_source="declared_input")
+
+    assert registry.base.amount == Decimal("600") and not registry.base.clamped
+    assert typed.base.amount > Decimal("600") and typed.base.clamped and typed.illustrative
