@@ -114,13 +114,17 @@ def _backpay_due(result: Quote) -> Due | None:
     )
 
 
-def relative_status(session: Session, relative: Person, today: date) -> RelativeStatus:
-    """Everything payable for ``relative`` on ``today`` under the rules of their region.
+def relative_status(session: Session, relative: Person, today: date, holder_id: int) -> RelativeStatus:
+    """Everything ``holder_id`` may pay for ``relative`` on ``today`` under the rules of their region.
 
     Priced by the relative's own quote (:func:`~miniservice.quotes.service.person_quote`, the same
-    facts and figures the relative's own pages show), so holder and relative never see two answers.
+    facts and figures the relative's own pages show), so holder and relative never see two answers;
+    and payable only when those facts list the holder among the relative's 家庭共济 payers (an active
+    link and a personal account), so a page or a payment never offers what the link does not allow.
     """
     own = person_quote(session, relative.id or 0, today)
+    if own.situation.family is None or not own.situation.family.may_pay(holder_id):
+        return RelativeStatus(())
     result, scheme, gap = own.quote, own.scheme, own.situation.report.open_gap
     if scheme is Scheme.RESIDENT:
         ahead = result.on_date > today  # the next unpaid year, quoted on its period's first day: not yet payable

@@ -89,7 +89,8 @@ def _views(session: Session, links: list[FamilyLink], person: Person, today: dat
         as_holder = link.holder_id == person.id
         other = session.get(Person, link.relative_id if as_holder else link.holder_id)
         assert other is not None
-        priced = relative_status(session, other, today) if as_holder and link.status == "active" else None
+        priced = relative_status(session, other, today, person.id or 0) if as_holder and link.status == "active" \
+            else None
         label = RELATION_LABELS[Relation(link.relationship)]
         views.append(LinkView(link, other.name_masked, label, expiries.get(link.id), priced))
     return views

@@ -97,7 +97,7 @@ def _priced(session: Session, holder: Person, request: PayRequest, today: date) 
         raise FamilyError("与该亲属的家庭共济绑定尚未生效或已解除，不能缴费。", status=409)
     relative = session.get(Person, link.relative_id)
     assert relative is not None
-    due = relative_status(session, relative, today).due(request.item)
+    due = relative_status(session, relative, today, holder.id or 0).due(request.item)
     if due is None:
         raise FamilyError("该项目已缴纳或当前无需缴纳，请刷新页面查看最新状态。", status=409)
     try:

@@ -13,7 +13,9 @@ answer everywhere. It decides, once:
 * the base per month, and the base the bureau would bill: the registry's own declared base on the
   unpaid rows, else the base of the last paid month before the gap; only when the registry has none
   does the quote fall back to the region's figure (``CitizenFacts.base_source`` says which);
-* continuous enrolment before the gap; retirement facts (paid, actually paid, deemed months).
+* continuous enrolment before the gap; retirement facts (paid, actually paid, deemed months);
+* the person's active 家庭共济 links (:class:`Family`): who may pay for them from a personal
+  account, and for whom they may pay, so family dues and pages ask this module, not the tables.
 
 Whatever the length of a record it reads the person's months (or 居民医保 years) in one query.
 """
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -30,7 +32,8 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from miniservice.citizens.identity import get_vault
-from miniservice.citizens.models import Contribution, Person, ResidentPremium
+from miniservice.citizens.models import Contribution, Person, PersonalAccount, ResidentPremium
+from miniservice.family.models import FamilyLink
 from miniservice.rules.gaps import Gap, GapPolicy, GapReport, MonthRecord, detect_gaps, due_date
 from miniservice.rules.kinds import Cause, PayStatus, Scheme, Sex
 from miniservice.rules.months import Month, month_range
@@ -53,6 +56,26 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
+class Tie:
+    """One active 家庭共济 link seen from the person: the other person and the relationship."""
+
+    person_id: int
+    relationship: str  # a rules.schema.Relation value
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """The person's active 家庭共济 links, both ways."""
+
+    payers: tuple[Tie, ...] = ()  # holders with a personal account who may pay for this person
+    relatives: tuple[Tie, ...] = ()  # relatives this person may pay for (as holder)
+
+    def may_pay(self, holder_id: int) -> bool:
+        """Whether ``holder_id`` may pay for this person from their personal account today."""
+        return any(tie.person_id == holder_id for tie in self.payers)
+
+
+@dataclass(frozen=True, slots=True)
 class Situation:
     """What the registry says about a person on ``on_date``, ready for the engine."""
 
@@ -63,6 +86,7 @@ class Situation:
     next_due: date | None = None  # 职工医保 without a gap: the day the next unpaid month falls due
     month_causes: tuple[tuple[Month, Cause], ...] = ()  # who owes each month of the gap
     bases: tuple[tuple[Month, Decimal], ...] = ()  # the registry's base per month, where it has one
+    family: Family | None = None  # active 家庭共济 links (None: not read, as in a batch)
 
     @property
     def gap(self) -> Gap | None:
@@ -110,8 +134,28 @@ def records_of_people(session: Session, people: Sequence[Person]) -> dict[int, l
 
 
 def situation(session: Session, person: Person, rules: RegionRules, on_date: date) -> Situation:
-    """Facts for ``person`` on ``on_date`` under ``rules`` (the version in force on that day)."""
-    return situation_from(person, records_of(session, person), rules, on_date)
+    """Facts for ``person`` on ``on_date`` under ``rules`` (the version in force on that day), with
+    their 家庭共济 links."""
+    found = situation_from(person, records_of(session, person), rules, on_date)
+    return replace(found, family=family_of(session, person))
+
+
+_LINKS = (select(FamilyLink.holder_id, FamilyLink.relative_id, FamilyLink.relationship,
+                 PersonalAccount.person_id.is_not(None))
+          .outerjoin(PersonalAccount, PersonalAccount.person_id == FamilyLink.holder_id)
+          .where(FamilyLink.status == "active",
+                 (FamilyLink.holder_id == bindparam("person_id")) | (FamilyLink.relative_id == bindparam("person_id"))))
+
+
+def family_of(session: Session, person: Person) -> Family:
+    """The person's active links in one query; a holder without a personal account pays for nobody."""
+    payers, relatives = [], []
+    for holder_id, relative_id, relationship, has_account in session.execute(_LINKS, {"person_id": person.id}):
+        if relative_id == person.id and has_account:
+            payers.append(Tie(holder_id, relationship))
+        if holder_id == person.id:
+            relatives.append(Tie(relative_id, relationship))
+    return Family(tuple(payers), tuple(relatives))
 
 
 def situation_from(person: Person, records: list[Record], rules: RegionRules, on_date: date) -> Situation:

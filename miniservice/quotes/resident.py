@@ -11,12 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
-from sqlmodel import Session
-
-from miniservice.citizens.models import Person, PersonalAccount
+from miniservice.citizens.models import Person
 from miniservice.db import Database
-from miniservice.family.models import FamilyLink
 from miniservice.quotes.service import PersonQuote, bound_person_id, late_day, person_quote, resident_what_if
 from miniservice.rules.kinds import Scheme
 from miniservice.rules.loading import NATIONAL
@@ -32,23 +28,14 @@ class ResidentPage:
     family_payers: int = 0  # linked relatives whose personal account may pay this citizen's premium
 
 
-def family_payers(session: Session, person_id: int) -> int:
-    """Active 家庭共济 links in which ``person_id`` is the relative and the holder has an account."""
-    return session.execute(
-        select(func.count())
-        .select_from(FamilyLink)
-        .join(PersonalAccount, PersonalAccount.person_id == FamilyLink.holder_id)
-        .where(FamilyLink.relative_id == person_id, FamilyLink.status == "active")
-    ).scalar_one()
-
-
 def resident_page(db: Database, openid: str, today: date) -> ResidentPage:
     with db.reading() as session:
         person_id = bound_person_id(session, openid)
         person = session.get(Person, person_id) if person_id else None
         if person is not None and person.scheme == Scheme.RESIDENT.value:
             own = person_quote(session, person.id, today)
-            return ResidentPage(person, own, own.quote, own.late, family_payers(session, person.id))
+            payers = own.situation.family.payers if own.situation.family else ()
+            return ResidentPage(person, own, own.quote, own.late, len(payers))
     region = person.region_code if person else NATIONAL
     scheme = resident_what_if(db, region, today)
     assert scheme.resident is not None

@@ -7,10 +7,12 @@ from decimal import Decimal
 
 from miniservice.citizens.models import Person
 from miniservice.db import Database
-from miniservice.quotes.citizen import Situation, situation
+from miniservice.family.dues import relative_status
+from miniservice.quotes.citizen import Family, Situation, Tie, situation
 from miniservice.quotes.service import quote_for_person
 from miniservice.rulebook.resolve import rules_in_force
 from miniservice.rules.kinds import Cause, Scheme
+from miniservice.rules.money import to_fen
 from miniservice.rules.months import Month
 from tests.conftest import statements_run
 from tests.quotes.conftest import TODAY, Registry
@@ -113,3 +115,23 @@ def test_a_closed_gap_that_cannot_be_back_paid_left_the_benefits_renewed_payment
     assert not found.situation.facts.gap_open and found.quote.line is None
     assert found.quote.benefits is not None and found.quote.benefits.resume_on < TODAY
     assert found.quote.continuity is not None and found.quote.continuity.effect.value != "reset"
+
+
+def test_family_links_are_part_of_the_facts_and_decide_who_may_pay(db: Database, registry: Registry) -> None:
+    """Only a holder the relative's facts list as a payer (an active link, a personal account) is offered dues."""
+    holder = registry.person(scheme="employee", employer="某公司")
+    stranger = registry.person(scheme="employee", employer="某公司")
+    relative = registry.person(openid="o-relative")
+    registry.months(relative, "2025-01", "2026-08")  # 2026-09 and 2026-10 unpaid: an open gap
+    registry.family_link(holder, relative)
+
+    found = quote_for_person(db, relative, TODAY)
+
+    assert found.situation.family == Family(payers=(Tie(holder, "parent"),))
+    assert quote_for_person(db, holder, TODAY).situation.family == Family(relatives=(Tie(relative, "parent"),))
+    with db.reading() as session:
+        person = session.get(Person, relative)
+        assert person is not None
+        [due] = relative_status(session, person, TODAY, holder).dues
+        assert due.amount == to_fen(found.quote.totals.citizen_owes)
+        assert relative_status(session, person, TODAY, stranger).dues == ()

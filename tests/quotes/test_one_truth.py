@@ -123,8 +123,9 @@ def _check_every_surface(app: Flask, db: Database, client: Any, simulator: Simul
     with db.reading() as session:
         person = session.get(Person, person_id)
         assert person is not None
-        if scheme is Scheme.FLEXIBLE and gap_open:
-            dues = relative_status(session, person, TODAY).dues
+        payers = found.situation.family.payers if found.situation.family else ()
+        if scheme is Scheme.FLEXIBLE and gap_open and payers:
+            dues = relative_status(session, person, TODAY, payers[0].person_id).dues
             if dues:
                 [due] = dues
                 assert benefits is not None
@@ -176,6 +177,10 @@ def test_every_surface_states_the_citizens_own_quote(app: Flask, db: Database, c
         last_paid = Month(2026, 10) - citizen["gap"]
         registry.months(person, "2023-01", str(last_paid), scheme=scheme, base=citizen["base"],
                         payer="unit" if scheme == "employee" else "self")
+        if scheme == "flexible":  # a 家庭共济 holder who may pay the back-payment (the dues surface)
+            holder = registry.person(region=home, scheme="employee", born=born - timedelta(days=9000),
+                                     employer="某公司")
+            registry.family_link(holder, person)
         unit_owed = min(citizen["unit_owed"], citizen["gap"]) if citizen["unit"] and scheme == "employee" else 0
         if unit_owed:  # the unit owes the first months of the gap (all of them, or part: a mixed gap)
             registry.months(person, str(last_paid + 1), str(last_paid + unit_owed), status="unpaid", scheme=scheme,
