@@ -85,23 +85,18 @@ def test_what_if_form_quotes_a_retirees_top_up(client: Any, db: Database, rules:
     assert f"一次性补足约 {format_yuan(expected.retirement.one_off)} 元" in text
 
 
-def test_what_if_form_marks_the_field_in_error(client: Any, rules: None) -> None:
+@pytest.mark.parametrize(("first", "last", "field", "words"), [
+    ("2026-10", "2026-07", "last", "早于起始月份"),
+    ("2026-7", "2026-10", "first", "请按 2025-03 这样的格式填写断缴起始月份"),  # YYYY-MM only
+])
+def test_what_if_form_marks_the_field_in_error(client: Any, rules: None, first: str, last: str, field: str,
+                                               words: str) -> None:
     sign_in(client, "o-visitor")
-    query = {"region": "440300", "scheme": "flexible", "first": "2026-10", "last": "2026-07", "cause": "self"}
+    query = {"region": "440300", "scheme": "flexible", "first": first, "last": last, "cause": "self"}
 
     html = client.get("/h5/quote", query_string=query).get_data(as_text=True)
 
-    assert 'data-field="last"' in html and "早于起始月份" in html
-    assert 'id="whatif-totals"' not in html
-
-
-def test_what_if_form_refuses_a_month_without_its_leading_zero(client: Any, rules: None) -> None:
-    sign_in(client, "o-visitor")
-    query = {"region": "440300", "scheme": "flexible", "first": "2026-7", "last": "2026-10", "cause": "self"}
-
-    html = client.get("/h5/quote", query_string=query).get_data(as_text=True)
-
-    assert 'data-field="first"' in html and "请按 2025-03 这样的格式填写断缴起始月份" in html
+    assert f'data-field="{field}"' in html and words in html
     assert 'id="whatif-totals"' not in html
 
 
