@@ -46,6 +46,9 @@ def what_if_quote() -> Any:
     unknown = sorted(set(request.args) - set(PARAMETERS))
     if unknown:
         return _error(400, f"未知参数 {unknown[0][:40]}；可用参数：{', '.join(PARAMETERS)}", unknown[0][:40])
+    repeated = next((name for name in PARAMETERS if len(request.args.getlist(name)) > 1), None)
+    if repeated:  # which of two values was meant cannot be guessed
+        return _error(400, f"参数 {repeated} 只能填写一次", repeated)
     args = request.args
     try:
         first, last = split_gap(args.get("gap"))

@@ -93,7 +93,7 @@ def _region(text: str | None) -> str:
     if not code:
         raise BadParameter("region", "请选择地区（6 位行政区划代码，如 440300）")
     if not _REGION_RE.fullmatch(code):
-        raise BadParameter("region", f"地区代码应为 6 位数字，如 440300，而不是 {code[:20]!r}")
+        raise BadParameter("region", f"地区代码应为 6 位数字，如 440300，您填写的是「{_shown(code)}」")
     try:
         return check_region(code)
     except UnknownRegion:
@@ -119,6 +119,11 @@ def _retiree(code: str, on_date: date, first: str | None, last: str | None, sex:
         raise BadParameter("actual_months", "实际缴费月数不能多于累计缴费月数")
     return WhatIf(code, Scheme.RETIREE, None, None, Cause.SELF, on_date, sex=Sex(value), birth_date=birth_date,
                   paid_months=paid_months, actual_months=actual_months)
+
+
+def _shown(text: str) -> str:
+    """What the citizen typed, for an error message: at most 20 characters, invisible ones dropped."""
+    return "".join(c for c in text if c.isprintable())[:20]
 
 
 def _count(text: str | None, field: str, label: str) -> int:
@@ -163,7 +168,7 @@ def _date(text: str | None, today: date | None, field: str, label: str) -> date:
     if not text and today is not None:
         return today
     if not _DATE_RE.fullmatch(text):
-        raise BadParameter(field, f"请按 2026-11-25 这样的格式填写{label}，您填写的是「{text[:20]}」")
+        raise BadParameter(field, f"请按 2026-11-25 这样的格式填写{label}，您填写的是「{_shown(text)}」")
     try:
         day = date.fromisoformat(text)
     except ValueError:
@@ -179,7 +184,7 @@ def _month(text: str, field: str, label: str) -> Month:
     try:
         return Month.parse(text)
     except ValueError:
-        raise BadParameter(field, f"请按 2025-03 这样的格式填写{label}，您填写的是「{text[:20]}」") from None
+        raise BadParameter(field, f"请按 2025-03 这样的格式填写{label}，您填写的是「{_shown(text)}」") from None
 
 
 def _gap(first: str | None, last: str | None, scheme: Scheme, on_date: date) -> tuple[Month | None, Month | None]:

@@ -31,6 +31,19 @@ def test_what_if_defaults_to_a_self_caused_gap_quoted_today(client: Any, rules: 
     assert (data["on_date"], data["cause"]) == (TODAY.isoformat(), "self")
 
 
+def test_a_repeated_parameter_is_refused_not_guessed(client: Any, rules: None) -> None:
+    """Audit finding 22: region=440300&region=999999 was quoted for 440300."""
+    response = client.get("/api/quote?region=440300&region=999999&scheme=flexible&gap=2025-01..2025-04")
+
+    assert response.status_code == 400 and response.get_json()["field"] == "region"
+
+
+def test_a_bad_region_is_quoted_back_without_python_escapes(client: Any) -> None:
+    error = client.get("/api/quote?region=440300%00&scheme=flexible&gap=2025-01..2025-04").get_json()["error"]
+
+    assert "「440300」" in error and "\\x00" not in error and "'" not in error
+
+
 @pytest.mark.parametrize(("query", "field"), [
     ("scheme=flexible&gap=2025-01..2025-04", "region"),
     ("region=440300&scheme=flexible&gap=2025-01", "gap"),
