@@ -160,3 +160,10 @@ def test_unit_declared_wage_is_clamped_to_the_base_band(book):
     high = gap_quote(book, "440300", "2025-04", "2025-04", date(2025, 5, 20), scheme=Scheme.EMPLOYEE,
                      cause=Cause.UNIT, declared_base=Decimal(99999), base_source="declared_input")
     assert low.lines[0].base == Decimal(4800) and high.lines[0].base == Decimal(24000)
+
+
+def test_chengdus_unlimited_back_pay_window_is_marked_an_estimate(book):
+    """Audit finding 7: no source says how far back 成都 lets a citizen pay; a 10-year quote rested on it."""
+    result = gap_quote(book, "510100", "2015-01", "2024-12", date(2025, 2, 20))
+
+    assert result.route.possible and "flexible.backpay.self_window_months" in result.illustrative_keys
