@@ -136,7 +136,7 @@ def test_the_dashboard_lists_who_passes_the_line_this_week(
         page, base = desktop_page, live_server.url
         _sign_in(page, base, "viewer")
         page.goto(base + "/admin/")
-        expect(page.locator(".stat:has-text('本周将超过三个月线') b")).to_have_text("3")
+        expect(page.locator(".stat:has-text('本周将超过本地期限') b")).to_have_text("3")
         _viewport_shot(page, "admin-dashboard")
         page.click("a:has-text('查看名单')")
         rows = page.locator("#passing tbody tr")
