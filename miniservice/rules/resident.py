@@ -60,13 +60,21 @@ def quote_resident(citer: Citer, facts: CitizenFacts, on_date: date) -> Resident
         gap_years = counted_gap_years(citer, facts)
         online = citer.value("resident.online")
         enrol_now = not in_period and citer.value("resident.off_period_enrolment")
+        upcoming = next(y for y in (on_date.year, on_date.year + 1, on_date.year + 2)
+                        if period.bounds(y)[0] > on_date)
+        if enrol_now:
+            # Enrolling now pays for the year the benefits fall in, after the wait. Without 断保, when
+            # the next period opens before that wait would end, paying in it is better: on time, no
+            # wait (after 断保 the next period waits as long, so enrolling now is no worse).
+            off_wait = sum(waiting_months(citer, gap_years, min(facts.resident_repair_years, gap_years)))
+            benefits_from = add_months_to_date(on_date, off_wait)
+            enrol_now = bool(gap_years) or period.bounds(upcoming)[0] > benefits_from
         if in_period:
             year = open_year
         elif enrol_now:
-            year = on_date.year
+            year = benefits_from.year
         else:  # wait for the next period, which is on time again
-            year = next(y for y in (on_date.year, on_date.year + 1, on_date.year + 2)
-                        if period.bounds(y)[0] > on_date)
+            year = upcoming
         start, end = period.bounds(year)
         _, premium = citer.by_year("resident.premium", year)
         repair_years = min(facts.resident_repair_years, gap_years)
@@ -79,12 +87,12 @@ def quote_resident(citer: Citer, facts: CitizenFacts, on_date: date) -> Resident
         covered_from = max(date(year, 1, 1), (Month.of(on_date) + 1).first_day)
     elif enrol_now:
         reason = "outside the 集中缴费期: enrolment now is allowed with a waiting period"
-        covered_from = on_date
+        covered_from = on_date  # the wait runs from enrolment; benefits never before the year paid for
     else:
         how, reason = Route.NEXT_PERIOD, f"only in the next 集中缴费期, from {start.isoformat()}"
         covered_from = date(year, 1, 1)
     wait = fixed + variable
-    resume_on = add_months_to_date(covered_from, wait) if wait else covered_from
+    resume_on = max(add_months_to_date(covered_from, wait) if wait else covered_from, date(year, 1, 1))
     cites = tuple(keys)
     return ResidentOutcome(
         route=BackPayRoute(True, how, reason, cites),

@@ -102,3 +102,24 @@ def test_next_period_after_a_gap_still_waits_for_the_gap(book):
     facts = CitizenFacts("110000", Scheme.RESIDENT, resident_gap_years=2)
     q = quote(closed.resolve("110000"), facts, date(2025, 5, 10))
     assert q.benefits.waiting_months == 4 and q.benefits.resume_on == date(2026, 5, 1)
+
+
+def _resident(book, region: str, on: date):
+    return quote(book.region_for(region), CitizenFacts(region, Scheme.RESIDENT), on)
+
+
+def test_enrolling_after_the_period_pays_for_the_year_the_benefits_fall_in(book):
+    """Audit finding 1: on 2025-12-26 太原 sold the 2025 premium with benefits from 2026-03-26."""
+    result = _resident(book, "140100", date(2025, 12, 26))
+
+    assert result.resident.coverage_year == 2026 and result.route.how is Route.ONLINE
+    assert result.benefits.resume_on == date(2026, 3, 26) and result.benefits.resume_on.year == 2026
+
+
+def test_the_next_period_is_offered_when_it_opens_before_the_wait_would_end(book):
+    """Audit finding 1: on 2025-09-09 the 2025 premium bought 22 days after a 3-month wait; the
+    2026 period opened the next day, on time, without a wait."""
+    result = _resident(book, "140100", date(2025, 9, 9))
+
+    assert result.route.how is Route.NEXT_PERIOD and result.resident.coverage_year == 2026
+    assert result.benefits.waiting_months == 0 and result.benefits.resume_on == date(2026, 1, 1)
