@@ -205,8 +205,9 @@ def run(url: str, redis_url: str | None, citizens: int, on: date, rounds: int, p
     print(f"exactly once: {len(sent)} reminders sent, {sum(calls.values())} calls to the fake API; "
           f"client_msg_ids called more than once: {repeated}; sent reminders without exactly one call: {missing}; "
           f"calls for reminders not marked sent: {extra}")
-    print(f"fake WeChat API: {fake_report['cpu']:.1f} CPU seconds over {total_seconds:.1f} s of rounds "
-          f"({fake_report['cpu'] / total_seconds:.0%} of one core)")
+    if total_seconds:
+        print(f"fake WeChat API: {fake_report['cpu']:.1f} CPU seconds over {total_seconds:.1f} s of rounds "
+              f"({fake_report['cpu'] / total_seconds:.0%} of one core)")
     return {"rows": rows, "ratios": ratios, "repeated": repeated, "missing": missing, "extra": extra,
             "sent": len(sent)}
 
