@@ -1,4 +1,4 @@
-"""The daily plan: one INSERT … SELECT per group of regions with the same timings and range of citizens.
+"""The daily plan: one INSERT … SELECT per group of regions with the same timings, over every citizen.
 
 Nothing here loops over people in Python. For each distinct region code the rules in force give a
 tiny table of *stage rows* ("a gap that started in month M is at stage S today", see
@@ -8,15 +8,9 @@ over recent months only: an older gap is already past the line) and joins it to 
 ``ON CONFLICT DO NOTHING`` on the reminder's unique key makes the plan idempotent, so a second run,
 or a second scheduler, adds nothing.
 
-Citizens are taken in ranges of :data:`CHUNK` person ids, each range its own statements (one
-transaction for the whole plan still): every join and aggregate then works on a range's rows, read
-through the indexes on person id, and fits in ``work_mem`` however large the province — at
-10,000,000 citizens the whole-table statements grew faster than the population (docs/performance.md).
-
 Who is reminded (the *audience*): every bound citizen about their own gaps, and every 家庭共济
 holder who opted in (``family_link.remind_gaps``) about each active linked relative's gaps. Both
-come out of one UNION driven by the citizens found with a gap, so the family case is the same
-statement, not a second planner, and nobody without a gap is looked at twice.
+come out of one UNION subquery, so the family case is the same statement, not a second planner.
 """
 
 from __future__ import annotations
@@ -64,9 +58,6 @@ log = logging.getLogger(__name__)
 # For this transaction only: at 1M citizens the default 4 MB spilled the plan's hash joins and
 # aggregates to 316 MiB of temporary files; 64 MB keeps them in memory (docs/performance.md).
 PLAN_WORK_MEM = "64MB"
-# Person ids per range of statements: small enough for a range's aggregates and joins to stay in memory
-# (64 MB), large enough that the few statements per range cost little beside their rows.
-CHUNK = 500_000
 
 COVERED = ("paid", "back_paid")
 PLANNED_COLUMNS = ("person_id", "recipient_id", "gap_start", "stage", "kind", "region_code", "due_on",
@@ -101,16 +92,15 @@ class PlanReport:
         return sum(self.planned.values())
 
 
-def plan_reminders(db: Database, on: date, *, dry_run: bool = False, chunk: int = CHUNK) -> PlanReport:
-    """Plan every reminder due on ``on`` (a local date); ``dry_run`` counts and rolls back; ``chunk``:
-    person ids per range of statements (the plan is the same whatever it is)."""
+def plan_reminders(db: Database, on: date, *, dry_run: bool = False) -> PlanReport:
+    """Plan every reminder due on ``on`` (a local date); ``dry_run`` counts and rolls back."""
     if dry_run:
         with db.reading() as session:  # never committed: closing the session rolls the inserts back
-            report = _plan(session, on, chunk)
+            report = _plan(session, on)
             report.would_send = _due_preview(session, on)
             return report
     with db.transaction() as session:
-        report = _plan(session, on, chunk)
+        report = _plan(session, on)
     if report.total and not db.is_sqlite:
         # A day's plan can add 100k rows at once, before autovacuum's ANALYZE notices them; the
         # sender's claim, planned on the old statistics, chose a bitmap scan and an on-disk sort of
@@ -121,29 +111,20 @@ def plan_reminders(db: Database, on: date, *, dry_run: bool = False, chunk: int 
     return report
 
 
-def _plan(session: Session, on: date, chunk: int = CHUNK) -> PlanReport:
+def _plan(session: Session, on: date) -> PlanReport:
     report = PlanReport(on)
     now = now_utc()
     postgresql = session.get_bind().dialect.name == "postgresql"
     if postgresql:
         session.execute(text(f"SET LOCAL work_mem = '{PLAN_WORK_MEM}'"))
     groups, report.regions_without_rules = _region_groups(session, on)
-    for ids in _id_ranges(session, chunk):
-        for (monthly, resident), codes in groups.items():
-            if monthly:
-                report.planned.update(_insert(session, _monthly_select(monthly, codes, ids, now, postgresql)))
-            if resident is not None:
-                report.planned.update(_insert(session, _resident_select(resident, codes, ids, now, postgresql)))
+    for (monthly, resident), codes in groups.items():
+        if monthly:
+            report.planned.update(_insert(session, _monthly_select(monthly, codes, now, materialize=postgresql)))
+        if resident is not None:
+            report.planned.update(_insert(session, _resident_select(resident, codes, now)))
     report.superseded = _supersede(session, now)
     return report
-
-
-def _id_ranges(session: Session, chunk: int) -> list[tuple[int, int]]:
-    """Person ids from the lowest to the highest in ranges of ``chunk`` (inclusive bounds)."""
-    low, high = session.execute(select(func.min(Person.id), func.max(Person.id))).one()
-    if low is None:
-        return []
-    return [(start, min(start + chunk - 1, high)) for start in range(low, high + 1, chunk)]
 
 
 def _due_preview(session: Session, on: date) -> list[DuePreview]:
@@ -175,29 +156,24 @@ def _region_groups(session: Session, on: date) -> tuple[dict[tuple[Any, Any], li
     return groups, missing
 
 
-def _told(subjects: Subquery | CTE, carried: list[str], materialize: bool) -> Subquery | CTE:
-    """Each of ``subjects`` (a ``person_id`` column and ``carried`` ones) once per recipient who can be
-    messaged about them and has not opted out: as ``subject_id``, ``recipient_id`` and ``carried``.
+def _audience(materialize: bool = False) -> Subquery | CTE:
+    """(subject_id, recipient_id) pairs whose recipient can be messaged and has not opted out.
 
-    Both branches of the UNION start from ``subjects``, the few citizens with a gap, and reach bindings
-    and links through their person-id indexes. ``materialize`` (PostgreSQL) computes it once as a
-    MATERIALIZED CTE: a plain subquery let the planner, misjudging the gap rows as one, nest-loop into
-    the UNION and rescan it per gap row (65 s at 100k citizens before; bench/reminder_scan.py).
+    ``materialize`` (PostgreSQL, monthly plan): computed once as a MATERIALIZED CTE. As a subquery the
+    planner, misjudging the few gap rows as one, nested-looped into the UNION's family branch, which
+    cannot take a parameterised path and so rescanned every binding per gap row: 65 s at 100k
+    citizens, quadratic (bench/reminder_scan.py); materialised it is one hash join, 2 s.
     """
-    columns = [subjects.c[name] for name in carried]
-    own = (select(subjects.c.person_id.label("subject_id"), Binding.person_id.label("recipient_id"),
-                  Binding.openid.label("openid"), *columns)
-           .select_from(subjects).join(Binding, Binding.person_id == subjects.c.person_id))
+    own = select(Binding.person_id.label("subject_id"), Binding.person_id.label("recipient_id"),
+                 Binding.openid.label("openid"))
     relatives = (
-        select(subjects.c.person_id, FamilyLink.holder_id, Binding.openid, *columns)
-        .select_from(subjects)
-        .join(FamilyLink, and_(FamilyLink.relative_id == subjects.c.person_id, FamilyLink.status == "active",
-                               FamilyLink.remind_gaps.is_(True)))
+        select(FamilyLink.relative_id, FamilyLink.holder_id, Binding.openid)
         .join(Binding, Binding.person_id == FamilyLink.holder_id)
+        .where(FamilyLink.status == "active", FamilyLink.remind_gaps.is_(True))
     )
     pairs = union_all(own, relatives).subquery("pairs")
     query = (
-        select(pairs.c.subject_id, pairs.c.recipient_id, *(pairs.c[name] for name in carried))
+        select(pairs.c.subject_id, pairs.c.recipient_id)
         .outerjoin(Follower, Follower.openid == pairs.c.openid)
         .where(
             func.coalesce(Follower.reminders_enabled, true()).is_(True),
@@ -224,9 +200,8 @@ def _constant_columns(now: Any) -> list[Any]:
     return [literal("planned", String()), literal(now, UTCDateTime()), literal(0, Integer())]
 
 
-def _monthly_select(stages: tuple[Stage, ...], codes: list[str], ids: tuple[int, int], now: Any,
-                    materialize: bool) -> Any:
-    """Citizens of the id range ``ids`` whose open gap starts in a month that has a stage in effect today.
+def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, materialize: bool) -> Any:
+    """Citizens whose open gap starts in a month that has a stage in effect today.
 
     ``gaps`` holds each citizen's open-gap start, kept only when it falls in the window the stage
     rows cover; on PostgreSQL it is a MATERIALIZED CTE, computed once rather than once per stage row.
@@ -236,8 +211,7 @@ def _monthly_select(stages: tuple[Stage, ...], codes: list[str], ids: tuple[int,
     starts = [s.gap_start.index for s in stages]
     latest = (
         select(Contribution.person_id, func.max(Contribution.month).label("month"))
-        .where(Contribution.person_id.between(*ids), Contribution.status.in_(COVERED),
-               Contribution.month >= min(starts) - 1)
+        .where(Contribution.status.in_(COVERED), Contribution.month >= min(starts) - 1)
         .group_by(Contribution.person_id)
         .subquery("latest")
     )
@@ -251,39 +225,38 @@ def _monthly_select(stages: tuple[Stage, ...], codes: list[str], ids: tuple[int,
     query = (
         select(Person.id.label("person_id"), Person.scheme, Person.region_code, gap_start.label("gap_start"))
         .outerjoin(latest, latest.c.person_id == Person.id)
-        .where(Person.id.between(*ids), Person.region_code.in_(codes), Person.unemployed.is_(False),
+        .where(Person.region_code.in_(codes), Person.unemployed.is_(False),
                Person.scheme.in_(sorted({s.scheme.value for s in stages})),
                gap_start.between(min(starts), max(starts)))
     )
     # MATERIALIZED steers PostgreSQL's planner (docs/performance.md); SQLite keeps the plain subquery.
     gaps = query.cte("gaps").prefix_with("MATERIALIZED") if materialize else query.subquery("gaps")
-    told = _told(gaps, ["scheme", "region_code", "gap_start"], materialize)
+    audience = _audience(materialize)
     return (
-        select(told.c.subject_id, told.c.recipient_id, table.c.gap_start, table.c.stage, table.c.kind,
-               told.c.region_code, table.c.due_on, table.c.deadline, table.c.gap_months, *_constant_columns(now))
-        .select_from(told)
-        .join(table, and_(table.c.scheme == told.c.scheme, table.c.gap_start == told.c.gap_start))
-        .where(true())  # SQLite reads "ON CONFLICT" after a FROM without WHERE as a join's ON
+        select(audience.c.subject_id, audience.c.recipient_id, table.c.gap_start, table.c.stage, table.c.kind,
+               gaps.c.region_code, table.c.due_on, table.c.deadline, table.c.gap_months, *_constant_columns(now))
+        .select_from(gaps)
+        .join(table, and_(table.c.scheme == gaps.c.scheme, table.c.gap_start == gaps.c.gap_start))
+        .join(audience, audience.c.subject_id == gaps.c.person_id)
     )
 
 
-def _resident_select(stage: Stage, codes: list[str], ids: tuple[int, int], now: Any, materialize: bool) -> Any:
-    """居民医保 citizens of the id range ``ids``, enrolled by the coverage year, who have not paid it while
-    its period is open."""
+def _resident_select(stage: Stage, codes: list[str], now: Any) -> Any:
+    """居民医保 citizens enrolled by the coverage year who have not paid it while its period is open."""
     year = stage.gap_start.year
     paid = exists().where(ResidentPremium.person_id == Person.id, ResidentPremium.year == year,
                           ResidentPremium.status.in_(COVERED))
-    query = (
-        select(Person.id.label("person_id"), Person.region_code)
-        .where(Person.id.between(*ids), Person.region_code.in_(codes), Person.scheme == stage.scheme.value,
+    values = _stage_literals(stage)
+    audience = _audience()
+    return (
+        select(audience.c.subject_id, audience.c.recipient_id, values["gap_start"], values["stage"],
+               values["kind"], Person.region_code, values["due_on"], values["deadline"], values["gap_months"],
+               *_constant_columns(now))
+        .select_from(audience)
+        .join(Person, Person.id == audience.c.subject_id)
+        .where(Person.region_code.in_(codes), Person.scheme == stage.scheme.value,
                extract("year", Person.enrolled_since) <= year, ~paid)
     )
-    unpaid = query.cte("unpaid").prefix_with("MATERIALIZED") if materialize else query.subquery("unpaid")
-    told = _told(unpaid, ["region_code"], materialize)
-    values = _stage_literals(stage)
-    return select(told.c.subject_id, told.c.recipient_id, values["gap_start"], values["stage"], values["kind"],
-                  told.c.region_code, values["due_on"], values["deadline"], values["gap_months"],
-                  *_constant_columns(now)).where(true())  # see _monthly_select
 
 
 def _insert(session: Session, query: Any) -> Counter[str]:

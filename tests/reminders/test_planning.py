@@ -6,15 +6,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from bench.population import generate
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
-from miniservice.reminders.planning import CHUNK, plan_reminders
 from miniservice.reminders.service import DayReport
 from miniservice.rules.months import Month
 from tests.reminders.conftest import Registry, days, stages_sent
@@ -152,27 +149,3 @@ def test_a_plan_that_adds_reminders_refreshes_their_statistics_for_the_senders_c
     while analyses() == before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert analyses() == before + 1
-
-
-def _planned_rows(db: Database) -> list[tuple[Any, ...]]:
-    with db.reading() as session:
-        return sorted(session.execute(text(
-            "SELECT person_id, recipient_id, gap_start, stage, kind, region_code, due_on, deadline, gap_months, "
-            "status FROM reminder")).all())
-
-
-def test_the_plan_is_the_same_whatever_range_of_citizens_each_statement_takes(db: Database, rules: None) -> None:
-    """A generated city (every scheme, gaps of every length, 家庭共济 holders: holder 50's relative 51 falls
-    in the next range of 50) planned in ranges of 3, 50 and 500,000 person ids gives the same rows."""
-    on = date(2025, 12, 1)
-    generate(db.engine, 400, on)
-    plans = []
-    for chunk in (3, 50, CHUNK):
-        report = plan_reminders(db, on, chunk=chunk)
-        plans.append((dict(report.planned), _planned_rows(db)))
-        with db.transaction() as session:
-            session.execute(text("DELETE FROM reminder"))
-    assert plans[0] == plans[1] == plans[2]
-    by_stage, rows = plans[0]
-    assert set(by_stage) == {"gap_1m", "gap_2m", "period_30d"} and len(rows) == sum(by_stage.values())
-    assert any(person != recipient for person, recipient, *_ in rows)  # a holder told of a relative's gap
