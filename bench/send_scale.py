@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench.common import BENCH_DATA_KEY, load_average, machine_lines, prepare_database
+from bench.common import BENCH_DATA_KEY, fake_wechat_knowing, load_average, machine_lines, prepare_database
 from bench.plan_scale import drop
 from bench.population import generate
 
@@ -47,12 +47,7 @@ HELD = "2999-01-01 00:00:00+00"
 
 def _fake(openids: list[str], ready: Any, stop: Any, results: Any) -> None:
     """The fake WeChat API in its own process; at the end, its CPU seconds and every reminder's call count."""
-    from miniservice.devtools.fake_wechat import FakeWeChat
-
-    fake = FakeWeChat(APP_ID, APP_SECRET)
-    for openid in openids:
-        fake.add_follower(openid, subscribe_templates=["*"])
-    with fake:
+    with fake_wechat_knowing(APP_ID, APP_SECRET, openids) as fake:
         ready.put(fake.base_url)
         stop.wait(3600)
         calls = Counter(str(call.body.get("client_msg_id")) for call in fake.calls("message/template/send")
