@@ -15,6 +15,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import create_engine, text
@@ -116,6 +117,16 @@ def create_floor_table(url: str) -> None:
         connection.execute(text(f"CREATE TABLE {FLOOR_TABLE} (dedupe_key VARCHAR(200) PRIMARY KEY, "
                                 "received_at TIMESTAMP NOT NULL)"))
     engine.dispose()
+
+
+def fake_wechat_knowing(app_id: str, secret: str, openids: list[str]) -> Any:
+    """A fake WeChat API (not started yet) that knows every openid as a follower accepting every template."""
+    from miniservice.devtools.fake_wechat import FakeWeChat
+
+    fake = FakeWeChat(app_id, secret)
+    for openid in openids:
+        fake.add_follower(openid, subscribe_templates=["*"])
+    return fake
 
 
 def prepare_database(url: str) -> Database:

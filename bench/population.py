@@ -105,38 +105,55 @@ def _region(i: str) -> str:
 
 def generate(engine: Engine, count: int, on: date) -> dict[str, int]:
     """Empty the citizen tables and fill them with ``count`` people as of ``on``; returns row counts."""
-    dialect = Dialect(engine.dialect.name == "postgresql")
+    postgresql = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:
+        for table in TABLES:
+            connection.execute(text(f"DELETE FROM {table}"))
+        for statement in people_statements(postgresql, 1, count, count, on):
+            connection.execute(text(statement))
+    return finish(engine)
+
+
+def people_statements(postgresql: bool, first: int, last: int, size: int, on: date) -> list[str]:
+    """The INSERT … SELECTs adding people ``first`` … ``last`` (ids) and all their rows as of ``on``.
+
+    Ranges are independent (a person's rows depend only on the id), so a large city can be built in
+    several ranges, side by side on several connections; a 家庭共济 holder links to the next id
+    (which may fall in the next range) when the city of ``size`` people has it.
+    """
+    dialect = Dialect(postgresql)
     now = dialect.timestamp(on)
     current = Month.of(on).index
     i = "g.i"
-    last = f"({current} - {_lag(i)})"
-    first = f"({last} - {_history(i)} + 1)"
+    last_paid = f"({current} - {_lag(i)})"
+    first_month = f"({last_paid} - {_history(i)} + 1)"
     resident_enrolled = dialect.month_day(str((on.year - 6) * 12), 1)
+    ids = f"id BETWEEN {int(first)} AND {int(last)}"
     people = f"""
-        {dialect.with_clause(dialect.series("g", count))}
+        {dialect.with_clause(dialect.series("s", last - first + 1))}
         INSERT INTO person (id, id_number_hash, id_number_cipher, id_number_masked, name_cipher, name_masked,
                             region_code, scheme, unemployed, enrolled_since, deemed_months, created_at)
         SELECT {i}, 'bench-id-' || {i}, {_sealed_id(i)}, '5101*************' || ({i} % 10),
                'gAAAAA-bench-name-' || {i}, '张*', {_region(i)}, {_scheme(i)},
                {_hash(i, 17, 100)} = 0,
-               CASE WHEN {_scheme(i)} IN ('employee', 'flexible') THEN {dialect.month_day(first, 1)}
+               CASE WHEN {_scheme(i)} IN ('employee', 'flexible') THEN {dialect.month_day(first_month, 1)}
                     ELSE {resident_enrolled} END,
                0, {now}
-        FROM g"""
+        FROM (SELECT s.i + {int(first) - 1} AS i FROM s) AS g"""
     contributions = f"""
         {dialect.with_clause(dialect.series("k", MAX_HISTORY + MAX_LAG))}
         INSERT INTO contribution (person_id, month, scheme, base, unit_amount, personal_amount, status, paid_on,
                                   payer)
-        SELECT g.i, {first} + k.i - 1, g.scheme, 800000,
+        SELECT g.i, {first_month} + k.i - 1, g.scheme, 800000,
                CASE WHEN g.scheme = 'employee' THEN 64000 ELSE 0 END,
                CASE WHEN g.scheme = 'employee' THEN 16000 ELSE 80000 END,
-               CASE WHEN {first} + k.i - 1 > {last} THEN 'unpaid'
+               CASE WHEN {first_month} + k.i - 1 > {last_paid} THEN 'unpaid'
                     WHEN ({i} + k.i) % 50 = 0 THEN 'back_paid' ELSE 'paid' END,
-               CASE WHEN {first} + k.i - 1 > {last} THEN NULL
-                    ELSE {dialect.month_day(f"{first} + k.i", 10)} END,
-               CASE WHEN {first} + k.i - 1 > {last} THEN NULL
+               CASE WHEN {first_month} + k.i - 1 > {last_paid} THEN NULL
+                    ELSE {dialect.month_day(f"{first_month} + k.i", 10)} END,
+               CASE WHEN {first_month} + k.i - 1 > {last_paid} THEN NULL
                     WHEN g.scheme = 'employee' THEN 'unit' ELSE 'self' END
-        FROM (SELECT id AS i, scheme FROM person WHERE scheme IN ('employee', 'flexible')) AS g
+        FROM (SELECT id AS i, scheme FROM person WHERE scheme IN ('employee', 'flexible') AND {ids}) AS g
         JOIN k ON k.i <= {_history(i)} + (CASE WHEN {_lag(i)} > 1 THEN {_lag(i)} - 1 ELSE 0 END)
         ORDER BY g.i, k.i"""
     premiums = f"""
@@ -144,28 +161,33 @@ def generate(engine: Engine, count: int, on: date) -> dict[str, int]:
         INSERT INTO resident_premium (person_id, year, amount, status, paid_on, payer)
         SELECT g.i, {on.year - 4} + y.i, 40000, 'paid', {dialect.month_day(f"({on.year - 5} + y.i) * 12 + 9", 20)},
                'self'
-        FROM (SELECT id AS i FROM person WHERE scheme = 'resident') AS g JOIN y ON y.i <= 4 OR {_hash(i, 29, 10)} < 7
+        FROM (SELECT id AS i FROM person WHERE scheme = 'resident' AND {ids}) AS g
+        JOIN y ON y.i <= 4 OR {_hash(i, 29, 10)} < 7
         ORDER BY g.i, y.i"""
-    bindings = f"INSERT INTO binding (openid, person_id, bound_at) SELECT 'obench' || id, id, {now} FROM person"
+    bindings = f"INSERT INTO binding (openid, person_id, bound_at) SELECT 'obench' || id, id, {now} FROM person " \
+               f"WHERE {ids}"
     followers = f"""
         INSERT INTO follower (openid, subscribed, subscribed_at, reminders_enabled)
-        SELECT 'obench' || id, {_hash("id", 41, 100)} <> 0, {now}, {_hash("id", 43, 100)} >= 3 FROM person"""
+        SELECT 'obench' || id, {_hash("id", 41, 100)} <> 0, {now}, {_hash("id", 43, 100)} >= 3 FROM person
+        WHERE {ids}"""
     links = f"""
         INSERT INTO family_link (holder_id, relative_id, relationship, status, consent_mode, active_key, remind_gaps,
                                  created_at, activated_at)
         SELECT id, id + 1, 'parent', 'active', 'attested_offline', id || ':' || (id + 1), TRUE, {now}, {now}
-        FROM person WHERE id % 50 = 0 AND id < {int(count)}"""
+        FROM person WHERE id % 50 = 0 AND {ids} AND id < {int(size)}"""
+    return [people, contributions, premiums, bindings, followers, links]
+
+
+def finish(engine: Engine) -> dict[str, int]:
+    """After the people are in: the person id sequence past them, statistics; returns row counts."""
+    postgresql = engine.dialect.name == "postgresql"
     with engine.begin() as connection:
-        for table in TABLES:
-            connection.execute(text(f"DELETE FROM {table}"))
-        for statement in (people, contributions, premiums, bindings, followers, links):
-            connection.execute(text(statement))
-        if dialect.postgresql:
+        if postgresql:
             connection.execute(text("SELECT setval(pg_get_serial_sequence('person', 'id'), "
                                     "(SELECT COALESCE(max(id), 1) FROM person))"))
         counts = {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
                   for table in TABLES[2:]}
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         # What autovacuum would have done to a table that grew slowly: statistics and a visibility map.
-        connection.execute(text("VACUUM ANALYZE" if dialect.postgresql else "ANALYZE"))
+        connection.execute(text("VACUUM ANALYZE" if postgresql else "ANALYZE"))
     return counts

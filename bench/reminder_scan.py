@@ -37,6 +37,7 @@ from bench.common import (
     BENCH_DATA_KEY,
     BENCH_PG_URL,
     BENCH_REDIS_URL,
+    fake_wechat_knowing,
     machine_lines,
     peak_rss_mib,
     prepare_database,
@@ -115,12 +116,7 @@ def _run_child(url: str, on: date, trace: bool) -> dict[str, Any]:
 
 def _serve_fake(openids: list[str], ready: Any, stop: Any) -> None:
     """The fake WeChat API in its own process (it must not share the sender's GIL)."""
-    from miniservice.devtools.fake_wechat import FakeWeChat
-
-    fake = FakeWeChat(APP_ID, APP_SECRET)
-    for openid in openids:
-        fake.add_follower(openid, subscribe_templates=["*"])
-    with fake:
+    with fake_wechat_knowing(APP_ID, APP_SECRET, openids) as fake:
         ready.put(fake.base_url)
         stop.wait(1800)
 

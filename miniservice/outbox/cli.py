@@ -37,4 +37,27 @@ def status() -> None:
     click.echo("outbox: " + ", ".join(f"{name} {counts.get(name, 0)}" for name in STATUSES))
 
 
+@outbox.command(help="Send due reminders and the outbox's messages until stopped (a sender worker; run several).")
+@click.option("--idle-seconds", default=5.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="how long to wait when there was nothing to send")
+@click.option("--lease-seconds", default=300, show_default=True, type=click.IntRange(5, 3600),
+              help="how long reminders this worker claimed wait for it before another worker may take them")
+def worker(idle_seconds: float, lease_seconds: int) -> None:
+    import contextlib
+    import signal
+    import threading
+    from datetime import timedelta
+
+    from miniservice.cli import make_app
+    from miniservice.outbox.worker import run
+
+    app = make_app()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"sender worker: reminders and outbox, waiting {idle_seconds:g} s when idle (SIGTERM or Ctrl-C stops)")
+    with contextlib.suppress(KeyboardInterrupt):
+        run(app, stop, idle_seconds=idle_seconds, lease=timedelta(seconds=lease_seconds))
+    click.echo("sender worker stopped")
+
+
 commands = [outbox]
