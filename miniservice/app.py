@@ -27,10 +27,10 @@ from miniservice.wechat.router import Router, router
 
 # Capabilities that answer WeChat messages register their handlers when imported.
 HANDLER_MODULES = (
-    "miniservice.wechat.handlers",
-    "miniservice.family.handlers",
+    "miniservice.wechat.wechat_handlers",
+    "miniservice.family.wechat_handlers",
     "miniservice.citizens.wechat_handlers",
-    "miniservice.reminders.handlers",
+    "miniservice.reminders.wechat_handlers",
     "miniservice.quotes.wechat_handlers",
 )
 
@@ -41,12 +41,12 @@ BLUEPRINTS = (
     ("miniservice.family.views", "bp"),
     ("miniservice.citizens.views", "bp"),
     ("miniservice.admin.blueprint", "bp"),
-    ("miniservice.quotes.pages", "bp"),
+    ("miniservice.quotes.views", "bp"),
     ("miniservice.quotes.api", "bp"),
     ("miniservice.payments.views", "bp"),
 )
 
-DEMO_BLUEPRINTS = (("miniservice.devtools.phone", "bp"),)
+DEMO_BLUEPRINTS = (("miniservice.devtools.views", "bp"),)
 
 
 def load_handlers() -> Router:

@@ -26,10 +26,10 @@ from miniservice.db import get_db
 IDLE_LIMIT = 30 * 60  # seconds
 PUBLIC_ENDPOINTS = {"admin.login"}
 PAGE_MODULES = (
-    "miniservice.admin.views_auth",
-    "miniservice.admin.views_rules",
-    "miniservice.admin.views_audit",
-    "miniservice.admin.views_ops",
+    "miniservice.admin.views.auth",
+    "miniservice.admin.views.rules",
+    "miniservice.admin.views.audit",
+    "miniservice.admin.views.ops",
     "miniservice.payments.admin_views",
 )
 

@@ -147,7 +147,7 @@ def test_a_handler_that_fails_leaves_no_effect_and_its_retry_gets_the_same_polit
     def broken(*_: Any, **__: Any) -> str:
         raise error
 
-    monkeypatch.setattr("miniservice.reminders.handlers.text", broken)
+    monkeypatch.setattr("miniservice.reminders.wechat_handlers.text", broken)
     xml = click_xml(simulator.account, "o_unlucky", "REMINDERS_OFF")
     first, retry = simulator.send_xml(xml), simulator.send_xml(xml)
     assert first.content == retry.content == FAILURE_REPLY
