@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from miniservice.citizens.identity import get_vault
+from miniservice import state
 from miniservice.citizens.ledger import balance_of
 from miniservice.citizens.models import AccountEntry, Contribution, Person, ResidentPremium
 from miniservice.quotes.service import PersonQuote, person_quote
@@ -189,7 +189,7 @@ def _next_year(citer: Citer, premiums: list[ResidentPremium], today: date) -> Ne
 
 
 def _retiree(citer: Citer, person: Person, rows: list[Contribution]) -> RetireeStatus:
-    sex = "male" if get_vault().id_number(person.id_number_cipher).sex == "M" else "female"
+    sex = "male" if state.vault().id_number(person.id_number_cipher).sex == "M" else "female"
     paid = sum(1 for row in rows if row.status != PayStatus.UNPAID.value)
     return RetireeStatus(
         retired_on=person.retired_on,

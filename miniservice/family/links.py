@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from miniservice import state
 from miniservice.audit import record
 from miniservice.citizens.attempts import TooManyAttempts, get_limiter
-from miniservice.citizens.identity import InvalidIdentity, get_vault, normalise_name, parse_id_number
+from miniservice.citizens.identity import InvalidIdentity, normalise_name, parse_id_number
 from miniservice.citizens.lookup import person_by_id_number
 from miniservice.citizens.models import Person
 from miniservice.clock import local_today, now_utc
@@ -93,7 +94,7 @@ class _NoMatch(FamilyError):
 def _guessed_id_hash(request: LinkRequest) -> str:
     """The look-up hash of the typed ID number, the key its guesses are counted under."""
     try:
-        return get_vault().lookup_hash(parse_id_number(request.id_number).value)
+        return state.vault().lookup_hash(parse_id_number(request.id_number).value)
     except InvalidIdentity as exc:
         raise FamilyError(str(exc)) from None
 
@@ -105,7 +106,7 @@ def _find_relative(session: Session, request: LinkRequest, holder_id: int | None
         card = normalise_card(request.card_number)
     except InvalidIdentity as exc:
         raise FamilyError(str(exc)) from None
-    vault = get_vault()
+    vault = state.vault()
     relative = person_by_id_number(session, vault, id_number.value)
     if (
         relative is None
@@ -170,7 +171,7 @@ def add_link(db: Database, settings: Settings, openid: str, request: LinkRequest
     with binding) and every failed one is audited.
     """
     now = now_utc()
-    limiter = get_limiter(db)
+    limiter = get_limiter()
     try:
         reservation = limiter.reserve(openid, _guessed_id_hash(request), now)
     except TooManyAttempts as exc:

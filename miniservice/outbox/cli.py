@@ -16,24 +16,18 @@ def outbox() -> None:
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100_000),
               help="send at most this many messages")
 def send(limit: int) -> None:
-    from miniservice.cli import make_app
     from miniservice.outbox.sending import drain
 
-    app = make_app()
-    with app.app_context():
-        report = drain(limit)
+    report = drain(limit)
     click.echo(f"outbox: {report}")
 
 
 @outbox.command(help="How many messages are pending, sent, failed or uncertain.")
 def status() -> None:
-    from miniservice.cli import make_app
     from miniservice.db import get_db
     from miniservice.outbox.sending import status_counts
 
-    app = make_app()
-    with app.app_context():
-        counts = status_counts(get_db())
+    counts = status_counts(get_db())
     click.echo("outbox: " + ", ".join(f"{name} {counts.get(name, 0)}" for name in STATUSES))
 
 

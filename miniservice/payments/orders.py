@@ -24,6 +24,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlmodel import Session
 
+from miniservice import state
 from miniservice.audit import record
 from miniservice.citizens.models import Binding, Person
 from miniservice.clock import local_today, now_utc
@@ -161,7 +162,7 @@ def new_out_trade_no(today: date) -> str:
 
 def open_order(db: Database, app: Flask, openid: str, person_id: int, item: str) -> PayOrder:
     """The open order for ``item`` of ``person_id``: the existing one, or a new one from a fresh quote."""
-    tz = app.extensions["miniservice.settings"].timezone
+    tz = state.settings(app).timezone
     today = local_today(tz)
     with db.reading() as session:
         payer = bound_payer(session, openid)
@@ -231,7 +232,7 @@ def describe(order: PayOrder) -> str:
 
 def start_payment(db: Database, app: Flask, openid: str, out_trade_no: str) -> dict[str, str]:
     """Signed JSAPI parameters for the order's page; a prepay younger than two hours is reused."""
-    tz = app.extensions["miniservice.settings"].timezone
+    tz = state.settings(app).timezone
     with db.reading() as session:
         order = order_for(session, openid, out_trade_no)
     if order.status != "open":

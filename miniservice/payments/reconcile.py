@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from sqlalchemy import select
 
+from miniservice import state
 from miniservice.clock import now_utc
 from miniservice.db import Database
 from miniservice.payments.channels import ChannelUnavailable, channel_named
@@ -39,7 +40,7 @@ def reconcile(db: Database, app: Flask, day: date, channel_name: str = "wechatpa
         bill = channel.bill(day)
     except ChannelUnavailable as exc:
         raise ReconcileFailed(str(exc)) from exc
-    tz = ZoneInfo(app.extensions["miniservice.settings"].timezone)
+    tz = ZoneInfo(state.settings(app).timezone)
     findings: list[str] = []
     run = PayReconciliation(channel=channel_name, bill_date=day)
     paid_lines = [line for line in bill if line.trade_state == "SUCCESS"]

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 
+from miniservice import state
 from miniservice.admin.blueprint import csrf
 from miniservice.db import get_db
 from miniservice.payments.channels import CHANNEL_LABELS, BadNotify, ChannelUnavailable, channel_named
@@ -69,7 +70,7 @@ def order_page(out_trade_no: str) -> Any:
             order = order_for(session, g.openid, out_trade_no)
     except PayError as exc:
         return _error(exc)
-    settings = current_app.extensions["miniservice.settings"]
+    settings = state.settings()
     cashier = None
     if settings.env != "production" and settings.pay_api_base:  # the fake's cashier stands in for WeChat's
         cashier = settings.pay_api_base.rstrip("/") + "/__fake__/pay/cashier"

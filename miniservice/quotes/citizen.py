@@ -27,7 +27,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from miniservice.citizens.identity import get_vault
+from miniservice import state
 from miniservice.citizens.models import Contribution, Person, ResidentPremium
 from miniservice.rules.gaps import Gap, GapPolicy, GapReport, MonthRecord, detect_gaps, due_date
 from miniservice.rules.kinds import Cause, PayStatus, Scheme, Sex
@@ -116,7 +116,7 @@ def situation_from(person: Person, records: list[Record], rules: RegionRules, on
     """The same from rows already read, so a batch (the admin preview) reads many people in one query."""
     scheme = Scheme(person.scheme)
     covered = frozenset(r.month for r in records if r.covered)
-    holder = get_vault().id_number(person.id_number_cipher)
+    holder = state.vault().id_number(person.id_number_cipher)
     sex = Sex.MALE if holder.sex == "M" else Sex.FEMALE
     actual = len(covered)
     common = {"region": person.region_code, "sex": sex, "birth_date": holder.birth_date}

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from miniservice import audit
-from miniservice.clock import local_today, now_utc
+from miniservice import audit, state
+from miniservice.clock import now_utc
 from miniservice.db import Database, IntegrityError
 from miniservice.rulebook.diff import Change, field_diff, plain, summary
 from miniservice.rulebook.models import RuleVersion
@@ -77,10 +76,6 @@ def _changing_what_is_in_force(db: Database) -> Iterator[Session]:
     with db.transaction() as session:
         yield session
     forget_recent()
-
-
-def _today() -> date:
-    return local_today(current_app.extensions["miniservice.settings"].timezone)
 
 
 def _label(region: RegionHeader) -> str:
@@ -199,7 +194,7 @@ def _next_label(session: Session, code: str, today: date) -> str:
 def create_draft(db: Database, region_code: str, actor: str, version: str | None = None,
                  today: date | None = None) -> RuleVersion:
     """A draft copy of the region's active version (or its latest published one) under a new label."""
-    today = today or _today()
+    today = today or state.clock().today()
     try:
         with db.transaction() as session:
             base = version_in_force(session, region_code, today) or _latest_published(session, region_code)
@@ -230,7 +225,7 @@ def _draft(session: Session, draft_id: int) -> RuleVersion:
 
 def update_draft(db: Database, draft_id: int, text: str, actor: str, today: date | None = None) -> RuleVersion:
     """Replace a draft's text; raises ``RuleFileError`` (every problem, by field) and changes nothing."""
-    today = today or _today()
+    today = today or state.clock().today()
     try:
         with db.transaction() as session:
             draft = _draft(session, draft_id)
@@ -265,7 +260,7 @@ def publish(db: Database, draft_id: int, effective_from: date, actor: str, today
     reminders of that day used. Two publishers publishing the same draft at once: the conditional
     UPDATE lets exactly one through; the other gets a ``RulebookError``.
     """
-    today = today or _today()
+    today = today or state.clock().today()
     if effective_from < today:
         raise RulebookError(f"生效日期 {effective_from.isoformat()} 早于今天 {today.isoformat()}：不能追溯生效")
     with _changing_what_is_in_force(db) as session:
@@ -358,7 +353,7 @@ def import_toml(db: Database, text: str, actor: str, today: date | None = None) 
     Text whose content is stored already returns that version with ``created=False``; a label
     taken by different content is refused; an invalid text raises ``RuleFileError``.
     """
-    today = today or _today()
+    today = today or state.clock().today()
     region = parse_region(text)
     digest = content_hash(region)
     try:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import update
 
-from miniservice.clock import local_today, now_utc
+from miniservice import state
+from miniservice.clock import now_utc
 from miniservice.wechat.models import Follower
-from miniservice.wechat.router import Inbound, router, text
+from miniservice.wechat.router import Handlers, Inbound, text
+
+handlers = Handlers()
 
 
-@router.event("subscribe")
+@handlers.event("subscribe")
 def welcome(inbound: Inbound) -> str:
     inbound.session.execute(
         update(Follower)
@@ -20,7 +22,7 @@ def welcome(inbound: Inbound) -> str:
     return text("welcome.txt", bind_url=inbound.h5_url("/h5/bind"))
 
 
-@router.event("unsubscribe")
+@handlers.event("unsubscribe")
 def goodbye(inbound: Inbound) -> str:
     inbound.session.execute(
         update(Follower)
@@ -30,7 +32,7 @@ def goodbye(inbound: Inbound) -> str:
     return ""  # WeChat delivers nothing to a user who has just left.
 
 
-@router.event("view", reads_only=True)
+@handlers.event("view", reads_only=True)
 def menu_link_opened(_: Inbound) -> str:
     """The delivery row already records the URL opened; a VIEW event takes no reply."""
     return ""
@@ -42,16 +44,16 @@ def _guide(inbound: Inbound, template: str) -> str:
     from miniservice.citizens.contact import contact_for
 
     person = bound_person(inbound.session, inbound.openid)
-    contact = contact_for(inbound.session, person, local_today(inbound.settings.timezone))
+    contact = contact_for(inbound.session, person, inbound.today)
     return text(template, person=person, contact=contact, bind_url=inbound.h5_url("/h5/bind"))
 
 
-@router.click("HELP", "帮助", "菜单", "?", "？", "help", reads_only=True)
+@handlers.click("HELP", "帮助", "菜单", "?", "？", "help", reads_only=True)
 def help_text(inbound: Inbound) -> str:
     return _guide(inbound, "help.txt")
 
 
-@router.click("HUMAN", "人工客服", "人工", "客服", "转人工", "人工服务", reads_only=True)
+@handlers.click("HUMAN", "人工客服", "人工", "客服", "转人工", "人工服务", reads_only=True)
 def human(inbound: Inbound) -> str:
     """A person to talk to: the hotline and the windows, with their hours. No transfer to WeChat's
     customer-service seats: the bureau staffs none, and a transfer with nobody on duty answers nothing."""
@@ -63,9 +65,9 @@ def not_understood(inbound: Inbound) -> str:
     return _guide(inbound, "not_understood.txt")
 
 
-@router.click("CHANNELS", "渠道", "办理渠道", "电话", "热线", "12393", "12333", reads_only=True)
+@handlers.click("CHANNELS", "渠道", "办理渠道", "电话", "热线", "12393", "12333", reads_only=True)
 def channels(_: Inbound) -> str:
-    return text("channels.txt", contact=current_app.extensions["miniservice.contact"])
+    return text("channels.txt", contact=state.contact())
 
 
-router.default(not_understood)
+handlers.default(not_understood)

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from flask import Flask
 
+from miniservice.cli import main
 from miniservice.db import Database
-from miniservice.quotes.cli import quote_command
 from miniservice.rulebook.resolve import rules_in_force
 from miniservice.rules.kinds import Scheme
 from miniservice.rules.months import Month
@@ -25,10 +25,9 @@ Run = Callable[..., Result]
 
 
 @pytest.fixture
-def run(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Run:
+def run(app: Flask) -> Run:
     """``miniservice quote ARGS`` against the test app."""
-    monkeypatch.setattr("miniservice.cli.make_app", lambda: app)
-    return lambda *args: CliRunner().invoke(quote_command, list(args))
+    return lambda *args: app.test_cli_runner().invoke(main, ["quote", *args])
 
 
 def test_json_for_shenzhen_four_months_at_the_seed_wage_is_the_engines_quote(run: Run, db: Database,
