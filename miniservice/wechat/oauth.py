@@ -58,10 +58,10 @@ def citizen_required(view: F) -> F:
         if openid:
             g.openid = openid
             return view(*args, **kwargs)
-        state = secrets.token_urlsafe(16)
-        session["oauth_state"] = state
+        nonce = secrets.token_urlsafe(16)
+        session["oauth_state"] = nonce
         session["oauth_next"] = request.full_path.rstrip("?")
-        return redirect(_oauth(state.settings(), state).authorize_url)
+        return redirect(_oauth(state.settings(), nonce).authorize_url)
 
     return wrapper  # type: ignore[return-value]
 
