@@ -33,7 +33,7 @@ from miniservice.rules.quote import line_for
 from miniservice.wechat.models import InboundDelivery, TapCount
 
 COVERED = ("paid", "back_paid")
-MONTHLY_SCHEMES = ("employee", "flexible")
+MONTHLY_SCHEMES = (Scheme.EMPLOYEE, Scheme.FLEXIBLE)
 STAGES = (  # (key, label, shortest gap in months, longest)
     ("gap_1m", "断缴 1 个月", 1, 1),
     ("gap_2m", "断缴 2 个月", 2, 2),
@@ -112,7 +112,7 @@ def resident_unpaid(session: Session, today: date) -> list[StageCount]:
     """Bound 居民医保 citizens without the premium of their region's coverage year, one row per year."""
     regions = session.execute(
         select(Person.region_code).join(Binding, Binding.person_id == Person.id)
-        .where(Person.scheme == "resident").distinct()
+        .where(Person.scheme == Scheme.RESIDENT).distinct()
     ).scalars().all()
     years: dict[int, list[str]] = {}
     for code in regions:
@@ -129,7 +129,7 @@ def resident_unpaid(session: Session, today: date) -> list[StageCount]:
                                                        ResidentPremium.status.in_(COVERED))
         count = session.execute(
             select(func.count()).select_from(Person).join(Binding, Binding.person_id == Person.id)
-            .where(Person.scheme == "resident", Person.region_code.in_(codes), Person.id.not_in(paid))
+            .where(Person.scheme == Scheme.RESIDENT, Person.region_code.in_(codes), Person.id.not_in(paid))
         ).scalar_one()
         rows.append(StageCount(f"resident_{year}", f"居民医保：{year} 年度未缴费", count))
     return rows

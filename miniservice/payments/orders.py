@@ -92,12 +92,12 @@ def _item(found: PersonQuote, kind: str) -> tuple[str, Decimal] | None:
 def payables(session: Session, payer: Person, today: date) -> list[Payable]:
     """The payer's own item (灵活就业 back-payment or 居民医保 premium) and each linked relative's premium."""
     assert payer.id is not None
-    wanted = [(payer.id, "backpay" if payer.scheme == Scheme.FLEXIBLE.value else "premium", None)]
+    wanted = [(payer.id, "backpay" if payer.scheme is Scheme.FLEXIBLE else "premium", None)]
     links = session.execute(select(FamilyLink.relative_id).where(
         FamilyLink.holder_id == payer.id, FamilyLink.status == "active")).scalars().all()
     for relative_id in links:
         relative = session.get(Person, relative_id)
-        if relative is not None and relative.scheme == Scheme.RESIDENT.value:
+        if relative is not None and relative.scheme is Scheme.RESIDENT:
             wanted.append((relative_id, "relative_premium", relative.name_masked))
     found = []
     for person_id, kind, name in wanted:

@@ -83,7 +83,7 @@ _MONTHS = (select(Contribution.month, Contribution.status, Contribution.payer, C
 
 def records_of(session: Session, person: Person) -> list[Record]:
     """Every month (or 居民医保 year) the registry holds for ``person``, in one query."""
-    if person.scheme == Scheme.RESIDENT.value:
+    if person.scheme is Scheme.RESIDENT:
         years = session.execute(_YEARS, {"person_id": person.id})
         return [Record(Month(year, 1), PayStatus(status), payer) for year, status, payer in years]
     months = session.execute(_MONTHS, {"person_id": person.id})
@@ -114,7 +114,7 @@ def situation(session: Session, person: Person, rules: RegionRules, on_date: dat
 
 def situation_from(person: Person, records: list[Record], rules: RegionRules, on_date: date) -> Situation:
     """The same from rows already read, so a batch (the admin preview) reads many people in one query."""
-    scheme = Scheme(person.scheme)
+    scheme = person.scheme
     covered = frozenset(r.month for r in records if r.covered)
     holder = state.vault().id_number(person.id_number_cipher)
     sex = Sex.MALE if holder.sex == "M" else Sex.FEMALE
