@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select
 
 from miniservice import state
@@ -65,16 +65,6 @@ def reconcile_command(day: datetime | None) -> None:
                f"unknown {run.unknown}, mismatched {run.mismatched}; expired orders closed {closed}")
     for finding in json.loads(run.details):
         click.echo(f"  - {finding}")
-
-
-def reconcile_yesterday(app: Flask, today: date) -> None:
-    """The scheduler's daily job body."""
-    with app.app_context():
-        try:
-            reconcile(get_db(), app, today - timedelta(days=1))
-        except ReconcileFailed as exc:
-            app.logger.warning("daily reconciliation failed: %s", exc)
-        close_expired(get_db(), app, today)
 
 
 commands = [orders]

@@ -95,7 +95,7 @@ def outbox_job() -> None:
 
 def payments_job() -> None:
     """Reconcile yesterday's payments with the pay server's bill and close expired orders."""
-    from miniservice.payments.cli import reconcile_yesterday
+    from miniservice.payments.reconcile import reconcile_yesterday
 
     app = _job_app()
     reconcile_yesterday(app, state.clock(app).today())

@@ -19,7 +19,7 @@ from miniservice.audit.models import AuditEvent
 from miniservice.citizens import import_jobs
 from miniservice.clock import local_today
 from miniservice.db import get_db
-from miniservice.payments.admin_views import payment_summary
+from miniservice.payments.reconcile import payment_summary
 
 SCHEMES = {"employee": "职工医保（在职）", "flexible": "职工医保（灵活就业）", "resident": "城乡居民医保",
            "retiree": "退休人员"}
