@@ -43,7 +43,7 @@ def _refused(error: FamilyError | str, status: int = 400) -> tuple[str, int]:
 @citizen_required
 def index() -> Any:
     try:
-        view = overview(get_db(), state.settings(), g.openid)
+        view = overview(get_db(), g.openid, state.clock().today())
     except FamilyError as error:
         return _refused(error)
     return render_template(
@@ -60,7 +60,7 @@ def index() -> Any:
 def add() -> Any:
     form = AddRelativeForm()
     try:
-        terms = links.terms_for_holder(get_db(), state.settings(), g.openid)
+        terms = links.terms_for_holder(get_db(), g.openid, state.clock().today())
     except FamilyError as error:
         return _refused(error)
     error, status = None, 200
@@ -73,7 +73,7 @@ def add() -> Any:
             attested=bool(form.attested.data),
         )
         try:
-            outcome = links.add_link(get_db(), state.settings(), g.openid, request)
+            outcome = links.add_link(get_db(), state.settings(), g.openid, request, state.clock().today())
         except FamilyError as refused:
             error, status = str(refused), refused.status
         else:
@@ -138,9 +138,9 @@ def pay() -> Any:
     )
     try:
         if form.confirmed.data != "yes":
-            preview = payments.preview(get_db(), state.settings(), g.openid, request)
+            preview = payments.preview(get_db(), g.openid, request, state.clock().today())
             return render_template("h5/family_pay_confirm.html", form=form, preview=preview)
-        outcome = payments.pay(get_db(), state.settings(), g.openid, request)
+        outcome = payments.pay(get_db(), g.openid, request, state.clock().today())
     except FamilyError as error:
         return _refused(error)
     return render_template("h5/family_paid.html", outcome=outcome)

@@ -228,6 +228,3 @@ def refund_held(db: Database, app: Flask, order_id: int, actor: str) -> PayOrder
             record(session, actor, "payment.refunded", f"pay_order:{order_id}", amount=str(paid))
         return stored
 
-
-def today_in(app: Flask) -> date:
-    return state.clock(app).today()

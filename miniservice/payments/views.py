@@ -18,7 +18,7 @@ from miniservice.db import get_db
 from miniservice.payments.channels import CHANNEL_LABELS, BadNotify, ChannelUnavailable, channel_named
 from miniservice.payments.errors import PayError
 from miniservice.payments.orders import bound_payer, close_order, open_order, order_for, payables, start_payment
-from miniservice.payments.settlement import receive, today_in
+from miniservice.payments.settlement import receive
 from miniservice.quotes.errors import QuoteUnavailable
 from miniservice.wechat.oauth import citizen_required
 
@@ -37,7 +37,7 @@ def pay_home() -> Any:
     try:
         with get_db().reading() as session:
             payer = bound_payer(session, g.openid)
-            items = payables(session, payer, today_in(current_app))
+            items = payables(session, payer, state.clock().today())
     except PayError as exc:
         return _error(exc)
     except QuoteUnavailable:
@@ -75,7 +75,7 @@ def order_page(out_trade_no: str) -> Any:
     if settings.env != "production" and settings.pay_api_base:  # the fake's cashier stands in for WeChat's
         cashier = settings.pay_api_base.rstrip("/") + "/__fake__/pay/cashier"
     return render_template("h5/pay_order.html", order=order, frozen=json.loads(order.frozen)["quote"],
-                           expired=order.expires_on < today_in(current_app), cashier=cashier)
+                           expired=order.expires_on < state.clock().today(), cashier=cashier)
 
 
 @bp.post("/h5/pay/orders/<out_trade_no>/prepay")
