@@ -12,5 +12,4 @@ def init_app(app: Flask) -> None:
     from miniservice.admin.views import audit, auth, ops, rules  # noqa: F401 - their routes join blueprint.bp
 
     app.register_blueprint(blueprint.bp)
-    for command in cli.commands:
-        app.cli.add_command(command)
+    app.cli.add_command(cli.admin)

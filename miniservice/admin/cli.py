@@ -30,6 +30,3 @@ def create_user_command(username: str, role: str, password_stdin: bool) -> None:
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"created {role} {username}")
-
-
-commands = [admin]

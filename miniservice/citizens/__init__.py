@@ -12,5 +12,6 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     state.router(app).include(wechat_handlers.handlers)
-    for command in cli.commands:
-        app.cli.add_command(command)
+    app.cli.add_command(cli.import_records_command)
+    app.cli.add_command(cli.seed_demo_command)
+    app.cli.add_command(cli.rotate_data_key_command)

@@ -64,6 +64,3 @@ def rotate_data_key_command(batch_size: int, check: bool) -> None:
                f"(current data key {vault.data_key_id or '(legacy)'}, look-up key {vault.lookup_key_id or '(legacy)'})")
     if stale:
         raise SystemExit(1)
-
-
-commands = [import_records_command, seed_demo_command, rotate_data_key_command]

@@ -25,5 +25,6 @@ def init_app(app: Flask) -> None:
 
     if state.settings(app).env == "demo":
         app.register_blueprint(views.bp)
-    for command in cli.commands:
-        app.cli.add_command(command)
+    app.cli.add_command(cli.simulate)
+    app.cli.add_command(cli.fake_wechat)
+    app.cli.add_command(cli.demo)

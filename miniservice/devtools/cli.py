@@ -101,6 +101,3 @@ def fake_wechat(host: str, port: int, follower: tuple[str, ...]) -> None:
         click.echo(f"recorded calls: {fake.base_url}{CONTROL_PREFIX}/calls")
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-
-
-commands = [simulate, fake_wechat, demo]

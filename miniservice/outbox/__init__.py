@@ -35,5 +35,4 @@ def init_app(app: Flask) -> None:
     """``outbox send|status``."""
     from miniservice.outbox import cli
 
-    for command in cli.commands:
-        app.cli.add_command(command)
+    app.cli.add_command(cli.outbox)

@@ -29,6 +29,3 @@ def status() -> None:
 
     counts = status_counts(get_db())
     click.echo("outbox: " + ", ".join(f"{name} {counts.get(name, 0)}" for name in STATUSES))
-
-
-commands = [outbox]

@@ -17,5 +17,4 @@ def init_app(app: Flask) -> None:
     from miniservice.payments import admin_views, cli, views  # noqa: F401 - admin_views' routes join admin's bp
 
     app.register_blueprint(views.bp)
-    for command in cli.commands:
-        app.cli.add_command(command)
+    app.cli.add_command(cli.orders)

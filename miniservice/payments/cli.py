@@ -65,6 +65,3 @@ def reconcile_command(day: datetime | None) -> None:
                f"unknown {run.unknown}, mismatched {run.mismatched}; expired orders closed {closed}")
     for finding in json.loads(run.details):
         click.echo(f"  - {finding}")
-
-
-commands = [orders]

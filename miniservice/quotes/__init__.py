@@ -18,5 +18,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     state.router(app).include(wechat_handlers.handlers)
-    for command in cli.commands:
-        app.cli.add_command(command)
+    app.cli.add_command(cli.quote_command)

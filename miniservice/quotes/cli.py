@@ -59,6 +59,3 @@ def quote_command(region: str, scheme: str, gap: str, cause: str, on: str, as_js
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
         click.echo(render_template("messages/quote_summary.txt", v=QuoteView(result, "cli")).strip())
-
-
-commands = [quote_command]

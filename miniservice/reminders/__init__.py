@@ -11,5 +11,5 @@ def init_app(app: Flask) -> None:
     from miniservice.reminders import cli, wechat_handlers
 
     state.router(app).include(wechat_handlers.handlers)
-    for command in cli.commands:
-        app.cli.add_command(command)
+    app.cli.add_command(cli.remind)
+    app.cli.add_command(cli.scheduler)

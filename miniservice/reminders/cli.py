@@ -68,6 +68,3 @@ def scheduler() -> None:
     click.echo(f"reminder scheduler: {DAILY_JOB} daily at {settings.reminder_run_time} {settings.timezone}; "
                f"sending {settings.reminder_quiet_start}–{settings.reminder_quiet_end} (Ctrl-C stops)")
     run_blocking_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
-
-
-commands = [remind, scheduler]

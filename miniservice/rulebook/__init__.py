@@ -9,5 +9,4 @@ def init_app(app: Flask) -> None:
     """``policies check|load|export``: the rule files and the rule versions from the command line."""
     from miniservice.rulebook import cli
 
-    for command in cli.commands:
-        app.cli.add_command(command)
+    app.cli.add_command(cli.policies)

@@ -78,6 +78,3 @@ def export(region: str, out: str | None, label: str | None, on_date: datetime | 
         click.echo(f"wrote {region}@{chosen.version} to {out}", err=True)
     else:
         click.echo(text, nl=False)
-
-
-commands = [policies]

@@ -13,5 +13,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(callback.bp)
     app.register_blueprint(oauth.bp)
     state.router(app).include(wechat_handlers.handlers)
-    for command in cli.commands:
-        app.cli.add_command(command)
+    app.cli.add_command(cli.menu)

@@ -36,6 +36,3 @@ def push() -> None:
     except WeChatClientException as exc:
         raise click.ClickException(f"WeChat refused the menu: {exc.errcode} {exc.errmsg}") from exc
     click.echo(f"menu pushed: {len(data['button'])} buttons")
-
-
-commands = [menu]
