@@ -27,13 +27,6 @@ from miniservice.db import get_db
 
 IDLE_LIMIT = 30 * 60  # seconds
 PUBLIC_ENDPOINTS = {"admin.login"}
-PAGE_MODULES = (
-    "miniservice.admin.views.auth",
-    "miniservice.admin.views.rules",
-    "miniservice.admin.views.audit",
-    "miniservice.admin.views.ops",
-    "miniservice.payments.admin_views",
-)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 csrf = CSRFProtect()
