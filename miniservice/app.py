@@ -65,8 +65,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SECURE=settings.is_production,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
         TESTING=settings.env == "test",
     )
