@@ -1,59 +1,55 @@
 """The application factory.
 
 ``create_app`` is the one way to build the service, for gunicorn (``wsgi.py``), the CLI, the
-scheduler process and the tests alike.
+scheduler process and the tests alike. It creates the app's shared objects (reached through
+:mod:`miniservice.state`), then lets each feature add what it brings — blueprints, WeChat handlers,
+commands — through its ``init_app``, named here one by one so a reader sees the whole service.
 """
 
 from __future__ import annotations
 
 import atexit
-import importlib
 import logging
 from typing import Any
 
-from flask import Flask, current_app, render_template
+from flask import Flask, render_template
 
+from miniservice import (
+    admin,
+    citizens,
+    devtools,
+    family,
+    messages,
+    outbox,
+    payments,
+    quotes,
+    reminders,
+    rulebook,
+    state,
+    wechat,
+)
+from miniservice.citizens import attempts as binding_limiter
+from miniservice.citizens import wechat_handlers as citizens_answers
+from miniservice.citizens.identity import IdentityVault
 from miniservice.citizens.redaction import install_redaction
+from miniservice.clock import Clock
 from miniservice.config import TEMPLATES_DIR, Settings, load_settings
 from miniservice.db import Database
 from miniservice.errors import install_error_pages
+from miniservice.family import wechat_handlers as family_answers
 from miniservice.hardening import install_security_headers, install_url_converters, trust_proxies
+from miniservice.quotes import wechat_handlers as quotes_answers
 from miniservice.redis_store import redis_client
+from miniservice.reminders import service as reminder_service
+from miniservice.reminders import wechat_handlers as reminders_answers
+from miniservice.reminders.rate import limiter_for
 from miniservice.rulebook.resolve import NoRulesInForce
 from miniservice.rules.contact import national_contact
+from miniservice.wechat import wechat_handlers as wechat_answers
 from miniservice.wechat.deliveries import SeenStamps
+from miniservice.wechat.menu import click_keys, load_menu
 from miniservice.wechat.replay import NonceBook
-from miniservice.wechat.router import Router, router
-
-# Capabilities that answer WeChat messages register their handlers when imported.
-HANDLER_MODULES = (
-    "miniservice.wechat.handlers",
-    "miniservice.family.handlers",
-    "miniservice.citizens.wechat_handlers",
-    "miniservice.reminders.handlers",
-    "miniservice.quotes.wechat_handlers",
-)
-
-# (module, blueprint attribute) for every blueprint; each module keeps its views thin.
-BLUEPRINTS = (
-    ("miniservice.wechat.callback", "bp"),
-    ("miniservice.wechat.oauth", "bp"),
-    ("miniservice.family.views", "bp"),
-    ("miniservice.citizens.views", "bp"),
-    ("miniservice.admin.blueprint", "bp"),
-    ("miniservice.quotes.pages", "bp"),
-    ("miniservice.quotes.api", "bp"),
-    ("miniservice.payments.views", "bp"),
-)
-
-DEMO_BLUEPRINTS = (("miniservice.devtools.phone", "bp"),)
-
-
-def load_handlers() -> Router:
-    """The router with every capability's handlers registered (they register when imported)."""
-    for module in HANDLER_MODULES:
-        importlib.import_module(module)
-    return router
+from miniservice.wechat.router import Router
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -74,29 +70,26 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
         TESTING=settings.env == "test",
     )
-    app.extensions["miniservice.settings"] = settings
-    contact = national_contact(settings.policies_dir)
-    app.extensions["miniservice.contact"] = contact
-    app.jinja_env.globals.update(hotline=contact.hotline, hotline_hours=contact.hours)
-    db = Database(settings.database_url)
-    app.extensions["miniservice.db"] = db
-
-    from miniservice.wechat.client import build_client
-
-    app.extensions["miniservice.wechat_client"] = build_client(settings, db)
-    app.extensions["miniservice.seen"] = seen = SeenStamps()
-    atexit.register(seen.flush_at_exit, db)  # a worker that stops writes the stamps it still holds
-    app.extensions["miniservice.nonces"] = NonceBook(
-        db, redis_client(settings.redis_url) if settings.redis_url else None, settings.wechat_app_id)
-
-    load_handlers()
+    _create_state(app, settings)
     install_url_converters(app)
     install_error_pages(app)
     install_security_headers(app, production=settings.is_production)
     trust_proxies(app, settings.proxy_hops)
-    blueprints = BLUEPRINTS + (DEMO_BLUEPRINTS if settings.env == "demo" else ())
-    for module, attribute in blueprints:
-        app.register_blueprint(getattr(importlib.import_module(module), attribute))
+
+    # Each feature adds its blueprints, WeChat handlers and commands. ``payments`` comes before
+    # ``admin``: its staff pages join the admin blueprint, which takes no routes once registered.
+    wechat.init_app(app)
+    citizens.init_app(app)
+    family.init_app(app)
+    quotes.init_app(app)
+    reminders.init_app(app)
+    payments.init_app(app)
+    admin.init_app(app)
+    rulebook.init_app(app)
+    outbox.init_app(app)
+    devtools.init_app(app)
+    state.router(app).check_menu(set(click_keys(load_menu(settings.public_base_url))))
+
     app.register_error_handler(NoRulesInForce, _rules_not_published)
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -106,9 +99,47 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _create_state(app: Flask, settings: Settings) -> None:
+    """Every object the app shares between requests, commands and jobs, created once, here."""
+    from miniservice.wechat.client import build_client
+
+    contact = national_contact(settings.policies_dir)
+    app.jinja_env.globals.update(hotline=contact.hotline, hotline_hours=contact.hours)
+    db = Database(settings.database_url)
+    seen = SeenStamps()
+    atexit.register(seen.flush_at_exit, db)  # a worker that stops writes the stamps it still holds
+    redis = redis_client(settings.redis_url) if settings.redis_url else None
+    app.extensions.update({
+        state.SETTINGS: settings,
+        state.CONTACT: contact,
+        state.DB: db,
+        state.VAULT: IdentityVault(settings.data_key or None, data_keys=settings.data_keys,
+                                   lookup_keys=settings.lookup_keys),
+        state.CLOCK: Clock(settings.timezone),
+        state.ROUTER: Router(),
+        "miniservice.wechat_client": build_client(settings, db),
+        "miniservice.seen": seen,
+        "miniservice.nonces": NonceBook(db, redis, settings.wechat_app_id),
+        binding_limiter.LIMITER_KEY: binding_limiter.AttemptLimiter(db, redis),
+        reminder_service.LIMITER_KEY: limiter_for(settings.redis_url, settings.wechat_app_id,
+                                                  settings.reminder_rate_per_second),
+        messages.ENV_KEY: messages.message_env(app),
+    })
+
+
+def load_handlers() -> Router:
+    """A router with every feature's WeChat handlers, as an app has it, for tools that route
+    deliveries without serving them (the callback benchmark); ``tests/test_app.py`` checks it
+    routes exactly as a built app's router does."""
+    router = Router()
+    for handlers in (wechat_answers.handlers, citizens_answers.handlers, family_answers.handlers,
+                     quotes_answers.handlers, reminders_answers.handlers):
+        router.include(handlers)
+    return router
+
+
 def _rules_not_published(error: NoRulesInForce) -> tuple[str, int]:
     """No published rule version covers the region and date: say so rather than guess figures."""
     logging.getLogger(__name__).error("no rules in force: %s (run `miniservice policies load`)", error)
-    hotline = current_app.extensions["miniservice.contact"].hotline
-    message = f"本地区医保政策规则暂未发布，请稍后再试或拨打 {hotline} 咨询。"
+    message = f"本地区医保政策规则暂未发布，请稍后再试或拨打 {state.contact().hotline} 咨询。"
     return render_template("h5/error.html", message=message), 503

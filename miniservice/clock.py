@@ -6,6 +6,7 @@ the bureau's zone (``MINISERVICE_TZ``); :mod:`miniservice.columns` keeps instant
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -26,3 +27,17 @@ def local_text(moment: datetime, tz: str) -> str:
     """A stored instant as every page and message shows it: ``2026-12-25 14:30``, local time.
     Dates alone are shown the same way, ``2026-12-25`` (``date.isoformat``), so one format reads everywhere."""
     return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The bureau's clock, one per app (:func:`miniservice.state.clock`): views and commands ask it
+    for today's date once and hand that date to services, which take ``today`` as an argument."""
+
+    timezone: str
+
+    def now(self) -> datetime:
+        return now_utc()
+
+    def today(self) -> date:
+        return local_today(self.timezone)

@@ -18,20 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from miniservice.citizens.identity import IdentityVault, Key
+from miniservice.paths import PACKAGE_DIR, POLICIES_DIR, PROJECT_ROOT, TEMPLATES_DIR, shipped
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = PACKAGE_DIR.parent
+__all__ = ["PACKAGE_DIR", "POLICIES_DIR", "PROJECT_ROOT", "TEMPLATES_DIR", "ConfigError", "Settings", "load_settings",
+           "shipped"]
 
-
-def shipped(name: str) -> Path:
-    """``templates/`` or ``policies/``: at the top of a source checkout (the product card's layout),
-    inside the package when installed from a wheel (pyproject.toml maps them there)."""
-    bundled = PACKAGE_DIR / name
-    return bundled if bundled.is_dir() else PROJECT_ROOT / name
-
-
-TEMPLATES_DIR = shipped("templates")
-POLICIES_DIR = shipped("policies")
 # A source checkout keeps demo secrets and the SQLite file beside the code; an installed service in the
 # directory it is started from (production sets MINISERVICE_INSTANCE_DIR and a database URL anyway).
 DEFAULT_INSTANCE_DIR = (PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").exists() else Path.cwd()) / "instance"

@@ -17,12 +17,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import current_app
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
+
+from miniservice.state import get_db  # the accessor, here too for the many services that import it with Database
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -99,11 +100,6 @@ class Database:
 def worker_id() -> str:
     """Who holds a claim on rows (reminders, outbox messages): host, process and a random part."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def get_db() -> Database:
-    """The current app's database (inside a request, CLI command or app context)."""
-    return current_app.extensions["miniservice.db"]
 
 
 def alembic_config(db: Database) -> AlembicConfig:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from jinja2 import Environment
 
 # WeChat shows a text message's ``<a href>`` as a live link: a value may not carry markup. A tag is
@@ -27,12 +27,12 @@ def plain_text(value: Any) -> Any:
     return _TAG.sub("", value).translate(_BRACKETS) if isinstance(value, str) else value
 
 
-def _message_env() -> Environment:
-    env = current_app.extensions.get("miniservice.message_env")
-    if env is None:
-        env = current_app.jinja_env.overlay(finalize=plain_text)
-        current_app.extensions["miniservice.message_env"] = env
-    return env
+ENV_KEY = "miniservice.message_env"
+
+
+def message_env(app: Flask) -> Environment:
+    """The messages' Jinja environment, made by the app factory: the app's, with every value as plain text."""
+    return app.jinja_env.overlay(finalize=plain_text)
 
 
 def text(template: str, **context: Any) -> str:
@@ -42,4 +42,4 @@ def text(template: str, **context: Any) -> str:
     processors (the staff sign-in's ``current_user`` among them) were a tenth of a 帮助 reply's time.
     Each value passes :func:`plain_text`; the templates' own words are trusted.
     """
-    return _message_env().get_template(f"messages/{template}").render(**context).strip()
+    return current_app.extensions[ENV_KEY].get_template(f"messages/{template}").render(**context).strip()

@@ -2,36 +2,31 @@
 
 Flask-WTF's CSRFProtect is installed with its app-wide check switched off (the WeChat callback is
 posted by WeChat, which has no token) and switched on here for every request of this blueprint;
-H5 pages validate their own FlaskForms. A session idle for ``IDLE_LIMIT`` is signed out.
+H5 pages validate their own FlaskForms. A session idle for ``IDLE_LIMIT`` is signed out. The pages
+live in :mod:`miniservice.admin.views` and in features' ``admin_views``; :func:`miniservice.admin.init_app`
+imports them by name before it registers this blueprint.
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_login import LoginManager, current_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from miniservice import state
 from miniservice.admin.accounts import has_role, load_user
 from miniservice.admin.principal import Staff
 from miniservice.db import get_db
 
 IDLE_LIMIT = 30 * 60  # seconds
 PUBLIC_ENDPOINTS = {"admin.login"}
-PAGE_MODULES = (
-    "miniservice.admin.views_auth",
-    "miniservice.admin.views_rules",
-    "miniservice.admin.views_audit",
-    "miniservice.admin.views_ops",
-    "miniservice.payments.admin_views",
-)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 csrf = CSRFProtect()
@@ -77,7 +72,7 @@ def _guard() -> Any:
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
-    tz = ZoneInfo(current_app.extensions["miniservice.settings"].timezone)
+    tz = ZoneInfo(state.settings().timezone)
 
     def local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
         return moment.astimezone(tz).strftime(pattern) if moment else ""
@@ -101,6 +96,3 @@ def _http_error(error: HTTPException) -> Any:
     code = error.code or 500
     return render_template("admin/error.html", code=code, message=messages.get(code, error.description)), code
 
-
-for _module in PAGE_MODULES:
-    importlib.import_module(_module)

@@ -21,19 +21,12 @@ def admin() -> None:
 @click.option("--role", type=click.Choice(ROLES), required=True, help="viewer < editor < publisher")
 @click.option("--password-stdin", is_flag=True, help="read the password from the first line of standard input")
 def create_user_command(username: str, role: str, password_stdin: bool) -> None:
-    from miniservice.cli import make_app
-
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    app = make_app()
-    with app.app_context():
-        try:
-            create_user(get_db(), username, role, password, actor="system:cli")
-        except AccountError as exc:
-            raise click.ClickException(str(exc)) from exc
+    try:
+        create_user(get_db(), username, role, password, actor="system:cli")
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"created {role} {username}")
-
-
-commands = [admin]

@@ -36,7 +36,7 @@ from miniservice.rules.schema import RegionRules
 from miniservice.wechat.models import InboundDelivery, TapCount
 
 COVERED = ("paid", "back_paid")
-MONTHLY_SCHEMES = ("employee", "flexible")
+MONTHLY_SCHEMES = (Scheme.EMPLOYEE, Scheme.FLEXIBLE)
 # Open gaps by stage: before the region's own line by months, then past it. The line is the quote's
 # (the last day paying avoids every consequence under the region's rules), not a national three months.
 STAGES = (  # (key, label, shortest gap in months, longest) for gaps before the line
@@ -140,7 +140,7 @@ def resident_unpaid(session: Session, today: date) -> list[StageCount]:
     """Bound 居民医保 citizens without the premium of their region's coverage year, one row per year."""
     regions = session.execute(
         select(Person.region_code).join(Binding, Binding.person_id == Person.id)
-        .where(Person.scheme == "resident").distinct()
+        .where(Person.scheme == Scheme.RESIDENT).distinct()
     ).scalars().all()
     years: dict[int, list[str]] = {}
     for code in regions:
@@ -157,7 +157,7 @@ def resident_unpaid(session: Session, today: date) -> list[StageCount]:
                                                        ResidentPremium.status.in_(COVERED))
         count = session.execute(
             select(func.count()).select_from(Person).join(Binding, Binding.person_id == Person.id)
-            .where(Person.scheme == "resident", Person.region_code.in_(codes), Person.id.not_in(paid))
+            .where(Person.scheme == Scheme.RESIDENT, Person.region_code.in_(codes), Person.id.not_in(paid))
         ).scalar_one()
         rows.append(StageCount(f"resident_{year}", f"居民医保：{year} 年度未缴费", count))
     return rows

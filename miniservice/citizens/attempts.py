@@ -26,7 +26,7 @@ from sqlmodel import Session
 from miniservice import audit
 from miniservice.citizens.models import BindingAttempt
 from miniservice.db import Database
-from miniservice.redis_store import REDIS_ERRORS, redis_client
+from miniservice.redis_store import REDIS_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +139,9 @@ class AttemptLimiter:
         ]
 
 
-def get_limiter(db: Database) -> AttemptLimiter:
-    """The app's limiter; with ``settings.redis_url`` it also counts in Redis."""
-    limiter = current_app.extensions.get("miniservice.binding_limiter")
-    if limiter is None:
-        url = current_app.extensions["miniservice.settings"].redis_url
-        limiter = AttemptLimiter(db, redis_client(url) if url else None)
-        current_app.extensions["miniservice.binding_limiter"] = limiter
-    return limiter
+LIMITER_KEY = "miniservice.binding_limiter"
+
+
+def get_limiter() -> AttemptLimiter:
+    """The app's limiter (created by the app factory); with ``settings.redis_url`` it also counts in Redis."""
+    return current_app.extensions[LIMITER_KEY]

@@ -19,13 +19,12 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from miniservice import audit
+from miniservice import audit, state
 from miniservice.citizens.access import bound_person
 from miniservice.citizens.attempts import TooManyAttempts, get_limiter
 from miniservice.citizens.identity import (
     IdentityVault,
     InvalidIdentity,
-    get_vault,
     normalise_name,
     normalise_phone,
     parse_id_number,
@@ -61,7 +60,7 @@ class BindRequest:
 def bind(db: Database, openid: str, given: BindRequest, now: datetime | None = None) -> Person:
     """Bind ``openid`` to the registry's person matching ``given``; raises :class:`BindingRefused`."""
     now = now or now_utc()
-    vault = get_vault()
+    vault = state.vault()
     if given.privacy_version != PRIVACY_VERSION:
         raise BindingRefused("consent", context={"stale": given.privacy_version is not None})
     try:
@@ -74,7 +73,7 @@ def bind(db: Database, openid: str, given: BindRequest, now: datetime | None = N
         current = bound_person(session, openid)
     if current is not None:
         raise BindingRefused("already_bound", 409, {"name_masked": current.name_masked})
-    limiter = get_limiter(db)
+    limiter = get_limiter()
     id_hash = vault.lookup_hash(id_number.value)
     try:
         reservation = limiter.reserve(openid, id_hash, now)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app
 from sqlmodel import Session
 
+from miniservice import state
 from miniservice.citizens.models import Person
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
 from miniservice.rules.contact import Contact
@@ -24,4 +24,4 @@ def contact_for(session: Session, person: Person | None, today: date) -> Contact
             return Contact.of(rules_in_force(session, person.region_code, today))
         except (NoRulesInForce, RuleFileError):
             pass
-    return current_app.extensions["miniservice.contact"]
+    return state.contact()

@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from miniservice import audit
+from miniservice import audit, state
 from miniservice.citizens.identity import (
     IdentityVault,
-    get_vault,
     id_check_char,
     mask_id_number,
     mask_name,
@@ -169,7 +168,7 @@ def demo_csv(people: list[DemoPerson]) -> bytes:
 def generate_demo_data(db: Database, today: date, *, vault: IdentityVault | None = None,
                        bind: bool = True) -> list[DemoPerson]:
     """Create (or leave as they are) the demo people, their records and the demo bindings."""
-    vault = vault or get_vault()
+    vault = vault or state.vault()
     people = demo_people(today)
     rows = parse_file(demo_csv(people), today)
     with db.transaction() as session:

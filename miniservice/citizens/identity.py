@@ -203,20 +203,3 @@ def _derive(key: Key, info: bytes) -> bytes:
     if len(master) < 32:
         raise ValueError("identity keys must be urlsafe base64 of at least 32 bytes")
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
-
-
-def get_vault() -> IdentityVault:
-    """The current app's vault (built once per app from its keys).
-
-    Flask is imported here, not at the top: ``miniservice.config`` checks the keys with this module
-    at start-up, and the rules load the config without loading a web framework.
-    """
-    from flask import current_app
-
-    vault = current_app.extensions.get("miniservice.vault")
-    if vault is None:
-        settings = current_app.extensions["miniservice.settings"]
-        vault = IdentityVault(settings.data_key or None, data_keys=settings.data_keys,
-                              lookup_keys=settings.lookup_keys)
-        current_app.extensions["miniservice.vault"] = vault
-    return vault

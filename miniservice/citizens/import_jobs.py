@@ -21,6 +21,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import update
 
+from miniservice import state
 from miniservice.citizens.importing import ImportReport, import_records
 from miniservice.citizens.models import ImportJob
 from miniservice.clock import now_utc
@@ -72,10 +73,10 @@ def start_import(app: Flask, job_id: int) -> threading.Thread:
 def _run_in_app(app: Flask, job_id: int) -> None:
     with app.app_context():
         try:
-            run_import(app.extensions["miniservice.db"], job_id)
+            run_import(state.get_db(app), job_id)
         except Exception:
             log.exception("import job %s failed unexpectedly", job_id)
-            _finish(app.extensions["miniservice.db"], job_id, "failed",
+            _finish(state.get_db(app), job_id, "failed",
                     {"summary": ["导入中断，未写入任何数据。请稍后重新上传，或联系系统管理员。"], "errors": []})
 
 

@@ -16,17 +16,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
-from miniservice import audit
-from miniservice.citizens.identity import IdentityVault, get_vault, mask_name
+from miniservice import audit, state
+from miniservice.citizens.identity import IdentityVault, mask_name
 from miniservice.citizens.import_format import FileRejected, ImportRow, RowError, parse_file
 from miniservice.citizens.ledger import LedgerItem, post_entries
 from miniservice.citizens.models import Contribution, Person, ResidentPremium
-from miniservice.clock import local_today, now_utc
+from miniservice.clock import now_utc
 from miniservice.db import Database
 from miniservice.rules.money import ZERO
 
@@ -84,8 +83,8 @@ def import_records(
     ``checked`` is told the number of clean rows once the whole file has passed its checks, before
     the write transaction opens (a background job records it as progress).
     """
-    vault = vault or get_vault()
-    today = today or local_today(current_app.extensions["miniservice.settings"].timezone)
+    vault = vault or state.vault()
+    today = today or state.clock().today()
     subject = "sha256:" + hashlib.sha256(data).hexdigest()[:16]
     try:
         rows = parse_file(data, today)

@@ -14,14 +14,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Enum, ForeignKey, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from miniservice.clock import now_utc
 from miniservice.columns import Money, UTCDateTime
+from miniservice.rules.kinds import Scheme
 from miniservice.rules.months import Month
 
-SCHEMES = ("employee", "flexible", "resident", "retiree")  # 职工医保 in-unit, 灵活就业, 居民医保, 退休
+SCHEMES = tuple(Scheme)  # 职工医保 in-unit, 灵活就业, 居民医保, 退休
 CONTRIBUTION_STATUSES = ("paid", "unpaid", "back_paid")
 PAYERS = ("unit", "self", "family", "unemployment_fund")
 
@@ -41,7 +42,11 @@ class Person(SQLModel, table=True):
     card_number_hash: str | None = Field(default=None, max_length=96, index=True)  # 医保卡号
     card_number_cipher: str | None = Field(default=None, max_length=400)
     region_code: str = Field(max_length=6, index=True)
-    scheme: str = Field(max_length=16, index=True)
+    # The scheme is read back as a ``Scheme``; the database keeps the words (``flexible`` …) and refuses others.
+    scheme: Scheme = Field(sa_column=Column(
+        Enum(Scheme, native_enum=False, create_constraint=True, length=16, name="ck_person_scheme",
+             values_callable=lambda kinds: [kind.value for kind in kinds], validate_strings=True),
+        nullable=False, index=True))
     employer: str | None = Field(default=None, max_length=200)
     unemployed: bool = False
     enrolled_since: date

@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from miniservice.citizens.identity import get_vault
+from miniservice import state
 from miniservice.citizens.ledger import balance_of
 from miniservice.citizens.models import AccountEntry, Contribution, Person, ResidentPremium
 from miniservice.quotes.service import PersonQuote, person_quote
@@ -127,7 +127,7 @@ def records_view(session: Session, person: Person, today: date, months: int = 24
     assert person.id is not None
     rules = rules_for(session, person.region_code, today)
     citer = Citer(rules)
-    scheme = Scheme(person.scheme)
+    scheme = person.scheme
     own = person_quote(session, person.id, today)
     contributions = list(session.execute(_CONTRIBUTIONS, {"person_id": person.id}).scalars())
     premiums = list(session.execute(_PREMIUMS, {"person_id": person.id}).scalars())
@@ -155,7 +155,7 @@ def records_view(session: Session, person: Person, today: date, months: int = 24
 def _timeline(rows: list[Contribution], report: GapReport, person: Person, count: int) -> tuple[MonthLine, ...]:
     by_month = {row.year_month: row for row in rows}
     last = report.last_due or Month.of(report.as_of) - 1
-    if rows and (person.scheme == Scheme.RETIREE.value or rows[-1].year_month > last):
+    if rows and (person.scheme is Scheme.RETIREE or rows[-1].year_month > last):
         last = rows[-1].year_month  # a month paid ahead; for a retiree, the last working month
     first = max(Month.of(person.enrolled_since), last - (count - 1))
     gap = report.open_gap
@@ -189,7 +189,7 @@ def _next_year(citer: Citer, premiums: list[ResidentPremium], today: date) -> Ne
 
 
 def _retiree(citer: Citer, person: Person, rows: list[Contribution]) -> RetireeStatus:
-    sex = "male" if get_vault().id_number(person.id_number_cipher).sex == "M" else "female"
+    sex = "male" if state.vault().id_number(person.id_number_cipher).sex == "M" else "female"
     paid = sum(1 for row in rows if row.status != PayStatus.UNPAID.value)
     return RetireeStatus(
         retired_on=person.retired_on,

@@ -7,15 +7,15 @@ the row up *through* the visitor's binding, so another person's id is simply not
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, has_request_context, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, has_request_context, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, StringField
 
+from miniservice import state
 from miniservice.citizens import binding
 from miniservice.citizens.access import bound_person
 from miniservice.citizens.attempts import LIMIT
@@ -23,8 +23,7 @@ from miniservice.citizens.binding import BindingRefused, BindRequest
 from miniservice.citizens.models import Contribution
 from miniservice.citizens.privacy import PRIVACY_VERSION
 from miniservice.citizens.records import records_view
-from miniservice.clock import local_text, local_today
-from miniservice.config import Settings
+from miniservice.clock import local_text
 from miniservice.db import get_db
 from miniservice.rules.money import format_yuan
 from miniservice.wechat.oauth import citizen_required
@@ -55,18 +54,10 @@ class UnbindForm(FlaskForm):
     confirmed = HiddenField()
 
 
-def _settings() -> Settings:
-    return current_app.extensions["miniservice.settings"]
-
-
-def _today() -> date:
-    return local_today(_settings().timezone)
-
-
 def _refused(form: BindForm, refusal: BindingRefused) -> Any:
     context = dict(refusal.context)
     if "retry_at" in context:
-        context["retry_at"] = local_text(context["retry_at"], _settings().timezone)
+        context["retry_at"] = local_text(context["retry_at"], state.settings().timezone)
     return render_template("h5/bind.html", form=form, person=None, refusal=refusal.code, attempt_limit=LIMIT,
                            privacy_version=PRIVACY_VERSION, **context), refusal.status
 
@@ -143,7 +134,7 @@ def records_page() -> Any:
         person = bound_person(session, g.openid)
         if person is None:
             return render_template("h5/bind_required.html")
-        view = records_view(session, person, _today())
+        view = records_view(session, person, state.clock().today())
     return render_template("h5/records.html", view=view)
 
 

@@ -12,3 +12,19 @@ the tests talk real HTTP to something that answers like WeChat does:
 
 Nothing here is imported by the production code paths.
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """``demo``, ``simulate``, ``fake-wechat``; in the demo, the phone simulator's pages."""
+    from miniservice import state
+    from miniservice.devtools import cli, views
+
+    if state.settings(app).env == "demo":
+        app.register_blueprint(views.bp)
+    app.cli.add_command(cli.simulate)
+    app.cli.add_command(cli.fake_wechat)
+    app.cli.add_command(cli.demo)

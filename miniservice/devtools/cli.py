@@ -12,6 +12,7 @@ import threading
 
 import click
 
+from miniservice import state
 from miniservice.devtools.fake_wechat import CONTROL_PREFIX, FakeWeChat
 from miniservice.devtools.simulator import (
     CallbackAccount,
@@ -38,9 +39,7 @@ KINDS = ("subscribe", "unsubscribe", "click", "view", "text")
 @click.option("--duplicate", default=1, show_default=True, help="deliver N times concurrently (retries)")
 def simulate(kind: str, arg: tuple[str, ...], openid: str, aes: bool | None, url: str | None, original_id: str,
              duplicate: int) -> None:
-    from miniservice.cli import make_app
-
-    settings = make_app().extensions["miniservice.settings"]
+    settings = state.settings()
     if aes is None:
         aes = settings.message_mode == "safe"
     if aes and not settings.wechat_aes_key:
@@ -71,17 +70,11 @@ def simulate(kind: str, arg: tuple[str, ...], openid: str, aes: bool | None, url
 
 def _check_menu_key(key: str, base_url: str) -> None:
     """A key the menu does not have would only get the help text back: say so, with the keys it has."""
-    from miniservice.wechat.menu import load_menu
+    from miniservice.wechat.menu import click_keys, load_menu
 
-    keys = menu_keys(load_menu(base_url))
+    keys = click_keys(load_menu(base_url))
     if key not in keys:
         raise click.UsageError(f"unknown menu key {key!r}; the menu's keys are: {', '.join(keys)}")
-
-
-def menu_keys(menu: dict) -> list[str]:
-    """The CLICK keys of ``menu``, in menu order."""
-    return [button["key"] for top in menu.get("button", []) for button in [top, *top.get("sub_button", [])]
-            if button.get("type") == "click"]
 
 
 @click.command(help="One command demo: SQLite, demo data, fake WeChat API, phone simulator, scheduler.")
@@ -99,9 +92,7 @@ def demo(host: str, port: int, wechat_port: int) -> None:
 @click.option("--port", default=8801, show_default=True, type=int)
 @click.option("--follower", multiple=True, help="register a follower openid (repeatable)")
 def fake_wechat(host: str, port: int, follower: tuple[str, ...]) -> None:
-    from miniservice.cli import make_app
-
-    settings = make_app().extensions["miniservice.settings"]
+    settings = state.settings()
     fake = FakeWeChat(settings.wechat_app_id, settings.wechat_app_secret, host=host, port=port, quiet=False)
     for openid in follower:
         fake.add_follower(openid, subscribe_templates=["*"])
@@ -110,6 +101,3 @@ def fake_wechat(host: str, port: int, follower: tuple[str, ...]) -> None:
         click.echo(f"recorded calls: {fake.base_url}{CONTROL_PREFIX}/calls")
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-
-
-commands = [simulate, fake_wechat, demo]

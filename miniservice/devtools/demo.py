@@ -13,7 +13,7 @@ from datetime import date
 import click
 from waitress.server import create_server
 
-from miniservice import create_app
+from miniservice import create_app, state
 from miniservice.clock import local_today
 from miniservice.config import load_settings
 from miniservice.db import get_db, init_db
@@ -32,7 +32,7 @@ def prepare(app: object, today: date) -> dict[str, str]:
     from miniservice.citizens.demo_data import generate_demo_data
     from miniservice.rulebook.service import load_directory
 
-    settings = app.extensions["miniservice.settings"]  # type: ignore[attr-defined]
+    settings = state.settings(app)  # type: ignore[attr-defined]
     with app.app_context():  # type: ignore[attr-defined]
         db = get_db()
         init_db(db)
@@ -81,7 +81,7 @@ def run_demo(host: str, port: int, wechat_port: int) -> None:
         finally:
             server.close()
             scheduler.shutdown(wait=False)
-            app.extensions["miniservice.db"].dispose()
+            state.get_db(app).dispose()
             click.echo("demo stopped")
 
 

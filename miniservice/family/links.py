@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from miniservice import state
 from miniservice.audit import record
 from miniservice.citizens.attempts import TooManyAttempts, get_limiter
-from miniservice.citizens.identity import InvalidIdentity, get_vault, normalise_name, parse_id_number
+from miniservice.citizens.identity import InvalidIdentity, normalise_name, parse_id_number
 from miniservice.citizens.lookup import person_by_id_number
 from miniservice.citizens.models import Person
-from miniservice.clock import local_today, now_utc
+from miniservice.clock import now_utc
 from miniservice.config import Settings
 from miniservice.db import Database, IntegrityError
 from miniservice.family.consent import request_consent
@@ -93,7 +94,7 @@ class _NoMatch(FamilyError):
 def _guessed_id_hash(request: LinkRequest) -> str:
     """The look-up hash of the typed ID number, the key its guesses are counted under."""
     try:
-        return get_vault().lookup_hash(parse_id_number(request.id_number).value)
+        return state.vault().lookup_hash(parse_id_number(request.id_number).value)
     except InvalidIdentity as exc:
         raise FamilyError(str(exc)) from None
 
@@ -105,7 +106,7 @@ def _find_relative(session: Session, request: LinkRequest, holder_id: int | None
         card = normalise_card(request.card_number)
     except InvalidIdentity as exc:
         raise FamilyError(str(exc)) from None
-    vault = get_vault()
+    vault = state.vault()
     relative = person_by_id_number(session, vault, id_number.value)
     if (
         relative is None
@@ -162,7 +163,7 @@ def _make_room(session: Session, holder: Person, terms: FamilyTerms, now: dateti
         raise FamilyError(f"每位参保人最多可绑定 {terms.max_links} 位亲属，请先解除不再需要的绑定。")
 
 
-def add_link(db: Database, settings: Settings, openid: str, request: LinkRequest) -> LinkOutcome:
+def add_link(db: Database, settings: Settings, openid: str, request: LinkRequest, today: date) -> LinkOutcome:
     """Link a relative to the visitor's account: at once (attested), or pending the relative's consent.
 
     Name + ID number + card is the same secret binding asks for, so guesses at it are limited by the
@@ -170,7 +171,7 @@ def add_link(db: Database, settings: Settings, openid: str, request: LinkRequest
     with binding) and every failed one is audited.
     """
     now = now_utc()
-    limiter = get_limiter(db)
+    limiter = get_limiter()
     try:
         reservation = limiter.reserve(openid, _guessed_id_hash(request), now)
     except TooManyAttempts as exc:
@@ -179,7 +180,7 @@ def add_link(db: Database, settings: Settings, openid: str, request: LinkRequest
         retry_at = exc.retry_at.astimezone(ZoneInfo(settings.timezone)).strftime("%H:%M")
         raise FamilyError(TOO_MANY_GUESSES.format(retry_at=retry_at), status=429) from None
     try:
-        outcome = _add_link(db, settings, openid, request, now)
+        outcome = _add_link(db, settings, openid, request, now, today)
     except _NoMatch as refused:
         left = limiter.fail(reservation, "family_mismatch", now)
         with db.transaction() as session:
@@ -193,8 +194,8 @@ def add_link(db: Database, settings: Settings, openid: str, request: LinkRequest
     return outcome
 
 
-def _add_link(db: Database, settings: Settings, openid: str, request: LinkRequest, now: datetime) -> LinkOutcome:
-    today = local_today(settings.timezone)
+def _add_link(db: Database, settings: Settings, openid: str, request: LinkRequest, now: datetime,
+              today: date) -> LinkOutcome:
     try:
         with db.transaction() as session:
             holder = require_holder(session, openid)
@@ -226,11 +227,11 @@ def _add_link(db: Database, settings: Settings, openid: str, request: LinkReques
     return LinkOutcome(link, relative.name_masked, pending)
 
 
-def terms_for_holder(db: Database, settings: Settings, openid: str) -> FamilyTerms:
+def terms_for_holder(db: Database, openid: str, today: date) -> FamilyTerms:
     """The visitor's region's 家庭共济 terms, once they are known to be a holder (for the add form)."""
     with db.reading() as session:
         holder = require_holder(session, openid)
-        return family_terms(session, holder.region_code, local_today(settings.timezone))
+        return family_terms(session, holder.region_code, today)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from miniservice.citizens.models import Person
-from miniservice.clock import local_today, now_utc
-from miniservice.config import Settings
+from miniservice.clock import now_utc
 from miniservice.db import Database
 from miniservice.family.dues import Due, RelativeStatus, relative_status
 from miniservice.family.models import FamilyConsent, FamilyLink
@@ -117,6 +116,6 @@ def build_overview(session: Session, person: Person, today: date) -> Overview:
     )
 
 
-def overview(db: Database, settings: Settings, openid: str) -> Overview:
+def overview(db: Database, openid: str, today: date) -> Overview:
     with db.reading() as session:
-        return build_overview(session, require_person(session, openid), local_today(settings.timezone))
+        return build_overview(session, require_person(session, openid), today)

@@ -23,8 +23,6 @@ from sqlmodel import Session
 from miniservice.audit import record
 from miniservice.citizens.ledger import InsufficientBalance, post_entry
 from miniservice.citizens.models import AccountEntry, Contribution, Person, PersonalAccount, ResidentPremium
-from miniservice.clock import local_today
-from miniservice.config import Settings
 from miniservice.db import Database, IntegrityError
 from miniservice.family.dues import Due, relative_status
 from miniservice.family.errors import FamilyError
@@ -163,7 +161,7 @@ class PaymentPreview:
     balance_after: Decimal
 
 
-def preview(db: Database, settings: Settings, openid: str, request: PayRequest) -> PaymentPreview:
+def preview(db: Database, openid: str, request: PayRequest, today: date) -> PaymentPreview:
     """The payment ``request`` would make, priced now and checked as :func:`pay` checks it; writes nothing.
     A key already used answers as :func:`pay` would: the first result, so the page shows it was paid."""
     if not _KEY_RE.match(request.request_key or ""):
@@ -172,7 +170,7 @@ def preview(db: Database, settings: Settings, openid: str, request: PayRequest) 
         holder = require_holder(session, openid)
         if _by_key(session, request.request_key) is not None:
             raise FamilyError("该笔缴费已经完成，请返回家庭共济页面查看。", status=409)
-        _, relative, due = _priced(session, holder, request, local_today(settings.timezone))
+        _, relative, due = _priced(session, holder, request, today)
         account = session.get(PersonalAccount, holder.id)
         balance = account.balance if account else Decimal(0)
     if balance < due.amount:
@@ -180,11 +178,10 @@ def preview(db: Database, settings: Settings, openid: str, request: PayRequest) 
     return PaymentPreview(relative.name_masked, due, balance, balance - due.amount)
 
 
-def pay(db: Database, settings: Settings, openid: str, request: PayRequest) -> PaymentOutcome:
+def pay(db: Database, openid: str, request: PayRequest, today: date) -> PaymentOutcome:
     """Pay ``request.item`` for a linked relative once per request key; a replay returns the first result."""
     if not _KEY_RE.match(request.request_key or ""):
         raise FamilyError(STALE_PAGE)
-    today = local_today(settings.timezone)
     with db.reading() as session:
         holder = require_holder(session, openid)
     replayed = _replay(db, request.request_key, holder.id)

@@ -11,7 +11,7 @@ from miniservice.family.errors import FamilyError
 from miniservice.rules.kinds import Scheme
 
 # 职工医保 members (in a unit, 灵活就业, retired) have a personal account; 居民医保 members do not.
-MEMBER_SCHEMES = frozenset({Scheme.EMPLOYEE.value, Scheme.FLEXIBLE.value, Scheme.RETIREE.value})
+MEMBER_SCHEMES = frozenset({Scheme.EMPLOYEE, Scheme.FLEXIBLE, Scheme.RETIREE})
 
 NOT_BOUND = "请先在“身份绑定”中绑定本人身份，再办理家庭共济。"
 NOT_MEMBER = "家庭共济需使用职工医保个人账户，仅限职工医保参保人（在职、灵活就业或退休）办理。"

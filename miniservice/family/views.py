@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, url_for
 
+from miniservice import state
 from miniservice.clock import local_text
-from miniservice.config import Settings
 from miniservice.db import get_db
 from miniservice.family import consent as consents
 from miniservice.family import links, payments
@@ -27,14 +27,10 @@ bp = Blueprint("family", __name__, url_prefix="/h5/family")
 STALE_FORM = "页面已过期，请返回家庭共济页面刷新后重试。"
 
 
-def _settings() -> Settings:
-    return current_app.extensions["miniservice.settings"]
-
-
 @bp.app_template_filter("family_local")
 def family_local(moment: datetime) -> str:
     """A stored UTC instant in the bureau's time zone, as a citizen reads it."""
-    return local_text(moment, _settings().timezone)
+    return local_text(moment, state.settings().timezone)
 
 
 def _refused(error: FamilyError | str, status: int = 400) -> tuple[str, int]:
@@ -47,7 +43,7 @@ def _refused(error: FamilyError | str, status: int = 400) -> tuple[str, int]:
 @citizen_required
 def index() -> Any:
     try:
-        view = overview(get_db(), _settings(), g.openid)
+        view = overview(get_db(), g.openid, state.clock().today())
     except FamilyError as error:
         return _refused(error)
     return render_template(
@@ -64,7 +60,7 @@ def index() -> Any:
 def add() -> Any:
     form = AddRelativeForm()
     try:
-        terms = links.terms_for_holder(get_db(), _settings(), g.openid)
+        terms = links.terms_for_holder(get_db(), g.openid, state.clock().today())
     except FamilyError as error:
         return _refused(error)
     error, status = None, 200
@@ -77,7 +73,7 @@ def add() -> Any:
             attested=bool(form.attested.data),
         )
         try:
-            outcome = links.add_link(get_db(), _settings(), g.openid, request)
+            outcome = links.add_link(get_db(), state.settings(), g.openid, request, state.clock().today())
         except FamilyError as refused:
             error, status = str(refused), refused.status
         else:
@@ -142,9 +138,9 @@ def pay() -> Any:
     )
     try:
         if form.confirmed.data != "yes":
-            preview = payments.preview(get_db(), _settings(), g.openid, request)
+            preview = payments.preview(get_db(), g.openid, request, state.clock().today())
             return render_template("h5/family_pay_confirm.html", form=form, preview=preview)
-        outcome = payments.pay(get_db(), _settings(), g.openid, request)
+        outcome = payments.pay(get_db(), g.openid, request, state.clock().today())
     except FamilyError as error:
         return _refused(error)
     return render_template("h5/family_paid.html", outcome=outcome)

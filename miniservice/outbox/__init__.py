@@ -22,6 +22,17 @@ so the row holds the exact text that will be shown); ``openid`` may be None (the
 WeChat): nothing is enqueued then. Keys name the cause, ``<what>:<row id>[:<recipient role>]``.
 """
 
+from __future__ import annotations
+
+from flask import Flask
+
 from miniservice.outbox.queue import enqueue
 
 __all__ = ["enqueue"]
+
+
+def init_app(app: Flask) -> None:
+    """``outbox send|status``."""
+    from miniservice.outbox import cli
+
+    app.cli.add_command(cli.outbox)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 
 from miniservice.outbox.models import STATUSES
 
@@ -16,24 +17,18 @@ def outbox() -> None:
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100_000),
               help="send at most this many messages")
 def send(limit: int) -> None:
-    from miniservice.cli import make_app
     from miniservice.outbox.sending import drain
 
-    app = make_app()
-    with app.app_context():
-        report = drain(limit)
+    report = drain(limit)
     click.echo(f"outbox: {report}")
 
 
 @outbox.command(help="How many messages are pending, sent, failed or uncertain.")
 def status() -> None:
-    from miniservice.cli import make_app
     from miniservice.db import get_db
     from miniservice.outbox.sending import status_counts
 
-    app = make_app()
-    with app.app_context():
-        counts = status_counts(get_db())
+    counts = status_counts(get_db())
     click.echo("outbox: " + ", ".join(f"{name} {counts.get(name, 0)}" for name in STATUSES))
 
 
@@ -48,10 +43,9 @@ def worker(idle_seconds: float, lease_seconds: int) -> None:
     import threading
     from datetime import timedelta
 
-    from miniservice.cli import make_app
     from miniservice.outbox.worker import run
 
-    app = make_app()
+    app = current_app._get_current_object()  # the worker runs outside any request
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     click.echo(f"sender worker: reminders and outbox, waiting {idle_seconds:g} s when idle (SIGTERM or Ctrl-C stops)")
@@ -59,5 +53,3 @@ def worker(idle_seconds: float, lease_seconds: int) -> None:
         run(app, stop, idle_seconds=idle_seconds, lease=timedelta(seconds=lease_seconds))
     click.echo("sender worker stopped")
 
-
-commands = [outbox]

@@ -5,3 +5,16 @@ channel implements (``wechatpay`` first); ``settlement`` applies a verified paym
 transaction id or holds it for staff; ``reconcile`` compares the orders with the channel's daily bill.
 See docs/payments.md.
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The pay pages and notify URL, the orders pages on the admin blueprint (so before
+    :func:`miniservice.admin.init_app` registers it), ``orders``."""
+    from miniservice.payments import admin_views, cli, views  # noqa: F401 - admin_views' routes join admin's bp
+
+    app.register_blueprint(views.bp)
+    app.cli.add_command(cli.orders)

@@ -4,13 +4,11 @@ each day's reconciliation."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import select
 
 from miniservice.admin.blueprint import bp
 from miniservice.admin.principal import requires
@@ -18,22 +16,6 @@ from miniservice.db import get_db
 from miniservice.payments.errors import PayError
 from miniservice.payments.models import PayNotice, PayOrder, PayReconciliation
 from miniservice.payments.settlement import refund_held
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentSummary:
-    """What the dashboard shows of payments: held ones waiting for staff and the latest reconciliation."""
-
-    held: int
-    latest: PayReconciliation | None
-
-
-def payment_summary(session: Session) -> PaymentSummary:
-    held = session.execute(select(func.count()).select_from(PayOrder).where(PayOrder.status == "held")).scalar_one()
-    latest = session.execute(select(PayReconciliation).order_by(PayReconciliation.bill_date.desc())
-                             .limit(1)).scalar_one_or_none()
-    return PaymentSummary(held, latest)
-
 
 HELD_KINDS = {"backpay": "灵活就业补缴", "premium": "居民医保费", "relative_premium": "为亲属缴居民医保费"}
 

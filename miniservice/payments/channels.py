@@ -15,6 +15,8 @@ from typing import Protocol
 
 from flask import Flask
 
+from miniservice import state
+
 
 class ChannelUnavailable(RuntimeError):
     """No answer (timeout, connection) or an error answer: the caller retries later, nothing is lost."""
@@ -95,7 +97,7 @@ def _build(app: Flask, name: str) -> Channel | None:
     from miniservice.payments.keys import PayKeys, PayKeysMissing
     from miniservice.payments.wechatpay import WeChatPayChannel
 
-    settings = app.extensions["miniservice.settings"]
+    settings = state.settings(app)
     directory = settings.pay_keys_dir
     if directory is None and not settings.is_production:
         directory = settings.instance_dir / "wechatpay"

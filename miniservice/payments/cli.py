@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import click
-from flask import Flask
+from flask import current_app
 from sqlalchemy import select
 
-from miniservice.clock import local_today
+from miniservice import state
 from miniservice.db import get_db
 from miniservice.payments.models import PayNotice, PayOrder
 from miniservice.payments.orders import close_expired
 from miniservice.payments.reconcile import ReconcileFailed, reconcile
-
-
-def _app() -> Flask:
-    from miniservice.cli import make_app
-
-    return make_app()
 
 
 @click.group("orders", help="Payment orders: list, show one, reconcile a day with the pay server's bill.")
@@ -31,8 +25,7 @@ def orders() -> None:
 @click.option("--status", type=click.Choice(["open", "paid", "held", "closed", "refunded"]))
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 def list_orders(status: str | None, limit: int) -> None:
-    app = _app()
-    with app.app_context(), get_db().reading() as session:
+    with get_db().reading() as session:
         query = select(PayOrder).order_by(PayOrder.id.desc()).limit(limit)
         if status:
             query = query.where(PayOrder.status == status)
@@ -44,8 +37,7 @@ def list_orders(status: str | None, limit: int) -> None:
 @orders.command("show", help="One order with its frozen quote and the payments received for it.")
 @click.argument("out_trade_no")
 def show(out_trade_no: str) -> None:
-    app = _app()
-    with app.app_context(), get_db().reading() as session:
+    with get_db().reading() as session:
         order = session.execute(select(PayOrder).where(PayOrder.out_trade_no == out_trade_no)).scalar_one_or_none()
         if order is None:
             raise click.ClickException(f"no order {out_trade_no}")
@@ -60,30 +52,16 @@ def show(out_trade_no: str) -> None:
 @orders.command("reconcile", help="Compare a day's orders with the pay server's bill (default: yesterday).")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None)
 def reconcile_command(day: datetime | None) -> None:
-    app = _app()
-    with app.app_context():
-        today = local_today(app.extensions["miniservice.settings"].timezone)
-        bill_day = day.date() if day is not None else today - timedelta(days=1)
-        try:
-            run = reconcile(get_db(), app, bill_day)
-        except ReconcileFailed as exc:
-            raise click.ClickException(f"reconciliation of {bill_day} failed: {exc}") from exc
-        closed = close_expired(get_db(), app, today)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    today = state.clock().today()
+    bill_day = day.date() if day is not None else today - timedelta(days=1)
+    try:
+        run = reconcile(get_db(), app, bill_day)
+    except ReconcileFailed as exc:
+        raise click.ClickException(f"reconciliation of {bill_day} failed: {exc}") from exc
+    closed = close_expired(get_db(), app, today)
     click.echo(f"{run.bill_date}: bill {run.bill_count} payments {run.bill_total} yuan; settled here "
                f"{run.settled_count} payments {run.settled_total} yuan; recovered {run.recovered}, "
                f"unknown {run.unknown}, mismatched {run.mismatched}; expired orders closed {closed}")
     for finding in json.loads(run.details):
         click.echo(f"  - {finding}")
-
-
-def reconcile_yesterday(app: Flask, today: date) -> None:
-    """The scheduler's daily job body."""
-    with app.app_context():
-        try:
-            reconcile(get_db(), app, today - timedelta(days=1))
-        except ReconcileFailed as exc:
-            app.logger.warning("daily reconciliation failed: %s", exc)
-        close_expired(get_db(), app, today)
-
-
-commands = [orders]

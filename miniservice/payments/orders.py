@@ -24,6 +24,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlmodel import Session
 
+from miniservice import state
 from miniservice.audit import record
 from miniservice.citizens.models import Binding, Person
 from miniservice.clock import local_today, now_utc
@@ -91,12 +92,12 @@ def _item(found: PersonQuote, kind: str) -> tuple[str, Decimal] | None:
 def payables(session: Session, payer: Person, today: date) -> list[Payable]:
     """The payer's own item (灵活就业 back-payment or 居民医保 premium) and each linked relative's premium."""
     assert payer.id is not None
-    wanted = [(payer.id, "backpay" if payer.scheme == Scheme.FLEXIBLE.value else "premium", None)]
+    wanted = [(payer.id, "backpay" if payer.scheme is Scheme.FLEXIBLE else "premium", None)]
     links = session.execute(select(FamilyLink.relative_id).where(
         FamilyLink.holder_id == payer.id, FamilyLink.status == "active")).scalars().all()
     for relative_id in links:
         relative = session.get(Person, relative_id)
-        if relative is not None and relative.scheme == Scheme.RESIDENT.value:
+        if relative is not None and relative.scheme is Scheme.RESIDENT:
             wanted.append((relative_id, "relative_premium", relative.name_masked))
     found = []
     for person_id, kind, name in wanted:
@@ -161,7 +162,7 @@ def new_out_trade_no(today: date) -> str:
 
 def open_order(db: Database, app: Flask, openid: str, person_id: int, item: str) -> PayOrder:
     """The open order for ``item`` of ``person_id``: the existing one, or a new one from a fresh quote."""
-    tz = app.extensions["miniservice.settings"].timezone
+    tz = state.settings(app).timezone
     today = local_today(tz)
     with db.reading() as session:
         payer = bound_payer(session, openid)
@@ -231,7 +232,7 @@ def describe(order: PayOrder) -> str:
 
 def start_payment(db: Database, app: Flask, openid: str, out_trade_no: str) -> dict[str, str]:
     """Signed JSAPI parameters for the order's page; a prepay younger than two hours is reused."""
-    tz = app.extensions["miniservice.settings"].timezone
+    tz = state.settings(app).timezone
     with db.reading() as session:
         order = order_for(session, openid, out_trade_no)
     if order.status != "open":

@@ -10,17 +10,21 @@ but left unsettled by a dead worker are settled first. The day's result replaces
 from __future__ import annotations
 
 import json
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlmodel import Session
 
+from miniservice import state
 from miniservice.clock import now_utc
-from miniservice.db import Database
+from miniservice.db import Database, get_db
 from miniservice.payments.channels import ChannelUnavailable, channel_named
 from miniservice.payments.models import PayNotice, PayOrder, PayReconciliation
+from miniservice.payments.orders import close_expired
 from miniservice.payments.settlement import receive, settle_pending
 from miniservice.rules.money import ZERO
 from miniservice.rules.quote_model import money
@@ -39,7 +43,7 @@ def reconcile(db: Database, app: Flask, day: date, channel_name: str = "wechatpa
         bill = channel.bill(day)
     except ChannelUnavailable as exc:
         raise ReconcileFailed(str(exc)) from exc
-    tz = ZoneInfo(app.extensions["miniservice.settings"].timezone)
+    tz = ZoneInfo(state.settings(app).timezone)
     findings: list[str] = []
     run = PayReconciliation(channel=channel_name, bill_date=day)
     paid_lines = [line for line in bill if line.trade_state == "SUCCESS"]
@@ -91,3 +95,28 @@ def reconcile(db: Database, app: Flask, day: date, channel_name: str = "wechatpa
         run.ran_at = now_utc()
         session.add(run)
     return run
+
+
+def reconcile_yesterday(app: Flask, today: date) -> None:
+    """The scheduler's daily job body."""
+    with app.app_context():
+        try:
+            reconcile(get_db(), app, today - timedelta(days=1))
+        except ReconcileFailed as exc:
+            app.logger.warning("daily reconciliation failed: %s", exc)
+        close_expired(get_db(), app, today)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSummary:
+    """What the dashboard shows of payments: held ones waiting for staff and the latest reconciliation."""
+
+    held: int
+    latest: PayReconciliation | None
+
+
+def payment_summary(session: Session) -> PaymentSummary:
+    held = session.execute(select(func.count()).select_from(PayOrder).where(PayOrder.status == "held")).scalar_one()
+    latest = session.execute(select(PayReconciliation).order_by(PayReconciliation.bill_date.desc())
+                             .limit(1)).scalar_one_or_none()
+    return PaymentSummary(held, latest)

@@ -25,9 +25,10 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from miniservice import state
 from miniservice.audit import record
 from miniservice.citizens.models import Contribution, Person, ResidentPremium
-from miniservice.clock import local_today, now_utc
+from miniservice.clock import now_utc
 from miniservice.db import Database, insert_ignore
 from miniservice.outbox import enqueue
 from miniservice.payments.channels import ChannelUnavailable, Transaction, channel_named
@@ -55,7 +56,7 @@ def receive(db: Database, app: Flask, channel: str, tx: Transaction, *, source: 
 
 
 def settle_notice(db: Database, app: Flask, transaction_id: str) -> str:
-    tz = app.extensions["miniservice.settings"].timezone
+    tz = state.settings(app).timezone
     with app.app_context(), db.transaction() as session:
         notice = session.execute(select(PayNotice).where(PayNotice.transaction_id == transaction_id)
                                  .with_for_update()).scalar_one()
@@ -227,6 +228,3 @@ def refund_held(db: Database, app: Flask, order_id: int, actor: str) -> PayOrder
             record(session, actor, "payment.refunded", f"pay_order:{order_id}", amount=str(paid))
         return stored
 
-
-def today_in(app: Flask) -> date:
-    return local_today(app.extensions["miniservice.settings"].timezone)

@@ -12,12 +12,13 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 
+from miniservice import state
 from miniservice.admin.blueprint import csrf
 from miniservice.db import get_db
 from miniservice.payments.channels import CHANNEL_LABELS, BadNotify, ChannelUnavailable, channel_named
 from miniservice.payments.errors import PayError
 from miniservice.payments.orders import bound_payer, close_order, open_order, order_for, payables, start_payment
-from miniservice.payments.settlement import receive, today_in
+from miniservice.payments.settlement import receive
 from miniservice.quotes.errors import QuoteUnavailable
 from miniservice.wechat.oauth import citizen_required
 
@@ -36,7 +37,7 @@ def pay_home() -> Any:
     try:
         with get_db().reading() as session:
             payer = bound_payer(session, g.openid)
-            items = payables(session, payer, today_in(current_app))
+            items = payables(session, payer, state.clock().today())
     except PayError as exc:
         return _error(exc)
     except QuoteUnavailable:
@@ -69,12 +70,12 @@ def order_page(out_trade_no: str) -> Any:
             order = order_for(session, g.openid, out_trade_no)
     except PayError as exc:
         return _error(exc)
-    settings = current_app.extensions["miniservice.settings"]
+    settings = state.settings()
     cashier = None
     if settings.env != "production" and settings.pay_api_base:  # the fake's cashier stands in for WeChat's
         cashier = settings.pay_api_base.rstrip("/") + "/__fake__/pay/cashier"
     return render_template("h5/pay_order.html", order=order, frozen=json.loads(order.frozen)["quote"],
-                           expired=order.expires_on < today_in(current_app), cashier=cashier)
+                           expired=order.expires_on < state.clock().today(), cashier=cashier)
 
 
 @bp.post("/h5/pay/orders/<out_trade_no>/prepay")

@@ -8,12 +8,11 @@ is a 401 and never falls back to anyone else's data.
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, session
+from flask import Blueprint, jsonify, request, session
 
-from miniservice.clock import local_today
+from miniservice import state
 from miniservice.db import get_db
 from miniservice.quotes.errors import BadParameter, QuoteUnavailable
 from miniservice.quotes.params import parse_what_if, split_gap
@@ -26,10 +25,6 @@ bp = Blueprint("quotes_api", __name__, url_prefix="/api/quote")
 PARAMETERS = ("region", "scheme", "gap", "cause", "on", "continuous", "base", "sex", "birth", "paid_months",
               "actual_months")
 EXTRA = PARAMETERS[5:]
-
-
-def _today() -> date:
-    return local_today(current_app.extensions["miniservice.settings"].timezone)
 
 
 def _error(status: int, message: str, field: str | None = None) -> Any:
@@ -53,7 +48,7 @@ def what_if_quote() -> Any:
     try:
         first, last = split_gap(args.get("gap"))
         wanted = parse_what_if(region=args.get("region"), scheme=args.get("scheme"), first=first, last=last,
-                               cause=args.get("cause"), on=args.get("on"), today=_today(),
+                               cause=args.get("cause"), on=args.get("on"), today=state.clock().today(),
                                **{name: args.get(name) for name in EXTRA})
         return jsonify(what_if(get_db(), wanted).to_json())
     except BadParameter as exc:
@@ -73,7 +68,7 @@ def my_quote() -> Any:
     if person_id is None:
         return _error(403, "请先在“身份绑定”中绑定本人身份")
     try:
-        response = jsonify(quote_for_person(db, person_id, _today()).quote.to_json())
+        response = jsonify(quote_for_person(db, person_id, state.clock().today()).quote.to_json())
     except QuoteUnavailable as exc:
         return _unavailable(exc)
     response.headers["Cache-Control"] = "private, no-store"

@@ -31,7 +31,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from miniservice.citizens.identity import get_vault
+from miniservice import state
 from miniservice.citizens.models import Contribution, Person, PersonalAccount, ResidentPremium
 from miniservice.family.models import FamilyLink
 from miniservice.rules.gaps import Gap, GapPolicy, GapReport, MonthRecord, detect_gaps, due_date
@@ -109,7 +109,7 @@ _MONTHS = (select(Contribution.month, Contribution.status, Contribution.payer, C
 
 def records_of(session: Session, person: Person) -> list[Record]:
     """Every month (or 居民医保 year) the registry holds for ``person``, in one query."""
-    if person.scheme == Scheme.RESIDENT.value:
+    if person.scheme is Scheme.RESIDENT:
         years = session.execute(_YEARS, {"person_id": person.id})
         return [Record(Month(year, 1), PayStatus(status), payer) for year, status, payer in years]
     months = session.execute(_MONTHS, {"person_id": person.id})
@@ -160,9 +160,9 @@ def family_of(session: Session, person: Person) -> Family:
 
 def situation_from(person: Person, records: list[Record], rules: RegionRules, on_date: date) -> Situation:
     """The same from rows already read, so a batch (the admin preview) reads many people in one query."""
-    scheme = Scheme(person.scheme)
+    scheme = person.scheme
     covered = frozenset(r.month for r in records if r.covered)
-    holder = get_vault().id_number(person.id_number_cipher)
+    holder = state.vault().id_number(person.id_number_cipher)
     sex = Sex.MALE if holder.sex == "M" else Sex.FEMALE
     actual = len(covered)
     common = {"region": person.region_code, "sex": sex, "birth_date": holder.birth_date}

@@ -12,7 +12,7 @@ import json
 import click
 from flask import render_template
 
-from miniservice.clock import local_today
+from miniservice import state
 from miniservice.db import get_db
 from miniservice.quotes.errors import BadParameter, QuoteUnavailable
 from miniservice.quotes.params import parse_what_if, split_gap
@@ -45,24 +45,17 @@ OPTION_OF_FIELD = {"region": "--region", "scheme": "--scheme", "gap": "--gap", "
               "--paid-months)")
 @click.option("--json", "as_json", is_flag=True, help="print Quote.to_json() instead of the summary")
 def quote_command(region: str, scheme: str, gap: str, cause: str, on: str, as_json: bool, **extra: str) -> None:
-    from miniservice.cli import make_app
-
-    app = make_app()
-    with app.app_context():
-        today = local_today(app.extensions["miniservice.settings"].timezone)
-        try:
-            first, last = split_gap(gap)
-            wanted = parse_what_if(region=region, scheme=scheme, first=first, last=last, cause=cause, on=on,
-                                   today=today, **extra)
-            result = what_if(get_db(), wanted)
-        except BadParameter as exc:
-            raise click.BadParameter(exc.message, param_hint=f"'{OPTION_OF_FIELD[exc.field]}'") from exc
-        except QuoteUnavailable as exc:
-            raise click.ClickException(str(exc)) from exc
-        if as_json:
-            click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
-        else:
-            click.echo(render_template("messages/quote_summary.txt", v=QuoteView(result, "cli")).strip())
-
-
-commands = [quote_command]
+    today = state.clock().today()
+    try:
+        first, last = split_gap(gap)
+        wanted = parse_what_if(region=region, scheme=scheme, first=first, last=last, cause=cause, on=on,
+                               today=today, **extra)
+        result = what_if(get_db(), wanted)
+    except BadParameter as exc:
+        raise click.BadParameter(exc.message, param_hint=f"'{OPTION_OF_FIELD[exc.field]}'") from exc
+    except QuoteUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_template("messages/quote_summary.txt", v=QuoteView(result, "cli")).strip())

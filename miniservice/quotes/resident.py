@@ -32,7 +32,7 @@ def resident_page(db: Database, openid: str, today: date) -> ResidentPage:
     with db.reading() as session:
         person_id = bound_person_id(session, openid)
         person = session.get(Person, person_id) if person_id else None
-        if person is not None and person.scheme == Scheme.RESIDENT.value:
+        if person is not None and person.scheme is Scheme.RESIDENT:
             own = person_quote(session, person.id, today)
             payers = own.situation.family.payers if own.situation.family else ()
             return ResidentPage(person, own, own.quote, own.late, len(payers))

@@ -10,23 +10,24 @@ from __future__ import annotations
 import logging
 
 from miniservice.citizens.access import require_binding
-from miniservice.clock import local_today
 from miniservice.quotes.errors import QuoteUnavailable
 from miniservice.quotes.present import QuoteView
 from miniservice.quotes.service import person_quote
-from miniservice.wechat.router import Inbound, router, text
+from miniservice.wechat.router import Handlers, Inbound, text
+
+handlers = Handlers()
 
 log = logging.getLogger(__name__)
 
 
-@router.click("QUOTE", "补缴", "补缴测算", reads_only=True)
+@handlers.click("QUOTE", "补缴", "补缴测算", reads_only=True)
 def quote_reply(inbound: Inbound) -> str:
     person = require_binding(inbound)
     if isinstance(person, str):
         return person
     assert person.id is not None
     try:
-        found = person_quote(inbound.session, person.id, local_today(inbound.settings.timezone))
+        found = person_quote(inbound.session, person.id, inbound.today)
     except QuoteUnavailable as exc:
         log.error("no quote for person %s: %s", person.id, exc)
         return text("quote_unavailable.txt")

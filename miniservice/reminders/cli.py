@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import click
+from flask import current_app
 
+from miniservice import state
 from miniservice.reminders.planning import PlanReport
 from miniservice.reminders.sending import SendReport
 
@@ -42,15 +44,12 @@ def _send_lines(send: SendReport, quiet: str) -> list[str]:
               help="the local day to plan for (default: today)")
 @click.option("--dry-run", is_flag=True, help="list who would get which reminder (masked); write and send nothing")
 def remind(day: datetime | None, dry_run: bool) -> None:
-    from miniservice.cli import make_app
     from miniservice.clock import local_today
     from miniservice.reminders.service import run_day
 
-    app = make_app()
-    settings = app.extensions["miniservice.settings"]
+    settings = state.settings()
     on: date = day.date() if day else local_today(settings.timezone)
-    with app.app_context():
-        report = run_day(on, dry_run=dry_run)
+    report = run_day(on, dry_run=dry_run)
     click.echo(f"reminders for {on.isoformat()} ({settings.timezone})")
     for line in _plan_lines(report.plan, dry_run):
         click.echo("  " + line)
@@ -63,14 +62,9 @@ def remind(day: datetime | None, dry_run: bool) -> None:
 
 @click.command(help="Run the reminder scheduler (APScheduler, jobs stored in the database) until stopped.")
 def scheduler() -> None:
-    from miniservice.cli import make_app
     from miniservice.reminders.scheduler import DAILY_JOB, run_blocking_scheduler
 
-    app = make_app()
-    settings = app.extensions["miniservice.settings"]
+    settings = state.settings()
     click.echo(f"reminder scheduler: {DAILY_JOB} daily at {settings.reminder_run_time} {settings.timezone}; "
                f"sending {settings.reminder_quiet_start}–{settings.reminder_quiet_end} (Ctrl-C stops)")
-    run_blocking_scheduler(app)
-
-
-commands = [remind, scheduler]
+    run_blocking_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]

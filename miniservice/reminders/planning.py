@@ -226,7 +226,7 @@ def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, mater
         select(Person.id.label("person_id"), Person.scheme, Person.region_code, gap_start.label("gap_start"))
         .outerjoin(latest, latest.c.person_id == Person.id)
         .where(Person.region_code.in_(codes), Person.unemployed.is_(False),
-               Person.scheme.in_(sorted({s.scheme.value for s in stages})),
+               Person.scheme.in_(sorted({s.scheme for s in stages})),
                gap_start.between(min(starts), max(starts)))
     )
     # MATERIALIZED steers PostgreSQL's planner (docs/performance.md); SQLite keeps the plain subquery.
@@ -254,7 +254,7 @@ def _resident_select(stage: Stage, codes: list[str], now: Any) -> Any:
                *_constant_columns(now))
         .select_from(audience)
         .join(Person, Person.id == audience.c.subject_id)
-        .where(Person.region_code.in_(codes), Person.scheme == stage.scheme.value,
+        .where(Person.region_code.in_(codes), Person.scheme == stage.scheme,
                extract("year", Person.enrolled_since) <= year, ~paid)
     )
 

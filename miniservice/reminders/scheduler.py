@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 from sqlalchemy import text
 
+from miniservice import state
 from miniservice.clock import now_utc
 from miniservice.db import Database
 from miniservice.outbox.sending import drain
@@ -62,7 +63,7 @@ def _job_app() -> Flask:
 def daily_job() -> None:
     """Plan today's reminders and send them (at ``settings.reminder_run_time``, local)."""
     with _job_app().app_context():
-        report = service.run_day()
+        report = service.run_day(state.clock().today())
         log.info("reminders planned %s, sent %s", dict(report.plan.planned), report.send)
 
 
@@ -79,7 +80,7 @@ def housekeeping_job() -> None:
     app = _job_app()
     with app.app_context():
         now = now_utc()
-        replies = deliveries.forget_replies_before(app.extensions["miniservice.db"], now)
+        replies = deliveries.forget_replies_before(state.get_db(app), now)
         nonces = app.extensions["miniservice.nonces"].forget_before(now)
         log.info("housekeeping: %s stored replies blanked, %s callback nonces forgotten", replies, nonces)
 
@@ -94,24 +95,23 @@ def outbox_job() -> None:
 
 def payments_job() -> None:
     """Reconcile yesterday's payments with the pay server's bill and close expired orders."""
-    from miniservice.clock import local_today
-    from miniservice.payments.cli import reconcile_yesterday
+    from miniservice.payments.reconcile import reconcile_yesterday
 
     app = _job_app()
-    reconcile_yesterday(app, local_today(app.extensions["miniservice.settings"].timezone))
+    reconcile_yesterday(app, state.clock(app).today())
 
 
 def build_scheduler(app: Flask, scheduler_class: type[S]) -> S:
     """A scheduler of ``scheduler_class`` with its jobs in the database job store (not started)."""
     global _app
     _app = app
-    settings = app.extensions["miniservice.settings"]
+    settings = state.settings(app)
     zone = ZoneInfo(settings.timezone)
     run_at = parse_hhmm(settings.reminder_run_time)
     # The outbox job runs every few seconds: APScheduler's two INFO lines per run would bury the log.
     # Failures are still logged (ERROR); the jobs log what they did themselves.
     logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
-    store = SQLAlchemyJobStore(engine=app.extensions["miniservice.db"].engine, tablename=SchedulerJob.__tablename__)
+    store = SQLAlchemyJobStore(engine=state.get_db(app).engine, tablename=SchedulerJob.__tablename__)
     scheduler = scheduler_class(
         jobstores={"default": store},
         timezone=zone,
@@ -139,7 +139,7 @@ def start_background_scheduler(app: Flask) -> BackgroundScheduler:
     """
     scheduler = build_scheduler(app, BackgroundScheduler)
     scheduler.start()
-    if app.extensions["miniservice.settings"].env == "demo":
+    if state.settings(app).env == "demo":
         scheduler.get_job(DAILY_JOB).modify(next_run_time=datetime.now(scheduler.timezone))
     return scheduler
 
@@ -176,7 +176,7 @@ def run_blocking_scheduler(app: Flask) -> None:
     """The production scheduler process (``miniservice scheduler``): runs until interrupted; a second one
     stands by until the first stops (:func:`leadership`)."""
     try:
-        with leadership(app.extensions["miniservice.db"]):
+        with leadership(state.get_db(app)):
             build_scheduler(app, BlockingScheduler).start()
     except (KeyboardInterrupt, SystemExit):
         log.info("scheduler stopped")

@@ -13,12 +13,11 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import func, select
 
-from miniservice.clock import local_today
-from miniservice.config import Settings
+from miniservice import state
 from miniservice.db import get_db
 from miniservice.reminders.models import Reminder
 from miniservice.reminders.planning import PlanReport, plan_reminders
-from miniservice.reminders.rate import Limiter, limiter_for
+from miniservice.reminders.rate import Limiter
 from miniservice.reminders.sending import Sender, SendReport, Transport
 from miniservice.wechat.client import get_client
 
@@ -32,23 +31,14 @@ class DayReport:
     due: int  # reminders due by the day and still planned after the run
 
 
-def _settings() -> Settings:
-    return current_app.extensions["miniservice.settings"]
-
-
 def shared_limiter() -> Limiter:
     """One bucket per app, so every sender thread of a process draws from the same rate."""
-    limiter = current_app.extensions.get(LIMITER_KEY)
-    if limiter is None:
-        settings = _settings()
-        limiter = limiter_for(settings.redis_url, settings.wechat_app_id, settings.reminder_rate_per_second)
-        current_app.extensions[LIMITER_KEY] = limiter
-    return limiter
+    return current_app.extensions[LIMITER_KEY]
 
 
 def sender(transport: Transport | None = None) -> Sender:
     extra = {"transport": transport} if transport is not None else {}
-    return Sender(get_db(), _settings(), get_client(), shared_limiter(), **extra)
+    return Sender(get_db(), state.settings(), get_client(), shared_limiter(), **extra)
 
 
 def send_due(today: date | None = None, transport: Transport | None = None) -> SendReport:
@@ -56,9 +46,8 @@ def send_due(today: date | None = None, transport: Transport | None = None) -> S
     return sender(transport).run(today)
 
 
-def run_day(on: date | None = None, *, dry_run: bool = False) -> DayReport:
-    """Plan the reminders of ``on`` (default today, local) and send them; a dry run changes nothing."""
-    on = on or local_today(_settings().timezone)
+def run_day(on: date, *, dry_run: bool = False) -> DayReport:
+    """Plan the reminders of ``on`` (the bureau's local day) and send them; a dry run changes nothing."""
     db = get_db()
     plan = plan_reminders(db, on, dry_run=dry_run)
     report = None if dry_run else send_due(on)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from miniservice.clock import local_today
+from miniservice import state
 from miniservice.db import get_db
 from miniservice.rulebook.queries import RulebookError, versions_of
 from miniservice.rulebook.resolve import version_in_force
@@ -18,9 +18,7 @@ ACTOR = "system:cli"
 
 
 def _directory(given: str | None) -> Path:
-    from miniservice.cli import make_app
-
-    return Path(given) if given else make_app().extensions["miniservice.settings"].policies_dir
+    return Path(given) if given else state.settings().policies_dir
 
 
 @click.group(help="Regional rule files (policies/*.toml) and the rule versions in the database.")
@@ -45,15 +43,11 @@ def check(directory: str | None) -> None:
 @policies.command(help="Store the new, valid files of DIR as published versions (unchanged files: no-op).")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 def load(directory: str | None) -> None:
-    from miniservice.cli import make_app
-
-    app = make_app()
-    path = Path(directory) if directory else app.extensions["miniservice.settings"].policies_dir
-    with app.app_context():
-        try:
-            report = load_directory(get_db(), path, ACTOR)
-        except RulebookError as exc:
-            raise click.ClickException(str(exc)) from exc
+    path = Path(directory) if directory else state.settings().policies_dir
+    try:
+        report = load_directory(get_db(), path, ACTOR)
+    except RulebookError as exc:
+        raise click.ClickException(str(exc)) from exc
     for label in report.stored:
         click.echo(f"stored\t{label}")
     for problem in report.problems:
@@ -69,11 +63,8 @@ def load(directory: str | None) -> None:
 @click.option("--version", "label", help="a version label instead of the one in force")
 @click.option("--on", "on_date", type=click.DateTime(["%Y-%m-%d"]), help="the version in force on this day")
 def export(region: str, out: str | None, label: str | None, on_date: datetime | None) -> None:
-    from miniservice.cli import make_app
-
-    app = make_app()
-    with app.app_context(), get_db().reading() as session:
-        day: date = on_date.date() if on_date else local_today(app.extensions["miniservice.settings"].timezone)
+    with get_db().reading() as session:
+        day: date = on_date.date() if on_date else state.clock().today()
         if label:
             chosen = next((v for v in versions_of(session, region) if v.version == label), None)
         else:
@@ -87,6 +78,3 @@ def export(region: str, out: str | None, label: str | None, on_date: datetime | 
         click.echo(f"wrote {region}@{chosen.version} to {out}", err=True)
     else:
         click.echo(text, nl=False)
-
-
-commands = [policies]

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlmodel import Session
 
 from miniservice import audit
-from miniservice.clock import local_today, now_utc
+from miniservice.clock import now_utc
 from miniservice.db import Database, IntegrityError
 from miniservice.rulebook.diff import Change, field_diff, plain, summary
 from miniservice.rulebook.models import RuleVersion
@@ -77,10 +76,6 @@ def _changing_what_is_in_force(db: Database) -> Iterator[Session]:
     with db.transaction() as session:
         yield session
     forget_recent()
-
-
-def _today() -> date:
-    return local_today(current_app.extensions["miniservice.settings"].timezone)
 
 
 def _label(region: RegionHeader) -> str:
@@ -196,10 +191,9 @@ def _next_label(session: Session, code: str, today: date) -> str:
     return f"{today.year}.{max(numbers, default=0) + 1}"
 
 
-def create_draft(db: Database, region_code: str, actor: str, version: str | None = None,
-                 today: date | None = None) -> RuleVersion:
+def create_draft(db: Database, region_code: str, actor: str, version: str | None = None, *,
+                 today: date) -> RuleVersion:
     """A draft copy of the region's active version (or its latest published one) under a new label."""
-    today = today or _today()
     try:
         with db.transaction() as session:
             base = version_in_force(session, region_code, today) or _latest_published(session, region_code)
@@ -228,9 +222,8 @@ def _draft(session: Session, draft_id: int) -> RuleVersion:
     return draft
 
 
-def update_draft(db: Database, draft_id: int, text: str, actor: str, today: date | None = None) -> RuleVersion:
+def update_draft(db: Database, draft_id: int, text: str, actor: str, *, today: date) -> RuleVersion:
     """Replace a draft's text; raises ``RuleFileError`` (every problem, by field) and changes nothing."""
-    today = today or _today()
     try:
         with db.transaction() as session:
             draft = _draft(session, draft_id)
@@ -258,14 +251,13 @@ def discard_draft(db: Database, draft_id: int, actor: str) -> RuleVersion:
         return draft
 
 
-def publish(db: Database, draft_id: int, effective_from: date, actor: str, today: date | None = None) -> RuleVersion:
+def publish(db: Database, draft_id: int, effective_from: date, actor: str, *, today: date) -> RuleVersion:
     """Publish a draft from ``effective_from`` on; a future date takes effect by itself.
 
     Dates before today are refused: what was in force on a past day must stay what quotes and
     reminders of that day used. Two publishers publishing the same draft at once: the conditional
     UPDATE lets exactly one through; the other gets a ``RulebookError``.
     """
-    today = today or _today()
     if effective_from < today:
         raise RulebookError(f"生效日期 {effective_from.isoformat()} 早于今天 {today.isoformat()}：不能追溯生效")
     with _changing_what_is_in_force(db) as session:
@@ -352,13 +344,12 @@ def export_toml(source: Session | Database, version_id: int) -> str:
     return get_version(source, version_id).toml_text
 
 
-def import_toml(db: Database, text: str, actor: str, today: date | None = None) -> tuple[RuleVersion, bool]:
+def import_toml(db: Database, text: str, actor: str, *, today: date) -> tuple[RuleVersion, bool]:
     """Store a TOML text as a draft to review and publish; (version, created).
 
     Text whose content is stored already returns that version with ``created=False``; a label
     taken by different content is refused; an invalid text raises ``RuleFileError``.
     """
-    today = today or _today()
     region = parse_region(text)
     digest = content_hash(region)
     try:

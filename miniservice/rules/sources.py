@@ -22,7 +22,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from miniservice.config import POLICIES_DIR
+from miniservice.paths import POLICIES_DIR
 
 SOURCES_FILE = "sources.toml"
 SHIPPED = POLICIES_DIR / SOURCES_FILE

@@ -18,12 +18,12 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
+from miniservice import state
 from miniservice.clock import now_utc
 from miniservice.config import Settings
 from miniservice.db import get_db
 from miniservice.wechat import deliveries
 from miniservice.wechat.replay import MAX_NONCE_LENGTH, NonceBook, body_digest, timestamp_is_fresh
-from miniservice.wechat.router import router
 
 bp = Blueprint("wechat", __name__, url_prefix="/wechat")
 
@@ -34,10 +34,6 @@ _DIGITS = re.compile(r"[0-9]{1,20}")
 # The fields the service reads, and how long each may be; any of them that is not plain text is junk.
 _TEXT_FIELDS = {"ToUserName": 64, "FromUserName": 64, "MsgType": 32, "Event": 64, "EventKey": 1024,
                 "Content": 4096, "Url": 1024}
-
-
-def _settings() -> Settings:
-    return current_app.extensions["miniservice.settings"]
 
 
 def _verify_url_signature(settings: Settings) -> None:
@@ -60,13 +56,13 @@ def _refuse_dtd(xml: bytes) -> None:
 @bp.get("/callback")
 def verify() -> Response:
     """WeChat's URL check: echo ``echostr`` for a valid signature (plain text even in safe mode)."""
-    _verify_url_signature(_settings())
+    _verify_url_signature(state.settings())
     return Response(request.args.get("echostr", ""), mimetype="text/plain")
 
 
 @bp.post("/callback")
 def receive() -> Response:
-    settings = _settings()
+    settings = state.settings()
     _verify_url_signature(settings)
     now = now_utc()
     timestamp, nonce = request.args.get("timestamp", ""), request.args.get("nonce", "")
@@ -103,7 +99,8 @@ def receive() -> Response:
         if not nonces.admits(timestamp, nonce, body_digest(body), now):
             abort(403, "this signed URL was already used for another message")
     message = _parse(body)
-    reply_text = deliveries.handle(get_db(), router, settings, message, current_app.extensions["miniservice.seen"])
+    seen = current_app.extensions["miniservice.seen"]
+    reply_text = deliveries.handle(get_db(), state.router(), settings, message, seen)
     if not reply_text:
         return Response("success", mimetype="text/plain")
     xml = create_reply(reply_text, message).render()

@@ -7,6 +7,7 @@ import json
 import click
 from wechatpy.exceptions import WeChatClientException
 
+from miniservice import state
 from miniservice.wechat.client import get_client
 from miniservice.wechat.menu import MenuError, checked_menu
 
@@ -18,11 +19,8 @@ def menu() -> None:
 
 @menu.command(help="Print the menu as it would be sent, after checking WeChat's limits.")
 def show() -> None:
-    from miniservice.cli import make_app
-
-    app = make_app()
     try:
-        data = checked_menu(app.extensions["miniservice.settings"].public_base_url)
+        data = checked_menu(state.settings().public_base_url)
     except MenuError as exc:
         raise click.ClickException("menu rejected: " + "; ".join(exc.problems)) from exc
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -30,18 +28,11 @@ def show() -> None:
 
 @menu.command(help="Check the menu and send it to WeChat (menu/create).")
 def push() -> None:
-    from miniservice.cli import make_app
-
-    app = make_app()
-    with app.app_context():
-        try:
-            data = checked_menu(app.extensions["miniservice.settings"].public_base_url)
-            get_client().menu.create(data)
-        except MenuError as exc:
-            raise click.ClickException("menu rejected: " + "; ".join(exc.problems)) from exc
-        except WeChatClientException as exc:
-            raise click.ClickException(f"WeChat refused the menu: {exc.errcode} {exc.errmsg}") from exc
+    try:
+        data = checked_menu(state.settings().public_base_url)
+        get_client().menu.create(data)
+    except MenuError as exc:
+        raise click.ClickException("menu rejected: " + "; ".join(exc.problems)) from exc
+    except WeChatClientException as exc:
+        raise click.ClickException(f"WeChat refused the menu: {exc.errcode} {exc.errmsg}") from exc
     click.echo(f"menu pushed: {len(data['button'])} buttons")
-
-
-commands = [menu]

@@ -90,3 +90,9 @@ def checked_menu(base_url: str, path: Path = MENU_FILE) -> dict[str, Any]:
     if problems:
         raise MenuError(problems)
     return menu
+
+
+def click_keys(menu: dict[str, Any]) -> list[str]:
+    """The keys of the menu's CLICK buttons, in menu order: what the router must answer."""
+    return [button["key"] for top in menu.get("button", []) for button in [top, *top.get("sub_button", [])]
+            if button.get("type") == "click"]

@@ -13,10 +13,11 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
 from wechatpy.exceptions import WeChatOAuthException
 from wechatpy.oauth import WeChatOAuth
 
+from miniservice import state
 from miniservice.config import Settings
 from miniservice.wechat.wiring import make_oauth
 
@@ -57,10 +58,10 @@ def citizen_required(view: F) -> F:
         if openid:
             g.openid = openid
             return view(*args, **kwargs)
-        state = secrets.token_urlsafe(16)
-        session["oauth_state"] = state
+        nonce = secrets.token_urlsafe(16)
+        session["oauth_state"] = nonce
         session["oauth_next"] = request.full_path.rstrip("?")
-        return redirect(_oauth(current_app.extensions["miniservice.settings"], state).authorize_url)
+        return redirect(_oauth(state.settings(), nonce).authorize_url)
 
     return wrapper  # type: ignore[return-value]
 
@@ -75,7 +76,7 @@ def callback() -> Any:
     if not code:
         return render_template("h5/error.html", message="您未同意授权，无法查看本页面。"), 400
     try:
-        result = _oauth(current_app.extensions["miniservice.settings"]).fetch_access_token(code)
+        result = _oauth(state.settings()).fetch_access_token(code)
     except WeChatOAuthException:
         return render_template("h5/error.html", message="授权已过期，请从公众号菜单重新进入。"), 400
     target = _local_path(session.pop("oauth_next", None))

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from miniservice.clock import local_today
+from miniservice import state
 from miniservice.db import Database
 from miniservice.rulebook.resolve import rules_in_force
 from miniservice.rulebook.service import import_toml
@@ -73,7 +73,7 @@ def test_a_publisher_edits_previews_publishes_for_a_later_day_and_rolls_back(
     expect(page.locator("text=有变化").first).to_be_visible()
     save_screenshot(page, "admin-draft-preview")
 
-    day = local_today(app.extensions["miniservice.settings"].timezone) + timedelta(days=10)
+    day = state.clock(app).today() + timedelta(days=10)
     page.fill("input[name=effective_from]", day.isoformat())
     page.click("button:has-text('发布')")
     expect(page.locator(f"text=将于 {day.isoformat()} 自动生效")).to_be_visible()
@@ -90,7 +90,7 @@ def test_a_viewer_sees_a_hostile_region_name_as_text_and_cannot_edit(
     desktop_page: Any, live_server: Any, app: Flask, db: Database, rules: None, staff: dict[str, str]
 ) -> None:
     with app.app_context():
-        draft, _ = import_toml(db, HOSTILE, "staff:editor")
+        draft, _ = import_toml(db, HOSTILE, "staff:editor", today=state.clock().today())
     dialogs: list[str] = []
     desktop_page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     _sign_in(desktop_page, live_server.url, "viewer")

@@ -62,7 +62,7 @@ class _DiesAfter:
 def test_redis_dying_mid_way_changes_no_answer_and_leaves_nothing_pending(
     ctx: Flask, db: Database, registry: ImportReport, redis_url: str, working: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(get_limiter(db), "redis", _DiesAfter(redis_client(redis_url), working))
+    monkeypatch.setattr(get_limiter(), "redis", _DiesAfter(redis_client(redis_url), working))
     wrong = BindRequest(ALICE["name"], ALICE["id_number"], "card", "SZ9999999999", PRIVACY_VERSION)
     with pytest.raises(BindingRefused) as refused:
         bind(db, "o-mallory", wrong)

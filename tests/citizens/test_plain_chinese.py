@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import pytest
 from flask import Flask
 
+from miniservice import state
 from miniservice.citizens.demo_data import DemoPerson
 from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.devtools.simulator import Simulator
@@ -133,24 +134,25 @@ def _pushes(app: Flask, demo: dict[str, DemoPerson], fake_wechat: FakeWeChat) ->
     from miniservice.outbox.sending import drain
     from miniservice.reminders.service import run_day
 
-    settings = app.extensions["miniservice.settings"]
+    settings = state.settings(app)
     with app.app_context():
         db = get_db()
         spouse, mother = demo["family_spouse"], demo["family_parent"]
         bind(db, "o-spouse", BindRequest(spouse.name, spouse.id_number, "card", spouse.card_number, PRIVACY_VERSION))
+        today = state.clock().today()
         links.add_link(db, settings, "demo_citizen_8",
-                       links.LinkRequest(spouse.name, spouse.id_number, spouse.card_number, "spouse", False))
+                       links.LinkRequest(spouse.name, spouse.id_number, spouse.card_number, "spouse", False), today)
         drain()  # the outbox sends what the services queued
         request = fake_wechat.sent_messages("o-spouse")[-1].body["text"]["content"]
         token = re.search(r"/h5/family/consent/([^\s]+)", request).group(1)
         consent.answer_consent(db, token, "o-spouse", accept=True)
         links.add_link(db, settings, "demo_citizen_8",
-                       links.LinkRequest(mother.name, mother.id_number, mother.card_number, "parent", True))
-        view = overview(db, settings, "demo_citizen_8")
+                       links.LinkRequest(mother.name, mother.id_number, mother.card_number, "parent", True), today)
+        view = overview(db, "demo_citizen_8", today)
         for link_view in view.open_as_holder:
             for due in link_view.status.dues if link_view.status else ():
-                payments.pay(db, settings, "demo_citizen_8", payments.PayRequest(
-                    link_view.link.id, due.item, str(due.amount), payments.new_request_key()))
+                payments.pay(db, "demo_citizen_8", payments.PayRequest(
+                    link_view.link.id, due.item, str(due.amount), payments.new_request_key()), today)
             links.revoke_link(db, "demo_citizen_8", link_view.link.id)
         unbind(db, "o-spouse")
         run_day(TODAY)

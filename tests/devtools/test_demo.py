@@ -103,7 +103,7 @@ def test_the_demo_runs_todays_reminders_on_demand_whatever_the_hour(app: Any, fa
 
 
 def test_chat_links_open_h5_pages_as_the_simulated_user(app: Any) -> None:
-    from miniservice.devtools.phone import chat_links
+    from miniservice.devtools.views import chat_links
 
     with app.test_request_context():
         html = str(chat_links("明细：http://127.0.0.1:5000/h5/records\n<b>", "demo_citizen_4"))
@@ -112,7 +112,7 @@ def test_chat_links_open_h5_pages_as_the_simulated_user(app: Any) -> None:
 
 
 def test_pushed_template_messages_read_as_a_service_notice() -> None:
-    from miniservice.devtools.phone import pushed_words
+    from miniservice.devtools.views import pushed_words
 
     body = {"touser": "x", "template_id": "t", "url": "http://127.0.0.1:5000/h5/quote",
             "data": {"thing1": {"value": "刘*"}, "thing2": {"value": "已断缴 4 个月"}}}

@@ -7,19 +7,15 @@ import subprocess
 import sys
 from typing import Any
 
-import pytest
 import requests
-from click.testing import CliRunner
 from flask import Flask
 
-from miniservice.devtools.cli import simulate
+from miniservice.cli import main
 
 
-def test_simulate_command_talks_to_the_live_callback(app: Flask, live_server: Any,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("miniservice.cli.make_app", lambda: app)
-
-    result = CliRunner().invoke(simulate, ["text", "帮助", "--openid", "o_cli_user", "--aes", "--duplicate", "2"])
+def test_simulate_command_talks_to_the_live_callback(app: Flask, live_server: Any) -> None:
+    result = app.test_cli_runner().invoke(main, ["simulate", "text", "帮助", "--openid", "o_cli_user", "--aes",
+                                                 "--duplicate", "2"])
 
     assert result.exit_code == 0, result.output
     statuses = [line for line in result.output.splitlines() if line.startswith("HTTP ")]
@@ -27,22 +23,16 @@ def test_simulate_command_talks_to_the_live_callback(app: Flask, live_server: An
     assert "缴费记录" in result.output  # the help text, decrypted
 
 
-def test_simulate_command_in_plain_mode_prints_the_reply(app: Flask, live_server: Any,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("miniservice.cli.make_app", lambda: app)
-
-    result = CliRunner().invoke(simulate, ["click", "CHANNELS", "--openid", "o_cli_user"])
+def test_simulate_command_in_plain_mode_prints_the_reply(app: Flask, live_server: Any) -> None:
+    result = app.test_cli_runner().invoke(main, ["simulate", "click", "CHANNELS", "--openid", "o_cli_user"])
 
     assert result.exit_code == 0, result.output
     assert result.output.startswith("HTTP 200 plain type=text")
     assert "12393" in result.output
 
 
-def test_simulate_command_reports_an_unacknowledged_delivery(app: Flask, live_server: Any,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("miniservice.cli.make_app", lambda: app)
-
-    result = CliRunner().invoke(simulate, ["click", "HELP", "--openid", "o_cli_user", "--url",
+def test_simulate_command_reports_an_unacknowledged_delivery(app: Flask, live_server: Any) -> None:
+    result = app.test_cli_runner().invoke(main, ["simulate", "click", "HELP", "--openid", "o_cli_user", "--url",
                                                live_server.url + "/nowhere"])
 
     assert result.exit_code != 0
@@ -70,11 +60,8 @@ def test_fake_wechat_runs_standalone() -> None:
         process.wait(timeout=5)
 
 
-def test_simulate_click_with_an_unknown_key_names_the_menus_keys(app: Flask,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("miniservice.cli.make_app", lambda: app)
-
-    result = CliRunner().invoke(simulate, ["click", "NOPE"])
+def test_simulate_click_with_an_unknown_key_names_the_menus_keys(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(main, ["simulate", "click", "NOPE"])
 
     assert result.exit_code == 2
     assert "unknown menu key 'NOPE'" in result.output

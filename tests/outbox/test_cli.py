@@ -13,9 +13,9 @@ from miniservice.outbox import enqueue
 
 
 @pytest.fixture
-def cli(app: Flask, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setattr("miniservice.cli.make_app", lambda: app)
-    return CliRunner()
+def cli(app: Flask) -> CliRunner:
+    """Runs ``miniservice`` commands in the test app, as Flask's CLI runner does."""
+    return app.test_cli_runner()
 
 
 def test_send_drains_the_due_messages_and_status_counts_them(

@@ -6,14 +6,13 @@ import json
 from decimal import Decimal
 
 import pytest
-from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
+from miniservice.cli import main
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.devtools.fake_wechatpay import FakeWeChatPay
-from miniservice.payments import cli
 from miniservice.payments.models import PayOrder, PayReconciliation
 from miniservice.payments.reconcile import reconcile
 from tests.conftest import LiveServer
@@ -63,19 +62,17 @@ def test_a_query_timeout_leaves_the_payment_for_the_next_run(
     assert reload(db, order).status == "paid"
 
 
-def test_the_cli_lists_shows_and_reconciles(app: Flask, db: Database, flexible: int, fake_pay: FakeWeChatPay,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cli_lists_shows_and_reconciles(app: Flask, db: Database, flexible: int, fake_pay: FakeWeChatPay) -> None:
     order, prepay_id = ordered_and_prepaid(app, db, FLEX_OPENID, flexible, ITEM)
     fake_pay.pay(prepay_id)
     fake_pay.wait_for_notifies()
-    monkeypatch.setattr(cli, "_app", lambda: app)
-    runner = CliRunner()
-    listed = runner.invoke(cli.orders, ["list"])
+    runner = app.test_cli_runner()
+    listed = runner.invoke(main, ["orders", "list"])
     assert order.out_trade_no in listed.output and "paid" in listed.output
-    shown = runner.invoke(cli.orders, ["show", order.out_trade_no])
+    shown = runner.invoke(main, ["orders", "show", order.out_trade_no])
     assert json.loads(shown.output)["payments"][0]["outcome"] == "settled"
     assert FLEX_OPENID not in shown.output
-    done = runner.invoke(cli.orders, ["reconcile", "--date", TODAY.isoformat()])
+    done = runner.invoke(main, ["orders", "reconcile", "--date", TODAY.isoformat()])
     assert done.exit_code == 0, done.output
     assert f"bill 1 payments {order.amount} yuan; settled here 1 payments {order.amount} yuan" in done.output
     with db.reading() as session:

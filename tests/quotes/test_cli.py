@@ -8,14 +8,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 
 from miniservice import create_app
+from miniservice.cli import main
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
-from miniservice.quotes.cli import quote_command
 from miniservice.rulebook.resolve import rules_in_force
 from miniservice.rules.kinds import Scheme
 from miniservice.rules.months import Month
@@ -30,10 +30,9 @@ Run = Callable[..., Result]
 
 
 @pytest.fixture
-def run(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Run:
+def run(app: Flask) -> Run:
     """``miniservice quote ARGS`` against the test app."""
-    monkeypatch.setattr("miniservice.cli.make_app", lambda: app)
-    return lambda *args: CliRunner().invoke(quote_command, list(args))
+    return lambda *args: app.test_cli_runner().invoke(main, ["quote", *args])
 
 
 def test_json_for_shenzhen_four_months_at_the_seed_wage_is_the_engines_quote(run: Run, db: Database,
@@ -75,13 +74,11 @@ def test_bad_input_names_the_option_and_exits_non_zero(run: Run, args: list[str]
     assert f"'{option}'" in result.output and words in result.output
 
 
-def test_a_database_without_tables_is_an_instruction_not_a_traceback(tmp_path: Path, fake_wechat: FakeWeChat,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_database_without_tables_is_an_instruction_not_a_traceback(tmp_path: Path, fake_wechat: FakeWeChat) -> None:
     """Audit finding 16: a fresh instance directory (no ``init-db``) ended in an OperationalError traceback."""
     bare = create_app(test_settings(tmp_path, f"sqlite:///{tmp_path / 'bare.db'}", fake_wechat.base_url))
-    monkeypatch.setattr("miniservice.cli.make_app", lambda: bare)
 
-    result = CliRunner().invoke(quote_command, [*SHENZHEN_FOUR_MONTHS, "--json"])
+    result = bare.test_cli_runner().invoke(main, ["quote", *SHENZHEN_FOUR_MONTHS, "--json"])
 
     assert result.exit_code == 1 and "miniservice init-db" in result.output
     assert "Traceback" not in result.output and not isinstance(result.exception, OperationalError)

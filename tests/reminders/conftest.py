@@ -166,7 +166,7 @@ def live_day(app: Flask, clock: Clock) -> Callable[..., DayReport]:
     def live(day: date, hour: int = 10, minute: int = 0, **kwargs: Any) -> DayReport:
         clock.at(local(day, hour, minute))
         with app.app_context():
-            return run_day(**kwargs)
+            return run_day(day, **kwargs)
 
     return live
 

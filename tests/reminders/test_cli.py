@@ -15,9 +15,9 @@ from tests.reminders.conftest import Clock, Registry, local
 
 
 @pytest.fixture
-def cli(app: Flask, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setattr("miniservice.cli.make_app", lambda: app)
-    return CliRunner()
+def cli(app: Flask) -> CliRunner:
+    """Runs ``miniservice`` commands in the test app, as Flask's CLI runner does."""
+    return app.test_cli_runner()
 
 
 def test_remind_plans_and_sends_for_the_given_day(

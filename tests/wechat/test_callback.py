@@ -10,11 +10,11 @@ import requests
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from miniservice import state
 from miniservice.audit.models import AuditEvent
 from miniservice.devtools.simulator import build_delivery, click_xml, text_xml
 from miniservice.wechat.deliveries import FAILURE_REPLY
 from miniservice.wechat.models import Follower, InboundDelivery, TapCount
-from miniservice.wechat.router import router
 
 
 def _count(db: Any, model: Any) -> int:
@@ -147,7 +147,7 @@ def test_a_handler_that_fails_leaves_no_effect_and_its_retry_gets_the_same_polit
     def broken(*_: Any, **__: Any) -> str:
         raise error
 
-    monkeypatch.setattr("miniservice.reminders.handlers.text", broken)
+    monkeypatch.setattr("miniservice.reminders.wechat_handlers.text", broken)
     xml = click_xml(simulator.account, "o_unlucky", "REMINDERS_OFF")
     first, retry = simulator.send_xml(xml), simulator.send_xml(xml)
     assert first.content == retry.content == FAILURE_REPLY
@@ -165,6 +165,7 @@ def test_a_read_only_handler_that_fails_answers_the_polite_reply_and_is_counted_
     def broken(_: Any) -> str:
         raise RuntimeError("rules store unavailable")
 
+    router = state.router(app)
     monkeypatch.setitem(router.clicks, "CHANNELS", replace(router.clicks["CHANNELS"], handler=broken))
     assert simulator.click("o_unlucky_reader", "CHANNELS").content == FAILURE_REPLY
     _flush_stamps(app, db)

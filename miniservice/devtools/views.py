@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from miniservice import state
 from miniservice.citizens.models import Binding, Person
 from miniservice.clock import local_today
 from miniservice.db import get_db
@@ -38,7 +39,7 @@ DEFAULT_OPENID = "demo_visitor"
 
 
 def _simulator() -> Simulator:
-    settings = current_app.extensions["miniservice.settings"]
+    settings = state.settings()
     account = CallbackAccount(
         token=settings.wechat_token, app_id=settings.wechat_app_id, aes_key=settings.wechat_aes_key
     )
@@ -82,7 +83,7 @@ def pushed_words(body: dict[str, Any]) -> str:
 
 def _pushed(openid: str) -> list[tuple[float, str, str]]:
     """What the fake WeChat API recorded as sent to ``openid`` (the service's pushes, whatever sent them)."""
-    base = current_app.extensions["miniservice.settings"].wechat_api_base
+    base = state.settings().wechat_api_base
     if not base:
         return []
     try:
@@ -96,7 +97,7 @@ def _pushed(openid: str) -> list[tuple[float, str, str]]:
 @bp.get("")
 def phone() -> str:
     openid = request.args.get("openid", DEFAULT_OPENID)
-    settings = current_app.extensions["miniservice.settings"]
+    settings = state.settings()
     with _chats_lock:
         chat = [(who, words) for _, who, words in sorted(_chats[openid] + _pushed(openid), key=lambda m: m[0])]
     return render_template(
@@ -139,7 +140,7 @@ def remind_now() -> Response:
     from miniservice.reminders.service import shared_limiter
     from miniservice.wechat.client import get_client
 
-    settings = current_app.extensions["miniservice.settings"]
+    settings = state.settings()
     today = local_today(settings.timezone)
     plan = plan_reminders(get_db(), today)
     all_day = settings.with_overrides({"reminder_quiet_start": "00:00", "reminder_quiet_end": "23:59"})

@@ -6,10 +6,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from sqlalchemy import ColumnElement, func, select
 from sqlmodel import Session
 
+from miniservice import state
 from miniservice.admin.audit_words import describe, party
 from miniservice.admin.blueprint import bp
 from miniservice.admin.dashboard import region_names
@@ -59,7 +60,7 @@ def search(session: Session, conditions: list[ColumnElement[bool]], page: int) -
 def audit_log() -> Any:
     form = AuditSearchForm(request.args)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    tz = current_app.extensions["miniservice.settings"].timezone
+    tz = state.settings().timezone
     events: list[AuditEvent] = []
     total = 0
     names: dict[str, str] = {}

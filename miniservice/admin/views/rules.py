@@ -10,10 +10,11 @@ import tomllib
 from datetime import date
 from typing import Any
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import Session
 
+from miniservice import state
 from miniservice.admin import labels, rule_form
 from miniservice.admin.blueprint import bp
 from miniservice.admin.dashboard import region_names
@@ -21,7 +22,6 @@ from miniservice.admin.forms import ConfirmForm, ImportForm, NewDraftForm, Publi
 from miniservice.admin.messages import reason_in_chinese, where_in_chinese
 from miniservice.admin.preview import citizen_impact, sample_comparison
 from miniservice.admin.principal import requires
-from miniservice.clock import local_today
 from miniservice.db import get_db
 from miniservice.rulebook import queries, service
 from miniservice.rulebook.diff import canonical_text, field_diff, plain, text_diff
@@ -40,16 +40,12 @@ def _named(version: RuleVersion) -> str:
     return f"{version.region_name} {version.version} 版"
 
 
-def _today() -> date:
-    return local_today(current_app.extensions["miniservice.settings"].timezone)
-
-
 def _on_date(default: date | None = None) -> date:
     """``?on=YYYY-MM-DD`` lets staff look at another day; ``default`` (today unless given) otherwise."""
     try:
         return date.fromisoformat(request.args.get("on", ""))
     except ValueError:
-        return default or _today()
+        return default or state.clock().today()
 
 
 def _version(session: Session, version_id: int) -> RuleVersion:
@@ -69,7 +65,7 @@ def regions() -> Any:
 
 @bp.get("/rules/<code>")
 def region(code: str) -> Any:
-    today = _today()
+    today = state.clock().today()
     with get_db().reading() as session:
         versions = queries.versions_of(session, code)
         current = queries.region_status(session, code, today)
@@ -87,7 +83,8 @@ def new_draft(code: str) -> Any:
     if not form.validate_on_submit():
         abort(400)
     try:
-        draft = service.create_draft(get_db(), code, current_user.actor, version=form.version.data, today=_today())
+        draft = service.create_draft(get_db(), code, current_user.actor, version=form.version.data,
+                                     today=state.clock().today())
     except service.RulebookError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.region", code=code))
@@ -127,7 +124,7 @@ def _planned_day(text: str, today: date) -> tuple[date | str, list[Problem]]:
 @requires("editor")
 def edit_draft(version_id: int) -> Any:
     db = get_db()
-    today = _today()
+    today = state.clock().today()
     with db.reading() as session:
         draft = _version(session, version_id)
         in_force, _, _problem = _resolved(session, draft, _draft_day(draft, today))
@@ -186,7 +183,7 @@ def version_page(version_id: int) -> Any:
     """A version, its differences and (for a draft) the preview, on its planned day unless ``?on=`` says."""
     with get_db().reading() as session:
         version = _version(session, version_id)
-        on = _on_date(_draft_day(version, _today()) if version.status == "draft" else None)
+        on = _on_date(_draft_day(version, state.clock().today()) if version.status == "draft" else None)
         active = version_in_force(session, version.region_code, on)
         old, new, problem = _resolved(session, version, on)
         changes = field_diff(plain(old, NOT_COMPARED), plain(new, NOT_COMPARED)) if old and new else []
@@ -197,10 +194,11 @@ def version_page(version_id: int) -> Any:
             samples = sample_comparison(session, version, on)
             impact = citizen_impact(session, version, on)
     return render_template(
-        "admin/version.html", version=version, active=active, on=on, today=_today(), changes=changes,
+        "admin/version.html", version=version, active=active, on=on, today=state.clock().today(), changes=changes,
         diff_lines=lines, problem=problem, samples=samples, impact=impact, label=labels.path_label,
         value_words=labels.value_words,
-        publish_form=PublishForm(effective_from=max(_today(), version.effective_from)), confirm_form=ConfirmForm(),
+        publish_form=PublishForm(effective_from=max(state.clock().today(), version.effective_from)),
+        confirm_form=ConfirmForm(),
     )
 
 
@@ -212,7 +210,8 @@ def publish(version_id: int) -> Any:
         flash("请填写有效的生效日期。", "error")
         return redirect(url_for("admin.version_page", version_id=version_id))
     try:
-        version = service.publish(get_db(), version_id, form.effective_from.data, current_user.actor, today=_today())
+        version = service.publish(get_db(), version_id, form.effective_from.data, current_user.actor,
+                                  today=state.clock().today())
     except service.RulebookError as exc:
         flash(f"未发布：{exc}", "error")
         return redirect(url_for("admin.version_page", version_id=version_id))
@@ -220,7 +219,8 @@ def publish(version_id: int) -> Any:
         reasons = "；".join(f"{where_in_chinese(p.field)}：{reason_in_chinese(p.reason)}" for p in exc.problems)
         flash(f"未发布：{reasons}", "error")
         return redirect(url_for("admin.version_page", version_id=version_id))
-    when = "今天起生效" if version.effective_from <= _today() else f"将于 {version.effective_from.isoformat()} 自动生效"
+    starts = version.effective_from
+    when = "今天起生效" if starts <= state.clock().today() else f"将于 {starts.isoformat()} 自动生效"
     flash(f"已发布 {_named(version)}，{when}。", "success")
     return redirect(url_for("admin.region", code=version.region_code))
 
@@ -274,7 +274,7 @@ def import_version() -> Any:
         flash("请选择规则文件或粘贴规则文件的文本。", "error")
         return redirect(url_for("admin.regions"))
     try:
-        version, created = service.import_toml(get_db(), text, current_user.actor, today=_today())
+        version, created = service.import_toml(get_db(), text, current_user.actor, today=state.clock().today())
     except RuleFileError as exc:
         return render_template("admin/import_failed.html", problems=exc.problems, where=where_in_chinese,
                                reason=reason_in_chinese), 422

@@ -6,9 +6,10 @@ import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from miniservice import state
 from miniservice.admin.accounts import authenticate, end_sessions
 from miniservice.admin.blueprint import bp
 from miniservice.admin.forms import ConfirmForm, LoginForm
@@ -39,7 +40,7 @@ def login() -> Any:
             session["admin_seen"] = int(time.time())
             return redirect(_next_page())
         if result.locked_until is not None:
-            tz = current_app.extensions["miniservice.settings"].timezone
+            tz = state.settings().timezone
             until = result.locked_until.astimezone(ZoneInfo(tz)).strftime("%H:%M")
             error, status = f"登录失败次数过多，账户已锁定，请于 {until} 后再试。", 423
         else:

@@ -8,12 +8,11 @@ page, so it works without JavaScript and its result can be bookmarked or shared.
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, g, render_template, request
 
-from miniservice.clock import local_today
+from miniservice import state
 from miniservice.db import get_db
 from miniservice.quotes.errors import BadParameter, QuoteUnavailable
 from miniservice.quotes.params import WHAT_IF_SCHEMES, parse_what_if
@@ -33,13 +32,9 @@ FORM_FIELDS = ("region", "scheme", "first", "last", "cause", "continuous", "base
                "actual_months")
 
 
-def _today() -> date:
-    return local_today(current_app.extensions["miniservice.settings"].timezone)
-
-
 def _unavailable(exc: Exception) -> Any:
     log.error("quote page unavailable: %s", exc)
-    hotline = current_app.extensions["miniservice.contact"].hotline
+    hotline = state.contact().hotline
     return render_template("h5/error.html", message=f"补缴测算暂时无法使用，请稍后再试，或拨打 {hotline} 咨询。"), 503
 
 
@@ -66,7 +61,7 @@ def _form(own: PersonQuote | None, regions: list[tuple[str, str]]) -> dict[str, 
 @bp.get("/quote")
 @citizen_required
 def quote_page() -> Any:
-    db, today = get_db(), _today()
+    db, today = get_db(), state.clock().today()
     with db.reading() as session:
         person_id = bound_person_id(session, g.openid)
     try:
@@ -100,7 +95,7 @@ def quote_page() -> Any:
 @citizen_required
 def resident() -> Any:
     try:
-        page = resident_page(get_db(), g.openid, _today())
+        page = resident_page(get_db(), g.openid, state.clock().today())
     except (QuoteUnavailable, BadParameter) as exc:
         return _unavailable(exc)
     return render_template("h5/resident.html", page=page, v=QuoteView(page.quote, "resident"),

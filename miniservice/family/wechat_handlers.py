@@ -6,15 +6,16 @@ The menu button itself is a VIEW straight to ``/h5/family``; this answers people
 from __future__ import annotations
 
 from miniservice.citizens.access import require_binding
-from miniservice.clock import local_today
 from miniservice.family.overview import build_overview
-from miniservice.wechat.router import Inbound, router, text
+from miniservice.wechat.router import Handlers, Inbound, text
+
+handlers = Handlers()
 
 
-@router.click("FAMILY", "家庭共济", "亲属共济", "共济", reads_only=True)
+@handlers.click("FAMILY", "家庭共济", "亲属共济", "共济", reads_only=True)
 def family_status(inbound: Inbound) -> str:
     person = require_binding(inbound)
     if isinstance(person, str):
         return person
-    view = build_overview(inbound.session, person, local_today(inbound.settings.timezone))
+    view = build_overview(inbound.session, person, inbound.today)
     return text("family_status.txt", view=view, url=inbound.h5_url("/h5/family"))

@@ -12,7 +12,9 @@ from sqlalchemy import select, update
 from miniservice import audit
 from miniservice.citizens.models import Binding
 from miniservice.wechat.models import Follower
-from miniservice.wechat.router import Inbound, router, text
+from miniservice.wechat.router import Handlers, Inbound, text
+
+handlers = Handlers()
 
 
 def _set_reminders(inbound: Inbound, enabled: bool) -> None:
@@ -23,13 +25,13 @@ def _set_reminders(inbound: Inbound, enabled: bool) -> None:
                  subject=f"follower:{inbound.openid}")
 
 
-@router.click("REMINDERS_OFF", "退订提醒", "关闭提醒")
+@handlers.click("REMINDERS_OFF", "退订提醒", "关闭提醒")
 def reminders_off(inbound: Inbound) -> str:
     _set_reminders(inbound, False)
     return text("remind_off.txt")
 
 
-@router.click("REMINDERS_ON", "开启提醒", "订阅提醒")
+@handlers.click("REMINDERS_ON", "开启提醒", "订阅提醒")
 def reminders_on(inbound: Inbound) -> str:
     _set_reminders(inbound, True)
     bound = inbound.session.execute(

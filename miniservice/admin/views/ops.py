@@ -9,6 +9,7 @@ from flask import abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from miniservice import state
 from miniservice.admin import audit_words, dashboard
 from miniservice.admin.blueprint import bp
 from miniservice.admin.charts import Series, bar_chart
@@ -18,7 +19,7 @@ from miniservice.audit.models import AuditEvent
 from miniservice.citizens import import_jobs
 from miniservice.clock import local_today
 from miniservice.db import get_db
-from miniservice.payments.admin_views import payment_summary
+from miniservice.payments.reconcile import payment_summary
 
 SCHEMES = {"employee": "职工医保（在职）", "flexible": "职工医保（灵活就业）", "resident": "城乡居民医保",
            "retiree": "退休人员"}
@@ -28,7 +29,7 @@ REMINDER_COLORS = {"planned": ("计划", "#8c959f"), "sent": ("已发送", "#1a7
 
 @bp.get("/", endpoint="dashboard")
 def dashboard_page() -> Any:
-    tz = current_app.extensions["miniservice.settings"].timezone
+    tz = state.settings().timezone
     today = local_today(tz)
     with get_db().reading() as session:
         bound = dashboard.bound_citizens(session)
@@ -59,7 +60,7 @@ def dashboard_page() -> Any:
 @bp.get("/people/<int:person_id>")
 def person_page(person_id: int) -> Any:
     """One citizen as staff may see them: masked identity, the open gap and what was done for them."""
-    tz = current_app.extensions["miniservice.settings"].timezone
+    tz = state.settings().timezone
     today = local_today(tz)
     with get_db().reading() as session:
         person = dashboard.person_summary(session, person_id, today)
