@@ -30,6 +30,7 @@ from miniservice.rulebook.resolve import NoRulesInForce, preview_rules, rules_in
 from miniservice.rules import toml_writer
 from miniservice.rules.loading import Problem, RuleFileError
 from miniservice.rules.schema import RegionRules
+from miniservice.rules.sources import default_registry
 
 PART_LABELS = {"source": "来源（政策文件或文章）", "quote": "原文句子", "note": "备注（可不填）"}
 NOT_COMPARED = {"chain", "version", "effective_from", "notes", "code", "parent"}
@@ -177,8 +178,8 @@ def edit_draft(version_id: int) -> Any:
                            years=years, rows=rows, columns=rule_form.BAND_COLUMNS, hints=hints, errors=errors,
                            flagged=rule_form.flagged(errors), listed=listed, focus=focus,
                            parent_name=names.get(draft.parent_code or "", ""), text_parts=rule_form.SOURCED_TEXT,
-                           part_labels=PART_LABELS,
-                           form=ConfirmForm()), status
+                           part_labels=PART_LABELS, source_groups=rule_form.source_groups(default_registry()),
+                           registry=default_registry(), form=ConfirmForm()), status
 
 
 @bp.get("/rules/versions/<int:version_id>")
@@ -199,7 +200,7 @@ def version_page(version_id: int) -> Any:
     return render_template(
         "admin/version.html", version=version, active=active, on=on, today=_today(), changes=changes,
         diff_lines=lines, problem=problem, samples=samples, impact=impact, label=labels.path_label,
-        value_words=labels.value_words,
+        value_words=labels.value_words, registry=default_registry(),
         publish_form=PublishForm(effective_from=max(_today(), version.effective_from)), confirm_form=ConfirmForm(),
     )
 
