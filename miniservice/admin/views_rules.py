@@ -65,7 +65,8 @@ def regions() -> Any:
     today = _on_date()
     with get_db().reading() as session:
         overview = queries.regions_overview(session, today)
-    return render_template("admin/regions.html", regions=overview, today=today, import_form=ImportForm())
+        names = region_names(session)
+    return render_template("admin/regions.html", regions=overview, today=today, import_form=ImportForm(), names=names)
 
 
 @bp.get("/rules/<code>")
@@ -74,10 +75,11 @@ def region(code: str) -> Any:
     with get_db().reading() as session:
         versions = queries.versions_of(session, code)
         current = queries.region_status(session, code, today)
+        names = region_names(session)
     if current is None:
         abort(404)
     rollback_form = RollbackForm(expected_version_id=current.latest_published.id if current.latest_published else "")
-    return render_template("admin/region.html", region=current, versions=versions, today=today,
+    return render_template("admin/region.html", region=current, versions=versions, today=today, names=names,
                            draft_form=NewDraftForm(), rollback_form=rollback_form)
 
 
