@@ -4,17 +4,30 @@ generated from the schema in :mod:`miniservice.admin.rule_form`)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import TextInput
 
 from miniservice.admin.audit_words import ACTIONS
 
 # Dates staff may search by: a day outside these cannot be turned into a UTC instant at both ends.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+# Days are typed as 2026-12-25 in a plain text box: a date input is drawn in the browser's own
+# language and order (mm/dd/yyyy in many), which staff misread; the server checks the text.
+DAY_FORMAT_MESSAGE = "请按 2026-12-25 这样的格式填写日期"
+DAY_PLACEHOLDER = "如 2026-12-25"
+
+
+def _day_field(label: str, validators: list[Any]) -> DateField:
+    return DateField(label, validators=validators, widget=TextInput(), invalid_value_message=DAY_FORMAT_MESSAGE,
+                     render_kw={"placeholder": DAY_PLACEHOLDER, "autocomplete": "off"})
 
 
 def _plausible_day(_form: FlaskForm, field: DateField) -> None:
@@ -32,7 +45,7 @@ class NewDraftForm(FlaskForm):
 
 
 class PublishForm(FlaskForm):
-    effective_from = DateField("生效日期", validators=[DataRequired(message="请填写生效日期")])
+    effective_from = _day_field("生效日期", [DataRequired(message="请填写生效日期")])
 
 
 class RollbackForm(FlaskForm):
@@ -74,5 +87,5 @@ class AuditSearchForm(FlaskForm):
     actor = StringField("操作人", validators=[Optional(), Length(max=128)])
     action = SelectField("操作", choices=action_choices(), validators=[Optional()], validate_choice=True)
     subject = StringField("对象", validators=[Optional(), Length(max=200)])
-    date_from = DateField("起始日期", validators=[Optional(), _plausible_day])
-    date_to = DateField("截止日期", validators=[Optional(), _plausible_day])
+    date_from = _day_field("起始日期", [Optional(), _plausible_day])
+    date_to = _day_field("截止日期", [Optional(), _plausible_day])

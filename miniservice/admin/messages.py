@@ -34,7 +34,8 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     (r"Extra inputs are not permitted", "规则中没有这一项，请删除"),
     (r"missing after inheritance.*", "本地区和上级地区都没有这一项，必须填写"),
     # the schema's own checks
-    (r"figure has no source|every figure needs a source.*", "请填写来源：政策文件或文章，以及原文句子"),
+    (r"figure has no source|every figure needs a source.*", "请选择来源（政策文件或文章），并填写原文句子"),
+    (r"unknown source .*not in the source registry.*", "来源不在来源登记表中，请从列表中选择"),
     (r"source says illustrative.*", "来源写明是示例数据：请勾选“示例数据”"),
     (r"bands must start at over = 0.*", "第一档须从“断缴超过 0”开始，以下各档的“断缴超过”逐档增大"),
     (r"wait = '(?P<kind>\w+)' needs months >= 1", "这种恢复方式需要填写月数（至少 1）"),

@@ -28,6 +28,7 @@ from miniservice.admin import labels
 from miniservice.admin.messages import reason_in_chinese, where_in_chinese
 from miniservice.rules.loading import Problem
 from miniservice.rules.schema import SECTIONS, RegionRules, Sourced, WaitingBand
+from miniservice.rules.sources import KIND_LABELS, SourceDoc
 
 HEADER_FIELDS = ("name", "version", "notes", "effective_from")
 ValueKind = Literal["text", "lines", "bool", "choice", "multi"]
@@ -421,6 +422,22 @@ def apply_row_action(values: FormValues, rows: dict[str, int], action: str,
         del values[key]
     rows[path] = _put_bands(values, path, current)
     return path, index
+
+
+@dataclass(frozen=True, slots=True)
+class SourceGroup:
+    """One kind of source (法律, 地方规定 …) and its documents, as the editor's select lists them."""
+
+    label: str
+    options: tuple[tuple[str, str], ...]  # (registry id, how a clerk recognises it: title, issuer, 文号, dates)
+
+
+def source_groups(registry: Mapping[str, SourceDoc]) -> tuple[SourceGroup, ...]:
+    """The registry as a clerk picks from it: grouped by kind in the registry's order of kinds, each
+    document named as citizens will read it (never by its id, which staff cannot know)."""
+    return tuple(
+        SourceGroup(label, tuple(sorted((doc.id, doc.citation()) for doc in registry.values() if doc.kind is kind)))
+        for kind, label in KIND_LABELS.items() if any(doc.kind is kind for doc in registry.values()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,8 @@ def parse_what_if(*, region: str | None, scheme: str | None, first: str | None, 
     for value, name in ((sex, "sex"), (birth, "birth"), (paid_months, "paid_months"),
                         (actual_months, "actual_months")):
         if (value or "").strip():
-            raise BadParameter(name, "性别、出生日期和累计缴费月数只用于退休人员（scheme=retiree）的补足年限测算")
+            raise BadParameter(name, "性别、出生日期和累计缴费月数只用于退休人员的补足年限测算；"
+                                     "其他险种请把性别选为“不适用”，缴费月数留空")
     gap_first, gap_last = _gap(first, last, chosen, on_date)
     months = _count(continuous, "continuous", "断缴前连续参保月数")
     declared = _base(base)
@@ -107,7 +108,7 @@ def _retiree(code: str, on_date: date, first: str | None, last: str | None, sex:
         raise BadParameter("first", "退休人员退休后不再按月缴费，测算的是补足缴费年限，请不要填写断缴区间")
     value = (sex or "").strip().lower()
     if value not in {s.value for s in Sex}:
-        raise BadParameter("sex", "退休人员测算需要性别：male（男）或 female（女）")
+        raise BadParameter("sex", "退休人员测算请选择性别（男或女）：男女要求的缴费年限不同")
     birth_date = _date(birth, None, "birth", "出生日期") if (birth or "").strip() else None
     if birth_date is not None and birth_date > on_date:
         raise BadParameter("birth", "出生日期晚于测算日期")
@@ -178,6 +179,20 @@ def _date(text: str | None, today: date | None, field: str, label: str) -> date:
     if day < date(1900, 1, 1):
         raise BadParameter(field, f"{label} {text} 太早")
     return day
+
+
+def join_month(year: str | None, month: str | None, field: str, label: str) -> str:
+    """A month picked as two lists (年, 月) → ``2025-03`` for the checks below; neither picked → "".
+
+    Pages offer lists instead of a month input because a browser draws that in its own language
+    (English month names in many); a half-picked month is refused in the words of the lists.
+    """
+    year, month = (year or "").strip(), (month or "").strip()
+    if not year and not month:
+        return ""
+    if not year or not month:
+        raise BadParameter(field, f"请把{label}的年份和月份都选上")
+    return f"{year}-{month.zfill(2)}"
 
 
 def _month(text: str, field: str, label: str) -> Month:

@@ -8,6 +8,7 @@ page, so it works without JavaScript and its result can be bookmarked or shared.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, g, render_template, request
@@ -15,7 +16,7 @@ from flask import Blueprint, g, render_template, request
 from miniservice import state
 from miniservice.db import get_db
 from miniservice.quotes.errors import BadParameter, QuoteUnavailable
-from miniservice.quotes.params import WHAT_IF_SCHEMES, parse_what_if
+from miniservice.quotes.params import WHAT_IF_SCHEMES, join_month, parse_what_if
 from miniservice.quotes.present import QuoteView, percent
 from miniservice.quotes.resident import resident_page
 from miniservice.quotes.service import PersonQuote, bound_person_id, loaded_regions, quote_for_person, what_if
@@ -30,6 +31,10 @@ bp.add_app_template_filter(percent, "quote_percent")
 
 FORM_FIELDS = ("region", "scheme", "first", "last", "cause", "continuous", "base", "sex", "paid_months",
                "actual_months")
+# Gap months are picked as two lists each (年, 月): ``first_year`` + ``first_month`` → ``first``.
+# A link may still give ``first=2025-03`` directly (bookmarks, the chat's links).
+MONTH_FIELDS = {"first": "断缴起始月份", "last": "断缴结束月份"}
+YEARS_BACK = 10  # the lists offer this many years before the current one (longer than any back-pay window)
 
 
 def _unavailable(exc: Exception) -> Any:
@@ -41,7 +46,11 @@ def _unavailable(exc: Exception) -> Any:
 def _form(own: PersonQuote | None, regions: list[tuple[str, str]]) -> dict[str, str]:
     """The calculator's fields: what was submitted, else the citizen's own situation, else blanks."""
     if "region" in request.args:
-        return {name: request.args.get(name, "").strip() for name in FORM_FIELDS}
+        submitted = {name: request.args.get(name, "").strip() for name in FORM_FIELDS}
+        for name in MONTH_FIELDS:
+            year, month = (request.args.get(f"{name}_{part}", "").strip() for part in ("year", "month"))
+            submitted |= {f"{name}_year": year, f"{name}_month": month} if year or month else _parts(name, submitted)
+        return submitted
     defaults = dict.fromkeys(FORM_FIELDS, "") | {"region": regions[0][0], "scheme": "flexible", "cause": "self"}
     if own is not None:
         facts = own.quote.facts
@@ -55,7 +64,31 @@ def _form(own: PersonQuote | None, regions: list[tuple[str, str]]) -> dict[str, 
         if own.scheme is Scheme.RETIREE and facts.sex is not None:
             defaults |= {"sex": facts.sex.value, "paid_months": str(facts.paid_months),
                          "actual_months": str(facts.actually_paid_months)}
+    for name in MONTH_FIELDS:
+        defaults |= _parts(name, defaults)
     return defaults
+
+
+def _parts(name: str, form: dict[str, str]) -> dict[str, str]:
+    """``first=2025-03`` as the two lists show it: ``first_year=2025``, ``first_month=03``."""
+    year, _, month = form[name].partition("-")
+    return {f"{name}_year": year, f"{name}_month": month}
+
+
+def _joined(form: dict[str, str]) -> dict[str, str]:
+    """The calculator's fields as :func:`parse_what_if` takes them, months joined from their lists."""
+    fields = {name: form[name] for name in FORM_FIELDS}
+    for name, label in MONTH_FIELDS.items():
+        if f"{name}_year" in request.args or f"{name}_month" in request.args:
+            fields[name] = join_month(form[f"{name}_year"], form[f"{name}_month"], name, label)
+    return fields
+
+
+def _years(today: date, form: dict[str, str]) -> list[str]:
+    """The years the month lists offer, latest first; a year a link gave is kept so it shows."""
+    years = {str(year) for year in range(today.year - YEARS_BACK, today.year + 1)}
+    years |= {form[f"{name}_year"] for name in MONTH_FIELDS if form[f"{name}_year"].isdigit()}
+    return sorted(years, reverse=True)
 
 
 @bp.get("/quote")
@@ -74,7 +107,7 @@ def quote_page() -> Any:
     error: BadParameter | None = None
     if "region" in request.args:
         try:
-            whatif = what_if(db, parse_what_if(on=None, today=today, **form))
+            whatif = what_if(db, parse_what_if(on=None, today=today, **_joined(form)))
         except BadParameter as exc:
             error = exc
         except QuoteUnavailable as exc:
@@ -88,6 +121,7 @@ def quote_page() -> Any:
         form=form,
         error=error,
         regions=regions,
+        years=_years(today, form),
     )
 
 

@@ -45,6 +45,16 @@ def test_search_by_actor_action_subject_and_local_dates(viewer: Any, events: Non
     assert _subjects(viewer, date_to="2025-06-30") == []
 
 
+def test_dates_are_typed_as_2026_12_25_and_anything_else_is_refused_in_chinese(viewer: Any, events: None) -> None:
+    page = viewer.get("/admin/audit").get_data(as_text=True)
+    box = re.search(r'<input[^>]*name="date_from"[^>]*>', page)
+    assert box is not None
+    box = box.group(0)
+    assert 'type="text"' in box and 'placeholder="如 2026-12-25"' in box  # not the browser's own date box
+    page = viewer.get("/admin/audit", query_string={"date_from": "12/02/2026"}).get_data(as_text=True)
+    assert "起始日期：请重新选择或按 2026-01-01 这样的格式填写" in page and "Not a valid" not in page
+
+
 def test_the_log_reads_in_chinese(viewer: Any, events: None) -> None:
     page = viewer.get("/admin/audit").get_data(as_text=True)
     table = re.sub(r"<[^>]+>", " ", page[page.index('class="audit"'):page.index("</table>")])

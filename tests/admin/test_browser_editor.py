@@ -90,10 +90,12 @@ def test_a_clerk_adds_moves_and_removes_band_rows_and_follows_the_banner_to_an_e
     page.fill(f"input[name='{BANDS}.{n}.months']", "6")
     page.select_option(f"select[name='{BANDS}.{n}.continuity']", label="清零")
     page.fill(f"input[name='{BANDS}.{n}.label']", f">{over}个月:等待6个月")
-    for part in ("source", "quote"):  # the new band cites what the last one cites
-        cell = page.locator(f"[name='{BANDS}.{n - 1}.{part}']")
-        if cell.count():
-            page.fill(f"[name='{BANDS}.{n}.{part}']", cell.input_value())
+    # The new band cites what the last one cites: the source picked by its title, the sentence typed.
+    cited = page.locator(f"select[name='{BANDS}.{n - 1}.source'] option:checked").inner_text()
+    assert cited.startswith("《") and "-" not in cited.split("（")[0]  # a title, never a registry id
+    page.select_option(f"select[name='{BANDS}.{n}.source']", label=cited)
+    cited_id = page.input_value(f"select[name='{BANDS}.{n - 1}.source']")
+    page.fill(f"[name='{BANDS}.{n}.quote']", page.input_value(f"[name='{BANDS}.{n - 1}.quote']"))
     _button(page, f"第 {n + 1} 档上移").click()
     expect(page.locator(f"input[name='{BANDS}.{n - 1}.over']")).to_have_value(over)
     page.locator(f"tbody[id='f-{BANDS}.{n - 1}']").scroll_into_view_if_needed()
@@ -123,6 +125,7 @@ def test_a_clerk_adds_moves_and_removes_band_rows_and_follows_the_banner_to_an_e
     bands = _draft_bands(db, version_id)
     assert [_stored(b) for b in bands] == [*shipped[:-1], (over, "months", "6")]
     assert bands[-1]["continuity"] == "reset"
+    assert bands[-1]["source"] == cited_id  # the registry id behind the title the clerk picked
     save_screenshot(page, "admin-draft-version")
 
 

@@ -70,8 +70,16 @@ def test_no_staff_page_shows_english(publisher: Any, db: Database, rules: None) 
         **{url: publisher.get(url) for url in (
             "/admin/", "/admin/rules", "/admin/rules/440300", f"/admin/rules/versions/{draft}",
             f"/admin/rules/versions/{draft}/edit", "/admin/audit", "/admin/records/upload", f"/admin/people/{person}",
+            "/admin/payments",
             )},
     }
     found = {name: english_in(page.get_data(as_text=True)) for name, page in pages.items()}
     bad = {name: sorted(words) for name, words in found.items() if words}
     assert not bad, "\n".join(f"{name}: {words}" for name, words in bad.items())
+
+
+def test_regions_are_named_not_numbered_where_staff_read_them(publisher: Any, rules: None) -> None:
+    assert "上级<b>广东省</b>" in publisher.get("/admin/rules/440300").get_data(as_text=True)
+    listing = publisher.get("/admin/rules").get_data(as_text=True)
+    row = listing[listing.index("<td>深圳市</td>"):]
+    assert row[: row.index("</tr>")].count("广东省") == 1  # the parent column names the province

@@ -15,6 +15,7 @@ from miniservice.db import Database
 from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.resolve import rules_in_force
 from miniservice.rules.months import Month, month_range
+from miniservice.rules.sources import default_registry
 from tests.admin.conftest import bound_person, form_fields, post_form
 
 SHENZHEN = (PROJECT_ROOT / "policies" / "440300.toml").read_text(encoding="utf-8")
@@ -56,7 +57,29 @@ def test_a_figure_without_a_source_is_refused_at_that_figure(editor: Any, rules:
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     section = page[page.index('name="employee.unit_rate.value"'): page.index('name="employee.personal_rate.value"')]
-    assert "来源：请填写来源" in section
+    assert "来源：请选择来源（政策文件或文章）" in section
+
+
+def test_sources_are_picked_from_the_registry_by_title_and_an_unknown_id_is_refused_at_its_field(
+    editor: Any, db: Database, rules: None
+) -> None:
+    version_id, fields = _new_draft(editor)
+    page = editor.get(f"/admin/rules/versions/{version_id}/edit").get_data(as_text=True)
+    picker = page[page.index('<select name="flexible.unit_rate.source"'):]
+    picker = picker[: picker.index("</select>")]
+    law = default_registry()["law-social-insurance"]
+    assert f'<option value="{law.id}">《{law.title}》（{law.issuer}，{law.number}' in picker  # title, issuer, 文号
+    assert '<optgroup label="法律">' in picker and '<optgroup label="网络文章（仅供参考）">' in picker
+    before = _draft_text(db, version_id)
+    fields["flexible.unit_rate.source"] = "no-such-document"  # a forged or stale id: the check is the server's
+    response = editor.post(f"/admin/rules/versions/{version_id}/edit", data=fields)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    section = page[page.index('name="flexible.unit_rate.value"'): page.index('name="flexible.personal_rate.value"')]
+    assert "来源：来源不在来源登记表中，请从列表中选择" in section
+    assert "未登记的来源，请重新选择" in section  # the bad id stays selected, named in words, not shown
+    assert "no-such-document" not in page.replace('value="no-such-document"', "")
+    assert _draft_text(db, version_id) == before
 
 
 def test_a_valid_edit_is_saved_and_the_version_page_shows_the_change_and_the_quotes(

@@ -106,9 +106,10 @@ def test_the_records_page_shows_the_timeline_with_who_paid_and_the_account(clien
     text = page_text(response)
     assert response.status_code == 200 and "王*国 · 1101**********" in text
     assert "个人账户余额 5,760.00 元" in text and "目前没有断缴" in text and "连续参保 3 年" in text
-    assert "最近 24 个月" in text and "2026-10 已缴 基数 8,000.00：单位 640.00 + 个人 160.00，由单位缴纳 800.00" in text
+    assert "最近 24 个月" in text
+    assert "2026-10 已缴 缴费基数 8,000.00 元：单位 640.00 元 + 个人 160.00 元，由单位缴纳 800.00 元" in text
     assert text.count("补缴") >= 2  # the two back-paid months of 2025 are tagged
-    assert "2026-10 个人账户划入 +160.00" in text
+    assert "2026-10 个人账户划入 +160.00 元" in text
 
 
 def test_a_resident_sees_yearly_premiums_and_next_years_status(client: Any, demo: Demo) -> None:
@@ -117,6 +118,7 @@ def test_a_resident_sees_yearly_premiums_and_next_years_status(client: Any, demo
     assert "2027 年度居民医保尚未缴费。集中缴费期为 2026-09-10 至 2026-12-25，请在 2026-12-25 前缴费" in text
     assert "2026 年度 已缴 2025-11-15 由本人缴纳 400.00 元" in text and "2023 年度 已缴" in text
     assert "个人账户余额" not in text and "断缴中" not in text
+    assert 'href="/h5/resident" id="go-resident"' in client.get("/h5/records").get_data(as_text=True)  # how to pay
 
 
 def test_a_retiree_short_of_the_required_years_is_told_the_shortfall_not_a_gap(client: Any, demo: Demo) -> None:
@@ -124,6 +126,7 @@ def test_a_retiree_short_of_the_required_years_is_told_the_shortfall_not_a_gap(c
     text = page_text(client.get("/h5/records"))
     assert "您于 2023-06-01 退休。累计缴费 15 年（实际缴费 12 年，视同缴费 3 年），本地要求累计满 30 年" in text
     assert "还差 15 年" in text and "当前断缴" not in text and "退休前最后 24 个月" in text
+    assert 'href="/h5/quote" id="go-quote"' in client.get("/h5/records").get_data(as_text=True)  # what it costs
 
 
 def test_a_month_detail_is_shown_to_its_owner_only(client: Any, demo: Demo, db: Database) -> None:

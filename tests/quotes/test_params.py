@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from miniservice.quotes.errors import BadParameter
-from miniservice.quotes.params import parse_what_if, split_gap
+from miniservice.quotes.params import join_month, parse_what_if, split_gap
 from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.months import Month
 
@@ -101,3 +101,13 @@ def test_a_retiree_what_if_needs_sex_and_months_paid_and_no_gap() -> None:
         with pytest.raises(BadParameter) as raised:
             parse_what_if(**GOOD | {"scheme": "retiree"} | gap, **values | change, today=TODAY)
         assert raised.value.field == field
+
+
+def test_a_month_picked_from_two_lists_is_joined_and_a_half_picked_one_refused() -> None:
+    assert join_month("2025", "3", "first", "断缴起始月份") == "2025-03"
+    assert join_month("2025", "11", "first", "断缴起始月份") == "2025-11"
+    assert join_month("", " ", "first", "断缴起始月份") == ""  # nothing picked: no gap month given
+    for year, month in (("2025", ""), ("", "03")):
+        with pytest.raises(BadParameter) as caught:
+            join_month(year, month, "last", "断缴结束月份")
+        assert caught.value.field == "last" and "断缴结束月份的年份和月份" in caught.value.message

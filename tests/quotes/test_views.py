@@ -35,7 +35,8 @@ def test_quote_page_breaks_the_gap_down_by_month_with_citations(client: Any, db:
     html, text = response.get_data(as_text=True), page_text(response)
     assert len(re.findall(r'class="weui-cell weui-cell_wrap month-line"', html)) == 2
     for line in expected.lines:
-        assert f"基数 {format_yuan(line.base)} × 单位 8% = {format_yuan(line.unit_amount)}" in text
+        assert (f"缴费基数 {format_yuan(line.base)} 元 × 单位 8% = {format_yuan(line.unit_amount)} 元；"
+                f"缴费基数 × 个人 2% = {format_yuan(line.personal_amount)} 元") in text  # every amount says 元
         assert f"滞纳金 {format_yuan(line.late_fee)} 元（逾期 {line.late_days} 天）" in text
     assert f"{format_yuan(expected.totals.total)} 元" in text
     assert "恢复待遇日期 2026-12-01" in text and "断缴期间费用 可追溯报销" in text  # 深圳 ≤ 3 months: national rule
@@ -68,7 +69,9 @@ def test_what_if_form_works_as_a_plain_get_without_javascript(client: Any, db: D
     assert "<script" not in html
     expected = what_if(db, WhatIf("440300", Scheme.FLEXIBLE, Month(2026, 7), Month(2026, 10), Cause.SELF, TODAY))
     assert 'id="whatif-totals"' in html and f"{format_yuan(expected.totals.total)} 元" in text
-    assert 'value="2026-07"' in html and '<option value="440300" selected>' in html  # the form keeps its input
+    assert '<option value="440300" selected>' in html  # the form keeps its input …
+    assert '<option value="2026" selected>2026 年</option>' in html
+    assert '<option value="07" selected>7 月</option>' in html
     assert "/h5/bind" in html  # an unbound visitor is offered binding, and the calculator still works
 
 
@@ -98,6 +101,30 @@ def test_what_if_form_marks_the_field_in_error(client: Any, rules: None, first: 
 
     assert f'data-field="{field}"' in html and words in html
     assert 'id="whatif-totals"' not in html
+
+
+def test_gap_months_are_picked_as_year_and_month_lists_and_joined_for_the_same_checks(
+    client: Any, db: Database, rules: None
+) -> None:
+    sign_in(client, "o-visitor")
+    base = {"region": "440300", "scheme": "flexible", "cause": "self"}
+
+    picked = client.get("/h5/quote", query_string=base | {"first_year": "2026", "first_month": "07",
+                                                          "last_year": "2026", "last_month": "10"})
+    expected = what_if(db, WhatIf("440300", Scheme.FLEXIBLE, Month(2026, 7), Month(2026, 10), Cause.SELF, TODAY))
+    assert f"{format_yuan(expected.totals.total)} 元" in page_text(picked)
+    html = picked.get_data(as_text=True)
+    assert 'type="month"' not in html and "选择年份" in html and '<option value="12">12 月</option>' in html
+
+    half = client.get("/h5/quote", query_string=base | {"first_year": "2026", "last_year": "2026", "last_month": "10"})
+    html = half.get_data(as_text=True)
+    assert 'data-field="first"' in html and "请把断缴起始月份的年份和月份都选上" in html
+    assert '<option value="2026" selected>2026 年</option>' in html  # what was picked stays picked
+    assert 'id="whatif-totals"' not in html
+
+    wrong = client.get("/h5/quote", query_string=base | {"first_year": "2026", "first_month": "10",
+                                                         "last_year": "2026", "last_month": "07"})
+    assert "断缴结束月份 2026-07 早于起始月份 2026-10" in page_text(wrong)  # the checks are unchanged
 
 
 def test_without_rule_versions_the_page_says_it_is_unavailable(client: Any) -> None:
@@ -169,8 +196,9 @@ def test_quote_page_on_a_phone(phone_page: Any, live_server: LiveServer, fake_we
     phone_page.goto(live_server.url + "/h5/quote")
     phone_page.select_option("#region", "440300")
     phone_page.select_option("#scheme", "flexible")
-    phone_page.fill("#first", str(last - 1))
-    phone_page.fill("#last", str(last))
+    for name, month in (("first", last - 1), ("last", last)):  # picked from two Chinese lists each
+        phone_page.select_option(f"#{name}_year", label=f"{month.year} 年")
+        phone_page.select_option(f"#{name}_month", label=f"{month.month} 月")
     phone_page.click("#whatif-submit")
     expect(phone_page.locator("#whatif-answer")).to_be_visible()  # the answer first …
     expect(phone_page.locator("#whatif-totals")).to_be_hidden()  # … the detail one tap away

@@ -30,6 +30,7 @@ from miniservice.rulebook.resolve import NoRulesInForce, preview_rules, rules_in
 from miniservice.rules import toml_writer
 from miniservice.rules.loading import Problem, RuleFileError
 from miniservice.rules.schema import RegionRules
+from miniservice.rules.sources import default_registry
 
 PART_LABELS = {"source": "来源（政策文件或文章）", "quote": "原文句子", "note": "备注（可不填）"}
 NOT_COMPARED = {"chain", "version", "effective_from", "notes", "code", "parent"}
@@ -60,7 +61,8 @@ def regions() -> Any:
     today = _on_date()
     with get_db().reading() as session:
         overview = queries.regions_overview(session, today)
-    return render_template("admin/regions.html", regions=overview, today=today, import_form=ImportForm())
+        names = region_names(session)
+    return render_template("admin/regions.html", regions=overview, today=today, import_form=ImportForm(), names=names)
 
 
 @bp.get("/rules/<code>")
@@ -69,10 +71,11 @@ def region(code: str) -> Any:
     with get_db().reading() as session:
         versions = queries.versions_of(session, code)
         current = queries.region_status(session, code, today)
+        names = region_names(session)
     if current is None:
         abort(404)
     rollback_form = RollbackForm(expected_version_id=current.latest_published.id if current.latest_published else "")
-    return render_template("admin/region.html", region=current, versions=versions, today=today,
+    return render_template("admin/region.html", region=current, versions=versions, today=today, names=names,
                            draft_form=NewDraftForm(), rollback_form=rollback_form)
 
 
@@ -174,8 +177,8 @@ def edit_draft(version_id: int) -> Any:
                            years=years, rows=rows, columns=rule_form.BAND_COLUMNS, hints=hints, errors=errors,
                            flagged=rule_form.flagged(errors), listed=listed, focus=focus,
                            parent_name=names.get(draft.parent_code or "", ""), text_parts=rule_form.SOURCED_TEXT,
-                           part_labels=PART_LABELS,
-                           form=ConfirmForm()), status
+                           part_labels=PART_LABELS, source_groups=rule_form.source_groups(default_registry()),
+                           registry=default_registry(), form=ConfirmForm()), status
 
 
 @bp.get("/rules/versions/<int:version_id>")
@@ -196,7 +199,7 @@ def version_page(version_id: int) -> Any:
     return render_template(
         "admin/version.html", version=version, active=active, on=on, today=state.clock().today(), changes=changes,
         diff_lines=lines, problem=problem, samples=samples, impact=impact, label=labels.path_label,
-        value_words=labels.value_words,
+        value_words=labels.value_words, registry=default_registry(),
         publish_form=PublishForm(effective_from=max(state.clock().today(), version.effective_from)),
         confirm_form=ConfirmForm(),
     )
