@@ -59,6 +59,14 @@ BILL_HEADER = ["交易时间", "公众账号ID", "商户号", "特约商户号",
                "手续费", "费率", "订单金额", "申请退款金额", "费率备注"]
 
 
+CASHIER_STYLE = (  # about what WeChat's own cashier looks like on a phone: one amount, large buttons
+    "body{font-family:sans-serif;margin:0;padding:24px 16px;text-align:center;background:#ededed;color:#111}"
+    "h1{font-size:20px;font-weight:500}p{font-size:17px}#cashier-amount{font-size:36px;font-weight:600}"
+    "button{display:block;width:100%;min-height:48px;margin:12px 0;font-size:18px;border:0;border-radius:8px;"
+    "background:#fff;color:#111}button[value=success]{background:#077d3c;color:#fff}"
+    ".hint{font-size:15px;color:#555}")
+
+
 @dataclass
 class FakeOrder:
     out_trade_no: str
@@ -133,7 +141,10 @@ class FakeWeChatPay:
         """The citizen's action in the cashier: ``success`` (then the notify goes out), ``fail``, ``cancel``."""
         with self._lock:
             order = next(o for o in self.orders.values() if o.prepay_id == prepay_id)
-            if outcome == "cancel" or order.state != "NOTPAY":
+            if order.state not in ("NOTPAY", "PAYERROR"):  # a failed try may be tried again
+                return order
+            if outcome == "cancel":  # the new try was abandoned: nothing is owed to it, as before any try
+                order.state = "NOTPAY"
                 return order
             if outcome == "fail":
                 order.state = "PAYERROR"
@@ -386,9 +397,11 @@ class FakeWeChatPay:
                          if k in ("appId", "timeStamp", "nonceStr", "package", "signType", "paySign", "return"))
         buttons = "".join(f'<button name="outcome" value="{value}">{label}</button>'
                           for value, label in (("success", "确认支付"), ("fail", "支付失败"), ("cancel", "取消")))
-        page = (f'<!doctype html><meta charset="utf-8"><title>微信支付</title><h1>微信支付（模拟）</h1>'
-                f'<p>{html.escape(order.description)}</p><p id="cashier-amount">￥{order.total / 100:.2f}</p>'
+        page = (f'<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
+                f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>微信支付</title>'
+                f'<style>{CASHIER_STYLE}</style><h1>微信支付（模拟）</h1>'
+                f'<p>{html.escape(order.description)}</p><p id="cashier-amount">￥{order.total / 100:,.2f}</p>'
                 f'<form method="post" action="?{html.escape(urlencode({"package": params.get("package", "")}))}">'
-                f'{hidden}{buttons}</form>')
+                f'{hidden}{buttons}</form><p class="hint">演示用的模拟收银台，不会真的扣款。</p></html>')
         return Response(page, content_type=HTML)
 

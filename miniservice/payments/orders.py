@@ -34,7 +34,7 @@ from miniservice.payments.errors import PayError
 from miniservice.payments.models import PayOrder
 from miniservice.quotes.errors import QuoteUnavailable
 from miniservice.quotes.service import PersonQuote, person_quote, rules_on
-from miniservice.rules.citing import QuoteError
+from miniservice.rules.citing import Citation, QuoteError, cite
 from miniservice.rules.kinds import Scheme
 from miniservice.rules.money import to_fen
 from miniservice.rules.quote import quote as engine_quote
@@ -63,6 +63,7 @@ class Payable:
     relative_name: str | None = None
     channel: str | None = None  # None: no online channel in this region; the page says where to go
     guidance: GuidanceRules | None = None
+    channel_cite: Citation | None = None  # where the rule file says this city collects, or 示例数据
 
     @property
     def open_key(self) -> str:
@@ -107,10 +108,11 @@ def payables(session: Session, payer: Person, today: date) -> list[Payable]:
         item = _item(quoted, kind)
         if item is None:
             continue
-        guidance = rules_on(session, quoted.person.region_code, today).guidance
-        channel = guidance.pay_channel.value
+        rules = rules_on(session, quoted.person.region_code, today)
+        channel = rules.guidance.pay_channel.value
         found.append(Payable(person_id, kind, item[0], item[1], quoted.quote, name,
-                             None if channel is PayChannel.NONE else channel.value, guidance))
+                             None if channel is PayChannel.NONE else channel.value, rules.guidance,
+                             cite(rules, "guidance.pay_channel", rules.guidance.pay_channel)))
     return found
 
 

@@ -100,16 +100,18 @@ def result(out_trade_no: str) -> Any:
     except PayError as exc:
         return _error(exc)
     channel = channel_named(current_app, order.channel)
+    state = None  # what the channel says of an unpaid order: failed (PAYERROR), not paid, or unknown
     if order.status == "open" and order.prepay_id and channel is not None:
         try:
             found = channel.query(order.out_trade_no)
+            state = found.trade_state
             if found.paid:
                 receive(db, current_app, order.channel, found, source="query")
         except ChannelUnavailable:
             pass  # the notify or the daily reconciliation will bring it
         with db.reading() as session:
             order = order_for(session, g.openid, out_trade_no)
-    return render_template("h5/pay_result.html", order=order)
+    return render_template("h5/pay_result.html", order=order, state=state)
 
 
 @bp.post("/h5/pay/orders/<out_trade_no>/cancel")
