@@ -3,14 +3,15 @@
 For one bill day: each SUCCESS row of the bill must match a settled (or held) order of the same
 amount; a row whose payment never reached us (lost notify) is recovered by querying the channel and
 settled through :func:`~miniservice.payments.settlement.receive`; a row for no order of ours is
-flagged; an order settled here for that day but missing from the bill is flagged. Payments stored
+flagged and kept (as is a second payment of an order already paid) so that staff can refund it; an
+order settled here for that day but missing from the bill is flagged. Payments stored
 but left unsettled by a dead worker are settled first. The day's result replaces any earlier run.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -19,11 +20,17 @@ from sqlalchemy import select
 
 from miniservice.clock import now_utc
 from miniservice.db import Database
-from miniservice.payments.channels import ChannelUnavailable, channel_named
+from miniservice.payments.channels import BillLine, ChannelUnavailable, Transaction, channel_named
 from miniservice.payments.models import PayNotice, PayOrder, PayReconciliation
 from miniservice.payments.settlement import receive, settle_pending
 from miniservice.rules.money import ZERO
 from miniservice.rules.quote_model import money
+
+
+def billed_payment(line: BillLine, tz: ZoneInfo) -> Transaction:
+    """A bill row as a payment (the bill's times are local, without an offset)."""
+    return Transaction(out_trade_no=line.out_trade_no, trade_state="SUCCESS", transaction_id=line.transaction_id,
+                       amount=line.amount, success_time=datetime.fromisoformat(line.at).replace(tzinfo=tz))
 
 
 class ReconcileFailed(RuntimeError):
@@ -59,7 +66,13 @@ def reconcile(db: Database, app: Flask, day: date, channel_name: str = "wechatpa
             run.mismatched += 1
             findings.append(f"订单 {line.out_trade_no} 账单金额 {money(line.amount)} 元与订单金额 "
                             f"{money(order.amount)} 元不符")
-        if known or order is None:
+        if known:
+            continue
+        if order is None or order.transaction_id not in (None, line.transaction_id):
+            if order is not None:
+                run.mismatched += 1
+                findings.append(f"订单 {line.out_trade_no} 重复付款 {money(line.amount)} 元，已列入待退款")
+            receive(db, app, channel_name, billed_payment(line, tz), source="bill")
             continue
         try:
             found = channel.query(line.out_trade_no)

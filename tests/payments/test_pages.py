@@ -81,8 +81,10 @@ def test_a_citizen_pays_from_the_pay_page_through_the_cashier(
         assert "缴费成功" in result
         assert len(receipts(app, fake_wechat, FLEX_OPENID)) == 1
         assert "2026-07" not in page_text(client.get("/h5/pay"))
+    elif outcome == "fail":
+        assert "这次支付没有成功，没有扣款" in result
     else:
-        assert "暂未收到付款结果" in result
+        assert "您还没有付款，没有扣款" in result
 
 
 def test_a_tampered_pay_signature_is_refused_by_the_cashier(
@@ -120,9 +122,11 @@ def test_staff_see_a_held_payment_and_refund_it_in_one_action(
     assert "待处理付款 1" in dashboard and "账单 1 笔 1.00 元，入账 0 笔 0.00 元" in dashboard
     page = staff.get("/admin/payments").get_data(as_text=True)
     assert order.out_trade_no in page and "1.00 元与订单金额" in page
-    refund = re.search(r'action="(/admin/payments/\d+/refund)"', page)
+    refund = re.search(r'action="(/admin/payments/refund/\w+)"', page)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert refund and token
     staff.post(refund.group(1), data={"csrf_token": token.group(1)})
     assert fake_pay.order(order.out_trade_no).state == "REFUND"
-    assert "没有待处理的付款" in staff.get("/admin/payments").get_data(as_text=True)
+    fake_pay.wait_for_notifies()  # the refund's notify: its final state
+    after = staff.get("/admin/payments").get_data(as_text=True)
+    assert "已退回付款人" in after and "/admin/payments/refund/" not in after  # no second button

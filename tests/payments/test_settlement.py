@@ -21,7 +21,8 @@ from miniservice.payments import settlement
 from miniservice.payments.errors import PayError
 from miniservice.payments.models import PayNotice, PayOrder
 from miniservice.payments.orders import close_order, start_payment
-from miniservice.payments.settlement import refund_held, settle_pending
+from miniservice.payments.refunds import refund_payment
+from miniservice.payments.settlement import settle_pending
 from miniservice.payments.wechatpay import TIMEOUT
 from miniservice.quotes.service import quote_for_person
 from miniservice.reminders.models import Reminder
@@ -118,11 +119,13 @@ def test_a_payment_of_another_amount_is_held_and_refunded_by_staff(
     assert "0.01 元与订单金额" in (held.hold_reason or "")
     assert _statuses(db, flexible) == {}
     assert _receipts(app, fake_wechat) == []
-    refunded = refund_held(db, app, order.id, "staff:test")
-    assert refunded.status == "refunded"
+    assert held.transaction_id is not None
+    refund_payment(db, app, held.transaction_id, "staff:test")
+    fake_pay.wait_for_notifies()
+    assert reload(db, order).status == "refunded"
     assert fake_pay.order(order.out_trade_no).state == "REFUND"
-    with pytest.raises(PayError):
-        refund_held(db, app, order.id, "staff:test")
+    again = refund_payment(db, app, held.transaction_id, "staff:test")  # a second click
+    assert again.status == "SUCCESS" and len(fake_pay.refunds) == 1
 
 
 def test_a_notify_for_an_unknown_order_is_kept_for_staff(
