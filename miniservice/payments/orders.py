@@ -183,7 +183,7 @@ def open_order(db: Database, app: Flask, openid: str, person_id: int, item: str)
                 raise PayError(NOT_YOURS, 403)
             raise PayError(NOT_PAYABLE)
         if payable.channel is None:
-            raise PayError("本地区暂未开通线上缴费，请按页面提示前往办理。")
+            raise PayError("本服务号暂不能直接收取本地区的医保费，请按网上缴费页面的提示到其他渠道缴纳。")
         facts = payable.quote.facts
         expiry = expires_on(session, facts.region, facts, payable.quote, today)
     order = PayOrder(

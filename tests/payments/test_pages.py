@@ -100,8 +100,16 @@ def test_where_no_channel_is_online_the_page_says_where_to_pay(app: Flask, regis
     person = registry.person(region="110105", scheme="flexible", openid="o_beijing", enrolled=date(2020, 1, 1))
     registry.months(person, "2020-01", "2026-06")
     text = page_text(_citizen(app, "o_beijing").get("/h5/pay"))
-    assert "本地区暂未开通线上缴费" in text and "医保经办机构" in text and "咨询电话 12393" in text
+    assert "本服务号暂不能直接收取本地区的医保费" in text and "医保经办机构" in text and "咨询电话 12393" in text
+    assert "国家医保服务平台APP" in text  # the online channels the rule file names, besides the windows
+    assert "本服务号尚未接入本地区的医保费收款渠道。依据：本服务缴费渠道设置" in text  # the service's own setting
+    assert "示例数据 本服务号尚未接入" not in text  # … which is a fact, not a guess
     assert "微信支付缴费" not in text
+
+
+def test_where_the_channel_is_illustrative_the_page_says_so(app: Flask, flexible: int) -> None:
+    text = page_text(_citizen(app, FLEX_OPENID).get("/h5/pay"))
+    assert "缴费渠道：微信支付（ 示例数据 演示假设本市医保部门已为本服务号开通微信支付收款" in text
 
 
 def test_staff_see_a_held_payment_and_refund_it_in_one_action(
