@@ -20,6 +20,8 @@ from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.devtools.fake_wechatpay import FakeWeChatPay
 from tests.conftest import LiveServer, save_screenshot
 
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+
 
 @pytest.fixture
 def app_overrides(app_overrides: dict[str, Any]) -> dict[str, Any]:
@@ -45,13 +47,15 @@ class DemoWalk:
             drain()  # what the scheduler's outbox job does every few seconds in the demo
         self.page.goto(f"{self.server.url}/demo/phone?openid={self.openid}")
 
-    def open_pay_page(self) -> None:
+    def open_order(self) -> None:
+        """Menu 我的医保 → 网上缴费, then 用微信支付缴费: the order's confirmation page."""
         self.phone()
         self.page.click("summary:has-text('我的医保')")
         self.shot("menu")
         self.page.get_by_role("link", name="网上缴费", exact=True).click()
         self.page.wait_for_url("**/h5/pay*")  # the fragment of WeChat's authorise URL survives
         self.shot("pay")
+        self.page.click("button:has-text('用微信支付缴费')")
 
     def to_cashier(self, fake_pay: FakeWeChatPay) -> None:
         self.page.click("#pay-button")
@@ -74,14 +78,11 @@ def demo(app: Flask, live_server: LiveServer, fake_wechat: FakeWeChat,
     return DemoWalk(app, live_server, phone_page, openid)
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("demo", ["demo_citizen_3"], indirect=True)
 def test_from_the_demo_phone_a_citizen_pays_sees_the_gap_close_and_the_receipt_in_chat(
         demo: DemoWalk, fake_pay: FakeWeChatPay, fake_wechat: FakeWeChat) -> None:
     page = demo.page
-    demo.open_pay_page()
-    page.click("button:has-text('用微信支付缴费')")
+    demo.open_order()
     amount = page.locator("#pay-amount").inner_text()
     assert amount.endswith(" 元")
     expect(page.locator("body")).to_contain_text("示例数据")  # the rates behind the amount are illustrative
@@ -100,14 +101,11 @@ def test_from_the_demo_phone_a_citizen_pays_sees_the_gap_close_and_the_receipt_i
     assert len([m for m in fake_wechat.sent_messages(demo.openid) if "缴费成功" in str(m)]) == 1
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("demo", ["demo_citizen_4"], indirect=True)
 def test_from_the_demo_phone_a_failed_then_cancelled_payment_charges_nothing_and_keeps_the_gap(
         demo: DemoWalk, fake_pay: FakeWeChatPay, fake_wechat: FakeWeChat) -> None:
     page = demo.page
-    demo.open_pay_page()
-    page.click("button:has-text('用微信支付缴费')")
+    demo.open_order()
     demo.to_cashier(fake_pay)
     demo.cashier("支付失败")
     expect(page.locator("#pay-result")).to_contain_text("没有成功，没有扣款")
