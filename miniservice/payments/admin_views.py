@@ -17,20 +17,25 @@ from miniservice.admin.blueprint import bp
 from miniservice.admin.principal import requires
 from miniservice.db import get_db
 from miniservice.payments.errors import PayError
-from miniservice.payments.models import PayNotice, PayOrder, PayReconciliation
+from miniservice.payments.models import PayNotice, PayOrder, PayReconciliation, PayRefund
 from miniservice.payments.refunds import REFUND_WORDS, refund_payment, refunds_by_payment
 
 
 @dataclass(frozen=True, slots=True)
 class PaymentSummary:
-    """What the dashboard shows of payments: held ones waiting for staff and the latest reconciliation."""
+    """What the dashboard shows of payments: those waiting for staff (held orders, and second payments or
+    payments for no order not yet refunded) and the latest reconciliation."""
 
     held: int
     latest: PayReconciliation | None
 
 
 def payment_summary(session: Session) -> PaymentSummary:
-    held = session.execute(select(func.count()).select_from(PayOrder).where(PayOrder.status == "held")).scalar_one()
+    orders = select(func.count()).select_from(PayOrder).where(PayOrder.status == "held")
+    strays = select(func.count()).select_from(PayNotice).where(
+        PayNotice.outcome.in_(("unknown_order", "duplicate")),
+        ~select(PayRefund.id).where(PayRefund.transaction_id == PayNotice.transaction_id).exists())
+    held = session.execute(orders).scalar_one() + session.execute(strays).scalar_one()
     latest = session.execute(select(PayReconciliation).order_by(PayReconciliation.bill_date.desc())
                              .limit(1)).scalar_one_or_none()
     return PaymentSummary(held, latest)

@@ -179,3 +179,17 @@ def test_a_settled_payment_cannot_be_refunded_here(
         refund_payment(db, app, str(reload(db, order).transaction_id), "staff:1")
     assert "不能在这里退款" in refused.value.message
     assert fake_pay.refunds == {}
+
+
+def test_the_dashboard_counts_payments_waiting_for_a_refund(
+        app: Flask, db: Database, flexible: int, fake_pay: FakeWeChatPay) -> None:
+    from miniservice.payments.admin_views import payment_summary
+
+    order = _paid(app, db, flexible, fake_pay)
+    second = fake_pay.second_payment(order.out_trade_no)
+    fake_pay.notify(order.out_trade_no, transaction_id=second.transaction_id)
+    with db.reading() as session:
+        assert payment_summary(session).held == 1
+    refund_payment(db, app, str(second.transaction_id), "staff:1")
+    with db.reading() as session:
+        assert payment_summary(session).held == 0
