@@ -37,6 +37,7 @@ ACTIONS = {
     "payment.settled": "网上缴费到账", "payment.held": "网上缴费待人工核对", "payment.refunded": "网上缴费已退款",
     "payment.duplicate": "重复支付待退款", "payment.order_closed": "订单已关闭后收到支付",
     "payment.unknown_order": "收到无对应订单的支付",
+    "payment.refund_requested": "发起网上缴费退款", "payment.refund_finished": "网上缴费退款结果",
 }
 
 DETAILS = {
@@ -51,11 +52,13 @@ DETAILS = {
     "link_id": "共济关系编号",
     "item": "缴费项目", "amount": "金额（元）", "by": "操作方", "other_person_id": "另一方",
     "consent_mode": "同意方式", "status": "状态",
+    "out_trade_no": "订单号", "transaction_id": "微信支付单号", "why": "情况",
 }
 REASONS = {"mismatch": "信息与登记不符", "locked": "账户已锁定", "pending": "核验中"}
 _WORDS = {  # coded detail values: family consent modes and link states
     "attested_minor": "监护人代未成年子女确认", "attested_offline": "线下核实", "wechat": "亲属在微信中同意",
     "pending": "等待亲属同意", "active": "已生效", "expired": "已过期", "revoked": "已解除",
+    "held": "与订单不符，待核对", "duplicate": "同一订单重复付款", "unknown_order": "没有对应订单",
 }
 _BY = {"holder": "共济人", "relative": "亲属"}
 _ACTORS = {"staff": "工作人员", "citizen": "参保人", "system": "系统", "wechat": "微信用户"}
@@ -116,7 +119,7 @@ def _value(key: str, value: Any, tz: ZoneInfo) -> str:
             return value
     if key == "reason":
         return REASONS.get(str(value), str(value))
-    if key in ("consent_mode", "status"):
+    if key in ("consent_mode", "status", "why"):
         return _WORDS.get(str(value), str(value))
     if isinstance(value, dict):
         return "，".join(f"{DETAILS.get(k, k)} {_value(k, v, tz)}" for k, v in value.items())

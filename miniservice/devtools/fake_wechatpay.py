@@ -14,8 +14,13 @@ Endpoints: ``v3/pay/transactions/jsapi``, ``v3/pay/transactions/out-trade-no/{no
 The cashier page ``__fake__/pay/cashier`` stands in for WeChat's own (pay, fail or cancel), after
 checking the page's ``paySign`` like the WeChat client does.
 
+Refunds (``v3/refund/domestic/refunds``, by transaction id or order number) answer PROCESSING, once
+per refund number, and then send the refund's notify (``REFUND.SUCCESS``, or ``refund_outcome`` =
+``ABNORMAL`` / ``CLOSED``); :meth:`refund_notify` re-sends one on demand.
+
 On demand, for tests and the demo: :meth:`notify` re-sends (repeated, late), with ``forged=True``
 (signed by another key), ``amount=`` (a paid amount that differs), ``age=`` (an old timestamp);
+:meth:`second_payment` books another payment (another transaction id) of an order already paid;
 ``hold_notifies`` keeps notifies back so they can be released later or in reverse order
 (:meth:`release`); :meth:`stray_payment` books a payment for no order of ours; :meth:`delay`
 makes a path slow enough to time the client out.
@@ -34,7 +39,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Self
@@ -59,6 +64,14 @@ BILL_HEADER = ["交易时间", "公众账号ID", "商户号", "特约商户号",
                "手续费", "费率", "订单金额", "申请退款金额", "费率备注"]
 
 
+CASHIER_STYLE = (  # about what WeChat's own cashier looks like on a phone: one amount, large buttons
+    "body{font-family:sans-serif;margin:0;padding:24px 16px;text-align:center;background:#ededed;color:#111}"
+    "h1{font-size:20px;font-weight:500}p{font-size:17px}#cashier-amount{font-size:36px;font-weight:600}"
+    "button{display:block;width:100%;min-height:48px;margin:12px 0;font-size:18px;border:0;border-radius:8px;"
+    "background:#fff;color:#111}button[value=success]{background:#077d3c;color:#fff}"
+    ".hint{font-size:15px;color:#555}")
+
+
 @dataclass
 class FakeOrder:
     out_trade_no: str
@@ -73,6 +86,17 @@ class FakeOrder:
     success_time: str | None = None
     paid_total: int | None = None
     refunds: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FakeRefund:
+    out_refund_no: str
+    refund_id: str
+    payment: FakeOrder
+    refund: int  # 分
+    notify_url: str
+    status: str = "PROCESSING"
+    success_time: str | None = None
 
 
 def _sign(key: rsa.RSAPrivateKey, text: str) -> str:
@@ -94,6 +118,9 @@ class FakeWeChatPay:
     def reset(self) -> None:
         with getattr(self, "_lock", threading.RLock()):
             self.orders: dict[str, FakeOrder] = {}
+            self.extra_payments: dict[str, FakeOrder] = {}  # by transaction id: second payments of an order
+            self.refunds: dict[str, FakeRefund] = {}
+            self.refund_outcome = "SUCCESS"
             self.hold_notifies = False
             self.held: list[tuple[str, bytes, dict[str, str]]] = []
             self.delivered: list[tuple[str, int]] = []  # (out_trade_no, status the app answered)
@@ -133,7 +160,10 @@ class FakeWeChatPay:
         """The citizen's action in the cashier: ``success`` (then the notify goes out), ``fail``, ``cancel``."""
         with self._lock:
             order = next(o for o in self.orders.values() if o.prepay_id == prepay_id)
-            if outcome == "cancel" or order.state != "NOTPAY":
+            if order.state not in ("NOTPAY", "PAYERROR"):  # a failed try may be tried again
+                return order
+            if outcome == "cancel":  # the new try was abandoned: nothing is owed to it, as before any try
+                order.state = "NOTPAY"
                 return order
             if outcome == "fail":
                 order.state = "PAYERROR"
@@ -155,16 +185,52 @@ class FakeWeChatPay:
             self.orders[out_trade_no] = order
             return order
 
-    def notify(self, out_trade_no: str, *, forged: bool = False, amount: int | None = None, age: float = 0,
-               background: bool = False, url: str | None = None) -> int | None:
-        """POST the order's success notify now (or hold it); returns the app's HTTP status."""
+    def second_payment(self, out_trade_no: str) -> FakeOrder:
+        """Another payment (another transaction id) of an order already paid, as a buggy client or a
+        merchant mistake could produce; its notify goes out like the first one's."""
         with self._lock:
-            order = self.orders[out_trade_no]
+            first = self.orders[out_trade_no]
+            again = replace(first, transaction_id="42000" + secrets.token_hex(12), refunds=[],
+                            success_time=datetime.fromtimestamp(self._clock(), CST).isoformat(timespec="seconds"))
+            self.extra_payments[str(again.transaction_id)] = again
+        return again
+
+    def notify(self, out_trade_no: str, *, forged: bool = False, amount: int | None = None, age: float = 0,
+               background: bool = False, url: str | None = None, transaction_id: str | None = None) -> int | None:
+        """POST the order's success notify now (or hold it); returns the app's HTTP status.
+        ``transaction_id`` names a second payment of the order (:meth:`second_payment`)."""
+        with self._lock:
+            order = self.extra_payments[transaction_id] if transaction_id else self.orders[out_trade_no]
             resource = self._transaction(order)
             if amount is not None:
                 resource["amount"]["total"] = resource["amount"]["payer_total"] = amount
             target = url or order.notify_url
         body, headers = self._notify_body(resource, forged=forged, age=age)
+        return self._deliver(out_trade_no, target, body, headers, background)
+
+    def refund_notify(self, out_refund_no: str, status: str | None = None, *, background: bool = False) -> int | None:
+        """Finish a refund (``status`` or :attr:`refund_outcome`) and POST its notify, as WeChat Pay does."""
+        with self._lock:
+            refund = self.refunds[out_refund_no]
+            refund.status = status or self.refund_outcome
+            if refund.status == "SUCCESS":
+                refund.success_time = datetime.fromtimestamp(self._clock(), CST).isoformat(timespec="seconds")
+            paid = refund.payment.paid_total if refund.payment.paid_total is not None else refund.payment.total
+            resource: dict[str, Any] = {
+                "mchid": self.keys.mchid, "out_trade_no": refund.payment.out_trade_no,
+                "transaction_id": refund.payment.transaction_id, "out_refund_no": out_refund_no,
+                "refund_id": refund.refund_id, "refund_status": refund.status, "user_received_account": "支付用户零钱",
+                "amount": {"total": paid, "refund": refund.refund, "payer_total": paid, "payer_refund": refund.refund}}
+            if refund.success_time:
+                resource["success_time"] = refund.success_time
+        summary = {"SUCCESS": "退款成功", "ABNORMAL": "退款异常", "CLOSED": "退款关闭"}.get(refund.status, "")
+        body, headers = self._notify_body(resource, forged=False, age=0, event=f"REFUND.{refund.status}",
+                                          summary=summary, kind="refund")
+        return self._deliver(out_refund_no, refund.notify_url, body, headers, background)
+
+    def _deliver(self, out_trade_no: str, target: str, body: bytes, headers: dict[str, str],
+                 background: bool) -> int | None:
+        """Post now, in the background, or keep it back (``hold_notifies``); ``delivered`` records each."""
         if self.hold_notifies:
             with self._lock:
                 self.held.append((out_trade_no, body, headers | {"X-Target": target}))
@@ -218,14 +284,15 @@ class FakeWeChatPay:
                                                        "payer_currency": "CNY"}}
         return data
 
-    def _notify_body(self, resource: dict[str, Any], *, forged: bool, age: float) -> tuple[bytes, dict[str, str]]:
+    def _notify_body(self, resource: dict[str, Any], *, forged: bool, age: float, event: str = "TRANSACTION.SUCCESS",
+                     summary: str = "支付成功", kind: str = "transaction") -> tuple[bytes, dict[str, str]]:
         nonce = secrets.token_hex(6)  # 12 characters, as WeChat Pay sends
-        ciphertext = self._aes.encrypt(nonce.encode(), json.dumps(resource).encode(), b"transaction")
+        ciphertext = self._aes.encrypt(nonce.encode(), json.dumps(resource).encode(), kind.encode())
         body = json.dumps({
             "id": secrets.token_hex(16), "create_time": datetime.now(CST).isoformat(timespec="seconds"),
-            "resource_type": "encrypt-resource", "event_type": "TRANSACTION.SUCCESS", "summary": "支付成功",
-            "resource": {"original_type": "transaction", "algorithm": "AEAD_AES_256_GCM",
-                         "ciphertext": base64.b64encode(ciphertext).decode(), "associated_data": "transaction",
+            "resource_type": "encrypt-resource", "event_type": event, "summary": summary,
+            "resource": {"original_type": kind, "algorithm": "AEAD_AES_256_GCM",
+                         "ciphertext": base64.b64encode(ciphertext).decode(), "associated_data": kind,
                          "nonce": nonce},
         }).encode()
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048) if forged else self._platform
@@ -330,15 +397,27 @@ class FakeWeChatPay:
         return self._answer(200, {"prepay_id": order.prepay_id})
 
     def _refund(self, data: dict[str, Any]) -> Response:
-        order = self.orders.get(data.get("out_trade_no", ""))
+        """One refund per refund number (a repeated request gets the same answer), then its notify."""
+        tid = data.get("transaction_id")
+        payments = [*self.orders.values(), *self.extra_payments.values()]
+        order = next((o for o in payments if (o.transaction_id == tid if tid else
+                                              o.out_trade_no == data.get("out_trade_no"))), None)
         if order is None or order.state not in ("SUCCESS", "REFUND"):
             return self._answer(404, {"code": "RESOURCE_NOT_EXISTS", "message": "订单不存在"})
-        if data["out_refund_no"] not in order.refunds:
-            order.refunds.append(data["out_refund_no"])
-        order.state = "REFUND"
-        return self._answer(200, {"refund_id": "50000" + secrets.token_hex(10), "out_refund_no": data["out_refund_no"],
-                                  "out_trade_no": order.out_trade_no, "status": "SUCCESS",
-                                  "amount": data["amount"]})
+        number = data["out_refund_no"]
+        refund = self.refunds.get(number)
+        if refund is None:
+            refund = FakeRefund(number, "50000" + secrets.token_hex(10), order, int(data["amount"]["refund"]),
+                                data.get("notify_url", order.notify_url))
+            self.refunds[number] = refund
+            order.refunds.append(number)
+            order.state = "REFUND"
+        answer = self._answer(200, {"refund_id": refund.refund_id, "out_refund_no": number,
+                                    "transaction_id": order.transaction_id, "out_trade_no": order.out_trade_no,
+                                    "status": refund.status, "amount": data["amount"]})
+        if refund.status == "PROCESSING":  # accepted now, finished a moment later
+            self.refund_notify(number, background=True)
+        return answer
 
     def _bill(self, day: str) -> bytes:
         out = io.StringIO()
@@ -346,7 +425,7 @@ class FakeWeChatPay:
         writer.writerow(BILL_HEADER)
         total = 0
         count = 0
-        for o in self.orders.values():
+        for o in [*self.orders.values(), *self.extra_payments.values()]:
             if not (o.transaction_id and o.success_time and o.success_time.startswith(day)):
                 continue
             paid = o.paid_total if o.paid_total is not None else o.total
@@ -386,9 +465,11 @@ class FakeWeChatPay:
                          if k in ("appId", "timeStamp", "nonceStr", "package", "signType", "paySign", "return"))
         buttons = "".join(f'<button name="outcome" value="{value}">{label}</button>'
                           for value, label in (("success", "确认支付"), ("fail", "支付失败"), ("cancel", "取消")))
-        page = (f'<!doctype html><meta charset="utf-8"><title>微信支付</title><h1>微信支付（模拟）</h1>'
-                f'<p>{html.escape(order.description)}</p><p id="cashier-amount">￥{order.total / 100:.2f}</p>'
+        page = (f'<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
+                f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>微信支付</title>'
+                f'<style>{CASHIER_STYLE}</style><h1>微信支付（模拟）</h1>'
+                f'<p>{html.escape(order.description)}</p><p id="cashier-amount">￥{order.total / 100:,.2f}</p>'
                 f'<form method="post" action="?{html.escape(urlencode({"package": params.get("package", "")}))}">'
-                f'{hidden}{buttons}</form>')
+                f'{hidden}{buttons}</form><p class="hint">演示用的模拟收银台，不会真的扣款。</p></html>')
         return Response(page, content_type=HTML)
 

@@ -51,6 +51,18 @@ class Transaction:
 
 
 @dataclass(frozen=True, slots=True)
+class RefundState:
+    """What the channel says about one refund: its answer to the request, or a verified refund notify."""
+
+    out_refund_no: str
+    status: str  # PROCESSING, then SUCCESS / ABNORMAL / CLOSED
+    refund_id: str | None = None
+    transaction_id: str | None = None
+    success_time: datetime | None = None
+    mchid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BillLine:
     """One row of the channel's daily bill."""
 
@@ -69,13 +81,14 @@ class Channel(Protocol):
 
     def jsapi_params(self, prepay_id: str) -> dict[str, str]: ...
 
-    def parse_notify(self, headers: dict[str, str], body: bytes) -> Transaction: ...
+    def parse_notify(self, headers: dict[str, str], body: bytes) -> Transaction | RefundState: ...
 
     def query(self, out_trade_no: str) -> Transaction: ...
 
     def close(self, out_trade_no: str) -> None: ...
 
-    def refund(self, out_trade_no: str, out_refund_no: str, amount: Decimal, total: Decimal, reason: str) -> str: ...
+    def refund(self, transaction_id: str, out_refund_no: str, amount: Decimal, total: Decimal,
+               reason: str) -> RefundState: ...
 
     def bill(self, day: date) -> list[BillLine]: ...
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from miniservice import state
 from miniservice.db import get_db
-from miniservice.payments.models import PayNotice, PayOrder
+from miniservice.payments.models import PayNotice, PayOrder, PayRefund
 from miniservice.payments.orders import close_expired
 from miniservice.payments.reconcile import ReconcileFailed, reconcile
 
@@ -34,7 +34,7 @@ def list_orders(status: str | None, limit: int) -> None:
                        f"expires {o.expires_on}")
 
 
-@orders.command("show", help="One order with its frozen quote and the payments received for it.")
+@orders.command("show", help="One order with its frozen quote, the payments received for it and their refunds.")
 @click.argument("out_trade_no")
 def show(out_trade_no: str) -> None:
     with get_db().reading() as session:
@@ -42,10 +42,14 @@ def show(out_trade_no: str) -> None:
         if order is None:
             raise click.ClickException(f"no order {out_trade_no}")
         notices = session.execute(select(PayNotice).where(PayNotice.out_trade_no == out_trade_no)).scalars().all()
+        refunds = session.execute(select(PayRefund).where(PayRefund.out_trade_no == out_trade_no)).scalars().all()
     fields = {k: str(v) for k, v in order.model_dump(exclude={"frozen", "openid"}).items()}
     fields["frozen"] = json.loads(order.frozen)
     fields["payments"] = [{"transaction_id": n.transaction_id, "amount": str(n.amount), "source": n.source,
                            "outcome": n.outcome} for n in notices]
+    fields["refunds"] = [{"out_refund_no": r.out_refund_no, "transaction_id": r.transaction_id,
+                          "amount": str(r.amount), "status": r.status, "requested_by": r.requested_by,
+                          "finished_at": str(r.finished_at) if r.finished_at else None} for r in refunds]
     click.echo(json.dumps(fields, ensure_ascii=False, indent=2))
 
 

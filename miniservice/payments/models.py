@@ -7,7 +7,9 @@ Each table's unique keys are its idempotency:
 * ``pay_order.out_trade_no``: the number the channel knows the order by;
 * ``pay_notice.transaction_id``: a payment is recorded once, however often or late its notify comes;
 * ``pay_order.transaction_id``: an order is settled by one payment; a second one is held for refund;
-* ``pay_reconciliation (channel, bill_date)``: one result per day, replaced when the day is re-run.
+* ``pay_reconciliation (channel, bill_date)``: one result per day, replaced when the day is re-run;
+* ``pay_refund.out_refund_no`` (derived from the payment's transaction id) and ``pay_refund.transaction_id``:
+  a payment is refunded once, in full, however often staff click or the channel's notify repeats.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from miniservice.columns import Money, UTCDateTime, one_of
 
 KINDS = ("backpay", "premium", "relative_premium")
 STATUSES = ("open", "paid", "held", "closed", "refunded")
+# ``requested``: stored, not yet accepted by the channel (a click may send it again, same number);
+# then the channel's own states: PROCESSING, and the final SUCCESS / ABNORMAL / CLOSED from its notify.
+REFUND_STATES = ("requested", "PROCESSING", "SUCCESS", "ABNORMAL", "CLOSED")
+REFUND_FINAL = ("SUCCESS", "ABNORMAL", "CLOSED")
 
 
 class PayOrder(SQLModel, table=True):
@@ -99,3 +105,23 @@ class PayReconciliation(SQLModel, table=True):
     unknown: int = 0  # payments in the bill for no order of ours
     mismatched: int = 0  # amount differs, or paid here but missing from the bill
     details: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of findings
+
+
+class PayRefund(SQLModel, table=True):
+    """A full refund of one payment that could not be applied (held, duplicate, or for no order)."""
+
+    __tablename__ = "pay_refund"
+    __table_args__ = (CheckConstraint(one_of("status", REFUND_STATES), name="ck_pay_refund_status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    out_refund_no: str = Field(max_length=64, unique=True)
+    transaction_id: str = Field(max_length=64, unique=True)
+    out_trade_no: str = Field(max_length=32, index=True)
+    channel: str = Field(max_length=24)
+    amount: Decimal = Field(sa_type=Money)
+    why: str = Field(max_length=24)  # the payment's outcome: held / duplicate / unknown_order
+    status: str = Field(default="requested", max_length=16)
+    refund_id: str | None = Field(default=None, max_length=64)  # the channel's number for it
+    requested_by: str = Field(max_length=80)
+    requested_at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # final state reached

@@ -35,7 +35,7 @@ from miniservice.payments.errors import PayError
 from miniservice.payments.models import PayOrder
 from miniservice.quotes.errors import QuoteUnavailable
 from miniservice.quotes.service import PersonQuote, person_quote, rules_on
-from miniservice.rules.citing import QuoteError
+from miniservice.rules.citing import Citation, QuoteError, cite
 from miniservice.rules.kinds import Scheme
 from miniservice.rules.money import to_fen
 from miniservice.rules.quote import quote as engine_quote
@@ -64,6 +64,7 @@ class Payable:
     relative_name: str | None = None
     channel: str | None = None  # None: no online channel in this region; the page says where to go
     guidance: GuidanceRules | None = None
+    channel_cite: Citation | None = None  # where the rule file says this city collects, or 示例数据
 
     @property
     def open_key(self) -> str:
@@ -108,10 +109,11 @@ def payables(session: Session, payer: Person, today: date) -> list[Payable]:
         item = _item(quoted, kind)
         if item is None:
             continue
-        guidance = rules_on(session, quoted.person.region_code, today).guidance
-        channel = guidance.pay_channel.value
+        rules = rules_on(session, quoted.person.region_code, today)
+        channel = rules.guidance.pay_channel.value
         found.append(Payable(person_id, kind, item[0], item[1], quoted.quote, name,
-                             None if channel is PayChannel.NONE else channel.value, guidance))
+                             None if channel is PayChannel.NONE else channel.value, rules.guidance,
+                             cite(rules, "guidance.pay_channel", rules.guidance.pay_channel)))
     return found
 
 
@@ -182,7 +184,7 @@ def open_order(db: Database, app: Flask, openid: str, person_id: int, item: str)
                 raise PayError(NOT_YOURS, 403)
             raise PayError(NOT_PAYABLE)
         if payable.channel is None:
-            raise PayError("本地区暂未开通线上缴费，请按页面提示前往办理。")
+            raise PayError("本服务号暂不能直接收取本地区的医保费，请按网上缴费页面的提示到其他渠道缴纳。")
         facts = payable.quote.facts
         expiry = expires_on(session, facts.region, facts, payable.quote, today)
     order = PayOrder(

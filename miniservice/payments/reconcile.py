@@ -3,7 +3,8 @@
 For one bill day: each SUCCESS row of the bill must match a settled (or held) order of the same
 amount; a row whose payment never reached us (lost notify) is recovered by querying the channel and
 settled through :func:`~miniservice.payments.settlement.receive`; a row for no order of ours is
-flagged; an order settled here for that day but missing from the bill is flagged. Payments stored
+flagged and kept (as is a second payment of an order already paid) so that staff can refund it; an
+order settled here for that day but missing from the bill is flagged. Payments stored
 but left unsettled by a dead worker are settled first. The day's result replaces any earlier run.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -22,12 +23,18 @@ from sqlmodel import Session
 from miniservice import state
 from miniservice.clock import now_utc
 from miniservice.db import Database, get_db
-from miniservice.payments.channels import ChannelUnavailable, channel_named
-from miniservice.payments.models import PayNotice, PayOrder, PayReconciliation
+from miniservice.payments.channels import BillLine, ChannelUnavailable, Transaction, channel_named
+from miniservice.payments.models import PayNotice, PayOrder, PayReconciliation, PayRefund
 from miniservice.payments.orders import close_expired
 from miniservice.payments.settlement import receive, settle_pending
 from miniservice.rules.money import ZERO
 from miniservice.rules.quote_model import money
+
+
+def billed_payment(line: BillLine, tz: ZoneInfo) -> Transaction:
+    """A bill row as a payment (the bill's times are local, without an offset)."""
+    return Transaction(out_trade_no=line.out_trade_no, trade_state="SUCCESS", transaction_id=line.transaction_id,
+                       amount=line.amount, success_time=datetime.fromisoformat(line.at).replace(tzinfo=tz))
 
 
 class ReconcileFailed(RuntimeError):
@@ -63,7 +70,13 @@ def reconcile(db: Database, app: Flask, day: date, channel_name: str = "wechatpa
             run.mismatched += 1
             findings.append(f"订单 {line.out_trade_no} 账单金额 {money(line.amount)} 元与订单金额 "
                             f"{money(order.amount)} 元不符")
-        if known or order is None:
+        if known:
+            continue
+        if order is None or order.transaction_id not in (None, line.transaction_id):
+            if order is not None:
+                run.mismatched += 1
+                findings.append(f"订单 {line.out_trade_no} 重复付款 {money(line.amount)} 元，已列入待退款")
+            receive(db, app, channel_name, billed_payment(line, tz), source="bill")
             continue
         try:
             found = channel.query(line.out_trade_no)
@@ -109,14 +122,19 @@ def reconcile_yesterday(app: Flask, today: date) -> None:
 
 @dataclass(frozen=True, slots=True)
 class PaymentSummary:
-    """What the dashboard shows of payments: held ones waiting for staff and the latest reconciliation."""
+    """What the dashboard shows of payments: those waiting for staff (held orders, and second payments or
+    payments for no order not yet refunded) and the latest reconciliation."""
 
     held: int
     latest: PayReconciliation | None
 
 
 def payment_summary(session: Session) -> PaymentSummary:
-    held = session.execute(select(func.count()).select_from(PayOrder).where(PayOrder.status == "held")).scalar_one()
+    orders = select(func.count()).select_from(PayOrder).where(PayOrder.status == "held")
+    strays = select(func.count()).select_from(PayNotice).where(
+        PayNotice.outcome.in_(("unknown_order", "duplicate")),
+        ~select(PayRefund.id).where(PayRefund.transaction_id == PayNotice.transaction_id).exists())
+    held = session.execute(orders).scalar_one() + session.execute(strays).scalar_one()
     latest = session.execute(select(PayReconciliation).order_by(PayReconciliation.bill_date.desc())
                              .limit(1)).scalar_one_or_none()
     return PaymentSummary(held, latest)

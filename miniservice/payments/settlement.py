@@ -31,8 +31,7 @@ from miniservice.citizens.models import Contribution, Person, ResidentPremium
 from miniservice.clock import now_utc
 from miniservice.db import Database, insert_ignore
 from miniservice.outbox import enqueue
-from miniservice.payments.channels import ChannelUnavailable, Transaction, channel_named
-from miniservice.payments.errors import PayError
+from miniservice.payments.channels import Transaction
 from miniservice.payments.models import PayNotice, PayOrder
 from miniservice.quotes.errors import QuoteUnavailable
 from miniservice.quotes.service import rules_on
@@ -44,7 +43,12 @@ log = logging.getLogger(__name__)
 
 
 def receive(db: Database, app: Flask, channel: str, tx: Transaction, *, source: str) -> str:
-    """Store a confirmed payment (once per transaction id), then settle it; returns the outcome."""
+    """Store a confirmed payment (once per transaction id), then settle it; returns the outcome.
+
+    ``source`` is ``notify``, ``query``, or ``bill``: a row of the channel's daily bill, passed here by
+    reconciliation only when it can never be credited (a payment for no order of ours, or a second
+    payment of an order already paid), so that it is kept for staff to refund.
+    """
     if not tx.paid or tx.amount is None or tx.success_time is None:
         return "ignored"
     with db.transaction() as session:
@@ -201,30 +205,4 @@ def settle_pending(db: Database, app: Flask) -> int:
         settle_notice(db, app, transaction_id)
     return len(pending)
 
-
-def refund_held(db: Database, app: Flask, order_id: int, actor: str) -> PayOrder:
-    """Staff's one action on a held payment: refund it in full through its channel."""
-    with db.reading() as session:
-        order = session.get(PayOrder, order_id)
-    if order is None or order.status != "held" or order.transaction_id is None:
-        raise PayError("该订单不是待处理的付款，不能退款。")
-    channel = channel_named(app, order.channel)
-    if channel is None:
-        raise PayError("收款渠道未配置，无法退款。", 503)
-    with db.reading() as session:
-        paid = session.execute(select(PayNotice.amount).where(
-            PayNotice.transaction_id == order.transaction_id)).scalar_one()
-    refund_no = f"R{order.out_trade_no}"
-    try:
-        channel.refund(order.out_trade_no, refund_no, paid, paid, "缴费未能入账，全额退回")
-    except ChannelUnavailable as exc:
-        log.warning("refund of %s failed: %s", order.out_trade_no, exc)
-        raise PayError("退款请求未成功，请稍后再试（不会重复退款）。", 503) from None
-    with db.transaction() as session:
-        stored = session.get(PayOrder, order_id, with_for_update=True)
-        assert stored is not None
-        if stored.status == "held":
-            stored.status, stored.refund_no, stored.refunded_at = "refunded", refund_no, now_utc()
-            record(session, actor, "payment.refunded", f"pay_order:{order_id}", amount=str(paid))
-        return stored
 

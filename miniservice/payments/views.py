@@ -1,8 +1,8 @@
 """网上缴费 pages (``/h5/pay``) and the channel's notify (``/pay/notify/<channel>``).
 
 Thin views: who the citizen is comes from WeChat OAuth (``g.openid``); every step is a service call.
-The notify is answered 200 only once the payment is stored; a forged or stale notify gets 401 and
-leaves nothing behind.
+The notify (a payment's or a refund's) is answered 204 only once it is stored; a forged or stale
+notify gets 401 and leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_te
 from miniservice import state
 from miniservice.admin.blueprint import csrf
 from miniservice.db import get_db
-from miniservice.payments.channels import CHANNEL_LABELS, BadNotify, ChannelUnavailable, channel_named
+from miniservice.payments.channels import CHANNEL_LABELS, BadNotify, ChannelUnavailable, RefundState, channel_named
 from miniservice.payments.errors import PayError
 from miniservice.payments.orders import bound_payer, close_order, open_order, order_for, payables, start_payment
+from miniservice.payments.refunds import record_refund_state
 from miniservice.payments.settlement import receive
 from miniservice.quotes.errors import QuoteUnavailable
 from miniservice.wechat.oauth import citizen_required
@@ -101,16 +102,18 @@ def result(out_trade_no: str) -> Any:
     except PayError as exc:
         return _error(exc)
     channel = channel_named(current_app, order.channel)
+    state = None  # what the channel says of an unpaid order: failed (PAYERROR), not paid, or unknown
     if order.status == "open" and order.prepay_id and channel is not None:
         try:
             found = channel.query(order.out_trade_no)
+            state = found.trade_state
             if found.paid:
                 receive(db, current_app, order.channel, found, source="query")
         except ChannelUnavailable:
             pass  # the notify or the daily reconciliation will bring it
         with db.reading() as session:
             order = order_for(session, g.openid, out_trade_no)
-    return render_template("h5/pay_result.html", order=order)
+    return render_template("h5/pay_result.html", order=order, state=state)
 
 
 @bp.post("/h5/pay/orders/<out_trade_no>/cancel")
@@ -144,5 +147,8 @@ def notify(name: str) -> Any:
     keys = getattr(channel, "keys", None)
     if keys is not None and tx.mchid is not None and tx.mchid != keys.mchid:
         return jsonify(code="FAIL", message="merchant"), 400
-    receive(get_db(), current_app, name, tx, source="notify")
+    if isinstance(tx, RefundState):
+        record_refund_state(get_db(), tx)
+    else:
+        receive(get_db(), current_app, name, tx, source="notify")
     return "", 204

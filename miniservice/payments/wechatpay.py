@@ -24,7 +24,7 @@ import requests
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from miniservice.config import Settings
-from miniservice.payments.channels import BadNotify, BillLine, ChannelUnavailable, Prepay, Transaction
+from miniservice.payments.channels import BadNotify, BillLine, ChannelUnavailable, Prepay, RefundState, Transaction
 from miniservice.payments.keys import PayKeys
 from miniservice.rules.money import FEN
 
@@ -87,7 +87,8 @@ class WeChatPayChannel:
         return {"appId": self.appid, "timeStamp": timestamp, "nonceStr": nonce, "package": package,
                 "signType": "RSA", "paySign": signature}
 
-    def parse_notify(self, headers: dict[str, str], body: bytes) -> Transaction:
+    def parse_notify(self, headers: dict[str, str], body: bytes) -> Transaction | RefundState:
+        """A payment's notify (TRANSACTION.SUCCESS) or a refund's (REFUND.SUCCESS/ABNORMAL/CLOSED), verified."""
         try:
             sent_at = int(headers.get("Wechatpay-Timestamp", ""))
         except ValueError:
@@ -100,7 +101,19 @@ class WeChatPayChannel:
             raise BadNotify(str(exc)) from exc
         if not result or not isinstance(result.get("resource"), dict):
             raise BadNotify("signature or encryption does not verify")
+        if str(result.get("event_type", "")).startswith("REFUND."):
+            return self._refund_state(result["resource"])
         return self._transaction(result["resource"])
+
+    @staticmethod
+    def _refund_state(data: dict[str, Any]) -> RefundState:
+        success = data.get("success_time")
+        return RefundState(
+            out_refund_no=str(data.get("out_refund_no", "")),
+            status=str(data.get("refund_status") or data.get("status") or ""),
+            refund_id=data.get("refund_id") or None, transaction_id=data.get("transaction_id") or None,
+            success_time=datetime.fromisoformat(success) if success else None, mchid=data.get("mchid"),
+        )
 
     def _transaction(self, data: dict[str, Any]) -> Transaction:
         amount = data.get("amount") or {}
@@ -120,13 +133,15 @@ class WeChatPayChannel:
     def close(self, out_trade_no: str) -> None:
         self._ok(self._call(self.client.close, out_trade_no=out_trade_no), 204, 200)
 
-    def refund(self, out_trade_no: str, out_refund_no: str, amount: Decimal, total: Decimal, reason: str) -> str:
+    def refund(self, transaction_id: str, out_refund_no: str, amount: Decimal, total: Decimal,
+               reason: str) -> RefundState:
+        """Refund by the payment's transaction id: a second payment of one order shares its out_trade_no."""
         data = self._ok(self._call(
             self.client.refund, out_refund_no=out_refund_no, amount={
                 "refund": fen(amount), "total": fen(total), "currency": "CNY"},
-            out_trade_no=out_trade_no, reason=reason,
+            transaction_id=transaction_id, reason=reason,
         ), 200)
-        return str(data.get("status", ""))
+        return self._refund_state(data)
 
     def bill(self, day: date) -> list[BillLine]:
         """The day's trade bill: WeChat's CSV (every value behind a backquote), gzipped."""

@@ -81,8 +81,10 @@ def test_a_citizen_pays_from_the_pay_page_through_the_cashier(
         assert "缴费成功" in result
         assert len(receipts(app, fake_wechat, FLEX_OPENID)) == 1
         assert "2026-07" not in page_text(client.get("/h5/pay"))
+    elif outcome == "fail":
+        assert "这次支付没有成功，没有扣款" in result
     else:
-        assert "暂未收到付款结果" in result
+        assert "您还没有付款，没有扣款" in result
 
 
 def test_a_tampered_pay_signature_is_refused_by_the_cashier(
@@ -98,8 +100,16 @@ def test_where_no_channel_is_online_the_page_says_where_to_pay(app: Flask, regis
     person = registry.person(region="110105", scheme="flexible", openid="o_beijing", enrolled=date(2020, 1, 1))
     registry.months(person, "2020-01", "2026-06")
     text = page_text(_citizen(app, "o_beijing").get("/h5/pay"))
-    assert "本地区暂未开通线上缴费" in text and "医保经办机构" in text and "咨询电话 12393" in text
+    assert "本服务号暂不能直接收取本地区的医保费" in text and "医保经办机构" in text and "咨询电话 12393" in text
+    assert "国家医保服务平台APP" in text  # the online channels the rule file names, besides the windows
+    assert "本服务号尚未接入本地区的医保费收款渠道。依据：本服务缴费渠道设置" in text  # the service's own setting
+    assert "示例数据 本服务号尚未接入" not in text  # … which is a fact, not a guess
     assert "微信支付缴费" not in text
+
+
+def test_where_the_channel_is_illustrative_the_page_says_so(app: Flask, flexible: int) -> None:
+    text = page_text(_citizen(app, FLEX_OPENID).get("/h5/pay"))
+    assert "缴费渠道：微信支付（ 示例数据 演示假设本市医保部门已为本服务号开通微信支付收款" in text
 
 
 def test_staff_see_a_held_payment_and_refund_it_in_one_action(
@@ -120,9 +130,11 @@ def test_staff_see_a_held_payment_and_refund_it_in_one_action(
     assert "待处理付款 1" in dashboard and "账单 1 笔 1.00 元，入账 0 笔 0.00 元" in dashboard
     page = staff.get("/admin/payments").get_data(as_text=True)
     assert order.out_trade_no in page and "1.00 元与订单金额" in page
-    refund = re.search(r'action="(/admin/payments/\d+/refund)"', page)
+    refund = re.search(r'action="(/admin/payments/refund/\w+)"', page)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert refund and token
     staff.post(refund.group(1), data={"csrf_token": token.group(1)})
     assert fake_pay.order(order.out_trade_no).state == "REFUND"
-    assert "没有待处理的付款" in staff.get("/admin/payments").get_data(as_text=True)
+    fake_pay.wait_for_notifies()  # the refund's notify: its final state
+    after = staff.get("/admin/payments").get_data(as_text=True)
+    assert "已退回付款人" in after and "/admin/payments/refund/" not in after  # no second button

@@ -21,7 +21,8 @@ from miniservice.payments import settlement
 from miniservice.payments.errors import PayError
 from miniservice.payments.models import PayNotice, PayOrder
 from miniservice.payments.orders import close_order, start_payment
-from miniservice.payments.settlement import refund_held, settle_pending
+from miniservice.payments.refunds import refund_payment
+from miniservice.payments.settlement import settle_pending
 from miniservice.payments.wechatpay import TIMEOUT
 from miniservice.quotes.service import quote_for_person
 from miniservice.reminders.models import Reminder
@@ -118,11 +119,13 @@ def test_a_payment_of_another_amount_is_held_and_refunded_by_staff(
     assert "0.01 元与订单金额" in (held.hold_reason or "")
     assert _statuses(db, flexible) == {}
     assert _receipts(app, fake_wechat) == []
-    refunded = refund_held(db, app, order.id, "staff:test")
-    assert refunded.status == "refunded"
+    assert held.transaction_id is not None
+    refund_payment(db, app, held.transaction_id, "staff:test")
+    fake_pay.wait_for_notifies()
+    assert reload(db, order).status == "refunded"
     assert fake_pay.order(order.out_trade_no).state == "REFUND"
-    with pytest.raises(PayError):
-        refund_held(db, app, order.id, "staff:test")
+    again = refund_payment(db, app, held.transaction_id, "staff:test")  # a second click
+    assert again.status == "SUCCESS" and len(fake_pay.refunds) == 1
 
 
 def test_a_notify_for_an_unknown_order_is_kept_for_staff(
@@ -232,3 +235,43 @@ def test_a_notify_for_another_merchant_is_refused(
     monkeypatch.setattr(fake_pay, "keys", replace(fake_pay.keys, mchid="1900000000"))
     assert fake_pay.notify(order.out_trade_no) == 400
     assert _count(db, PayNotice) == 0
+
+
+def test_tapping_pay_twice_asks_wechat_pay_once_and_opens_the_same_payment(
+        app: Flask, db: Database, flexible: int, fake_pay: FakeWeChatPay) -> None:
+    order, prepay_id = ordered_and_prepaid(app, db, FLEX_OPENID, flexible, ITEM)
+    again = start_payment(db, app, FLEX_OPENID, order.out_trade_no)
+    assert again["package"] == f"prepay_id={prepay_id}"
+    assert list(fake_pay.orders) == [order.out_trade_no]
+
+
+def test_a_query_timeout_on_the_result_page_loses_nothing(
+        app: Flask, db: Database, flexible: int, fake_pay: FakeWeChatPay) -> None:
+    from tests.quotes.conftest import sign_in
+
+    order, prepay_id = ordered_and_prepaid(app, db, FLEX_OPENID, flexible, ITEM)
+    fake_pay.hold_notifies = True
+    _pay(fake_pay, prepay_id)
+    channel(app).client._core._timeout = (1, 0.5)
+    fake_pay.delay("out-trade-no", 1.5)
+    client = app.test_client()
+    sign_in(client, FLEX_OPENID)
+    page = client.get(f"/h5/pay/orders/{order.out_trade_no}/result").get_data(as_text=True)
+    assert "暂未收到付款结果。如您已付款，请稍后刷新本页" in page
+    assert reload(db, order).status == "open"
+    time.sleep(1.2)  # the slow query lands before the notify comes
+    fake_pay.hold_notifies = False
+    assert fake_pay.release() == [204]
+    assert reload(db, order).status == "paid"
+
+
+def test_a_close_that_times_out_keeps_the_order_open_and_says_so(
+        app: Flask, db: Database, flexible: int, fake_pay: FakeWeChatPay) -> None:
+    order, _ = ordered_and_prepaid(app, db, FLEX_OPENID, flexible, ITEM)
+    channel(app).client._core._timeout = (1, 0.5)
+    fake_pay.delay("out-trade-no", 1.5)
+    with pytest.raises(PayError) as refused:
+        close_order(db, app, order, "cancelled")
+    assert refused.value.status == 503 and "稍后再试" in refused.value.message
+    assert reload(db, order).status == "open"  # WeChat Pay may still take the payment: it will be settled
+    time.sleep(1.2)
