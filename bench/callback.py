@@ -22,6 +22,7 @@ PostgreSQL only when ``MINISERVICE_TEST_DATABASE_URL`` is set.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import pickle
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
@@ -501,7 +502,8 @@ def _peer_report(label: str, service: Target, peers: list[Target], results: dict
     return errors + abs(doubles) + mine["failed"]
 
 
-def in_process(database_url: str, count: int, only: str | None = None) -> None:
+def in_process(database_url: str, count: int, only: str | None = None, profile: Path | None = None,
+               mix: tuple[tuple[int, str, str], ...] = MIX) -> None:
     """The app's own cost per delivery, one thread, no HTTP: what a profiler (py-spy) should look at.
 
     Prints milliseconds (wall, and this process's CPU: steadier when the machine is busy) and SQL
@@ -509,7 +511,8 @@ def in_process(database_url: str, count: int, only: str | None = None) -> None:
     the same requests through its own test client, and both per kind of delivery: a 帮助 tap, whose
     reply is fixed text, shows what recording a delivery costs beside the floor. ``only`` sends one
     kind alone and no retries: "click HELP", "text 缴费记录", "subscribe", or "view URL" (a menu link:
-    the delivery is recorded and answered ``success``, all that a callback must do).
+    the delivery is recorded and answered ``success``, all that a callback must do). ``profile`` writes
+    cProfile's statistics of the timed deliveries there (one file per database: ``NAME.sqlite``, ...).
     """
     from sqlalchemy import event
 
@@ -525,7 +528,7 @@ def in_process(database_url: str, count: int, only: str | None = None) -> None:
                      lambda *_: statements.__setitem__(0, statements[0] + 1))
         openids = [f"obench{i}" for i in range(1, bound + 1)]
         if only is None:
-            made = build_set(openids, count, 0, random.Random(7))
+            made = build_set(openids, count, 0, random.Random(7), mix=mix)
         else:
             kind, _, argument = only.partition(" ")
             made = build_set(openids, count, 0, random.Random(7), mix=((1, kind, argument),), retries=False)
@@ -537,8 +540,14 @@ def in_process(database_url: str, count: int, only: str | None = None) -> None:
         client = app.test_client()
         _post_each(client, warm)
         statements[0] = 0
+        profiler = cProfile.Profile() if profile else None
         started = time.perf_counter()
+        if profiler:
+            profiler.enable()
         cpu = _post_each(client, timed)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(f"{profile}.{database_url.split(':')[0].split('+')[0]}")
         elapsed = time.perf_counter() - started
         app.extensions["miniservice.db"].dispose()
         from bench.floor_app import app as floor  # reads WECHAT_* from the environment set above
@@ -575,9 +584,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_CALLBACK_DATABASE_URL", BENCH_PG_CALLBACK_URL))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", BENCH_REDIS_URL))
     parser.add_argument("--backends", default="sqlite,postgresql", help="app targets beside the floor")
-    parser.add_argument("--in-process", type=int, metavar="N", help="instead: N deliveries through the test client")
+    parser.add_argument("--in-process", type=int, metavar="N",
+                        help="instead: N deliveries through the test client (with --peers: the peers' mix)")
     parser.add_argument("--only", metavar="KIND",
                         help='with --in-process: one kind alone, no retries ("click HELP", "view http://…")')
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="with --in-process: write cProfile statistics to FILE.sqlite / FILE.postgresql")
     parser.add_argument("--peers", action="store_true",
                         help="the service against WeRoBot and a typical Flask+wechatpy+SQLAlchemy app (bench/peers)")
     parser.add_argument("--rounds", type=int, default=3, help="with --peers: alternating rounds")
@@ -588,9 +600,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.in_process:
         with tempfile.TemporaryDirectory() as scratch:
             urls = ([f"sqlite:///{scratch}/inprocess.db"] if "sqlite" in backends else []) + (
-                [with_database(args.pg_url, "miniservice_bench_inprocess")] if "postgresql" in backends else [])
+                [with_database(args.pg_url, urlsplit(args.pg_url).path.strip("/") + "_inprocess")] if "postgresql" in backends else [])
             for url in urls:
-                in_process(url, args.in_process, args.only)
+                in_process(url, args.in_process, args.only, args.profile, PEER_MIX if args.peers else MIX)
         return 0
     if args.peers:
         configured = os.environ.get("MINISERVICE_TEST_DATABASE_URL") if args.smoke else args.pg_url
