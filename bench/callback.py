@@ -344,13 +344,14 @@ def measure_pages(target: Target, paths: tuple[str, ...], openids: list[str], si
         server.wait_ready()
         for path in paths:
             files = {}
-            for phase, count in (("saturation", sizes.pages), ("latency", sizes.page_latency)):
+            for phase, count in (("warm", sizes.warm), ("saturation", sizes.pages), ("latency", sizes.page_latency)):
                 files[phase] = scratch / f"page-{phase}.pickle"
                 files[phase].write_bytes(pickle.dumps(page_requests(cookies, path, count)))
             first = requests.get(f"http://127.0.0.1:{server.port}{path}", allow_redirects=False, timeout=30,
                                  cookies={"session": cookies[0]})
             if first.status_code != 200:
                 raise RuntimeError(f"{target.name} {path} answered {first.status_code} to a signed-in citizen")
+            drive(server.port, files["warm"], closed=sizes.concurrency, pages=True)
             results[path] = {"saturation": drive(server.port, files["saturation"], closed=sizes.concurrency,
                                                  pages=True),
                              "latency": drive(server.port, files["latency"], rate=PAGE_RATE, pages=True)}

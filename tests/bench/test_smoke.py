@@ -68,11 +68,17 @@ def test_callback_in_process_can_time_one_kind_of_delivery_alone() -> None:
     assert kinds == ["click HELP", "all"], output
 
 
-def test_callback_peers_smoke_serves_the_service_and_every_peer_the_same_traffic() -> None:
+def test_callback_peers_smoke_serves_the_service_and_every_peer_the_same_traffic_then_the_pages() -> None:
     output = run_smoke("bench.callback", "--peers", "--backends", "sqlite", timeout=400)
     names = re.findall(r"^(\S.*?) +saturation +\d+ +\d+ +0 ", output, re.MULTILINE)
     assert names == ["miniservice SQLite", "typical SQLite (WAL)", "WeRoBot sessions", "WeRoBot no sessions"], output
     assert re.search(r"^SQLite: service / best storing peer [\d.]+; .*errors 0 .*\(no double effects\)$", output,
                      re.MULTILINE), output
-    assert re.search(r"^SQLite: the service's saturation / the best storing peer's, per round: [\d.]+ ", output,
+    assert re.search(r"^SQLite: goal 1, the service's saturation / the best storing peer's, per round: [\d.]+ ",
+                     output, re.MULTILINE), output
+    assert re.search(r"^SQLite: goal 2, the service's p99 at 80% of its own saturation, per round: [\d.]+ ms", output,
                      re.MULTILINE), output
+    pages = re.findall(r"^SQLite: goal 3, (\S+) saturation / the peer page's, per round: [\d.]+ .*p99 at 50/s: [\d.]+ ms",
+                       output, re.MULTILINE)
+    assert pages == ["/h5/records", "/h5/quote"], output
+    assert re.search(r"^SQLite pages: .* errors 0$", output, re.MULTILINE), output
