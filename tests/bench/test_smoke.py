@@ -78,7 +78,7 @@ def test_callback_peers_smoke_serves_the_service_and_every_peer_the_same_traffic
                      output, re.MULTILINE), output
     assert re.search(r"^SQLite: goal 2, the service's p99 at 80% of its own saturation, per round: [\d.]+ ms", output,
                      re.MULTILINE), output
-    pages = re.findall(r"^SQLite: goal 3, (\S+) saturation / the peer page's, per round: [\d.]+ .*p99 at 50/s: [\d.]+ ms",
-                       output, re.MULTILINE)
+    pages = re.findall(r"^SQLite: goal 3, (\S+) saturation / the peer page's, per round: [\d.]+ .*"
+                       r"p99 at 50/s: [\d.]+ ms", output, re.MULTILINE)
     assert pages == ["/h5/records", "/h5/quote"], output
     assert re.search(r"^SQLite pages: .* errors 0$", output, re.MULTILINE), output
