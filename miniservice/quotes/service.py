@@ -20,8 +20,8 @@ from miniservice.quotes.citizen import Record, Situation, situation
 from miniservice.quotes.errors import BadParameter, QuoteUnavailable, RulesNotLoaded, SchemaMissing
 from miniservice.quotes.params import WhatIf
 from miniservice.rulebook.models import RuleVersion
+from miniservice.rulebook.queries import regions_in_force
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
-from miniservice.rulebook.service import regions_overview
 from miniservice.rules.citing import QuoteError
 from miniservice.rules.gaps import due_date, last_due_month
 from miniservice.rules.kinds import Cause, Scheme
@@ -173,7 +173,7 @@ def resident_what_if(db: Database, region: str, on_date: date) -> Quote:
 def loaded_regions(db: Database, today: date) -> list[tuple[str, str]]:
     """(code, name) of every region with a version in force today, for the what-if form."""
     with db.reading() as session:
-        regions = [(s.code, s.name) for s in regions_overview(session, today) if s.active and s.code != NATIONAL]
+        regions = [(code, name) for code, name in regions_in_force(session, today) if code != NATIONAL]
     if not regions:
         raise RulesNotLoaded()
     return regions
