@@ -170,10 +170,9 @@ def resident_what_if(db: Database, region: str, on_date: date) -> Quote:
     return what_if(db, WhatIf(region, Scheme.RESIDENT, None, None, Cause.SELF, on_date))
 
 
-def loaded_regions(db: Database, today: date) -> list[tuple[str, str]]:
+def loaded_regions(session: Session, today: date) -> list[tuple[str, str]]:
     """(code, name) of every region with a version in force today, for the what-if form."""
-    with db.reading() as session:
-        regions = [(code, name) for code, name in regions_in_force(session, today) if code != NATIONAL]
+    regions = [(code, name) for code, name in regions_in_force(session, today) if code != NATIONAL]
     if not regions:
         raise RulesNotLoaded()
     return regions
