@@ -82,3 +82,14 @@ def test_callback_peers_smoke_serves_the_service_and_every_peer_the_same_traffic
                        r"p99 at 50/s: [\d.]+ ms", output, re.MULTILINE)
     assert pages == ["/h5/records", "/h5/quote"], output
     assert re.search(r"^SQLite pages: .* errors 0$", output, re.MULTILINE), output
+
+
+def test_hot_paths_smoke_counts_calls_and_statements_of_each_page_and_the_round_trips_of_a_tap() -> None:
+    output = run_smoke("bench.hot_paths")
+    pages = re.findall(r"^  (/h5/\w+) +[\d.]+ ms CPU +[\d,]+ Python calls +[\d.]+ SQL statements per view$", output,
+                       re.MULTILINE)
+    assert pages[:2] == ["/h5/records", "/h5/quote"], output
+    assert len(re.findall(r"ms CPU per look-up$", output, re.MULTILINE)) in (3, 6), output
+    if os.environ.get("MINISERVICE_TEST_DATABASE_URL"):
+        pings = re.findall(r"([\d.]+) pings per 帮助 tap$", output, re.MULTILINE)
+        assert [float(p) for p in pings] == [1.0, 0.0], output
