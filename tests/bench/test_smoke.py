@@ -92,4 +92,5 @@ def test_hot_paths_smoke_counts_calls_and_statements_of_each_page_and_the_round_
     assert len(re.findall(r"ms CPU per look-up$", output, re.MULTILINE)) in (3, 6), output
     if os.environ.get("MINISERVICE_TEST_DATABASE_URL"):
         pings = re.findall(r"([\d.]+) pings per 帮助 tap$", output, re.MULTILINE)
-        assert [float(p) for p in pings] == [1.0, 0.0], output
+        before, now = (float(p) for p in pings)  # a ping per checkout, then none: every connection is busy
+        assert before >= 1.0 and now == 0.0, output
