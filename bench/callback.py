@@ -97,8 +97,8 @@ class Sizes:
     saturation: int
     latency: int
     concurrency: int = 16
-    pages: int = 1_500  # --peers: requests of each H5 page at saturation
-    page_latency: int = 1_000  # --peers: requests of each H5 page at PAGE_RATE (20 s)
+    pages: int = 1_000  # --peers: requests of each H5 page at saturation
+    page_latency: int = 750  # --peers: requests of each H5 page at PAGE_RATE (15 s)
 
 
 FULL = Sizes(bound=10_000, unbound=2_000, warm=300, saturation=12_000, latency=8_000)
