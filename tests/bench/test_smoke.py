@@ -71,7 +71,8 @@ def test_callback_in_process_can_time_one_kind_of_delivery_alone() -> None:
 def test_callback_peers_smoke_serves_the_service_and_every_peer_the_same_traffic_then_the_pages() -> None:
     output = run_smoke("bench.callback", "--peers", "--backends", "sqlite", timeout=400)
     names = re.findall(r"^(\S.*?) +saturation +\d+ +\d+ +0 ", output, re.MULTILINE)
-    assert names == ["miniservice SQLite", "typical SQLite (WAL)", "WeRoBot sessions", "WeRoBot no sessions"], output
+    assert names == ["miniservice SQLite", "typical SQLite (WAL)", "WeRoBot sessions", "WeRoBot no sessions",
+                     "miniservice /h5/records", "miniservice /h5/quote", "typical /page"], output
     assert re.search(r"^SQLite: service / best storing peer [\d.]+; .*errors 0 .*\(no double effects\)$", output,
                      re.MULTILINE), output
     assert re.search(r"^SQLite: goal 1, the service's saturation / the best storing peer's, per round: [\d.]+ ",
