@@ -69,7 +69,7 @@ def test_callback_in_process_can_time_one_kind_of_delivery_alone() -> None:
 
 
 def test_callback_peers_smoke_serves_the_service_and_every_peer_the_same_traffic_then_the_pages() -> None:
-    output = run_smoke("bench.callback", "--peers", "--backends", "sqlite", timeout=400)
+    output = run_smoke("bench.callback", "--peers", "--backends", "sqlite", timeout=900)  # 7 servers: slow when loaded
     names = re.findall(r"^(\S.*?) +saturation +\d+ +\d+ +0 ", output, re.MULTILINE)
     assert names == ["miniservice SQLite", "typical SQLite (WAL)", "WeRoBot sessions", "WeRoBot no sessions",
                      "miniservice /h5/records", "miniservice /h5/quote", "typical /page"], output
