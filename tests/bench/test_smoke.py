@@ -93,5 +93,6 @@ def test_hot_paths_smoke_counts_calls_and_statements_of_each_page_and_the_round_
     assert len(re.findall(r"ms CPU per look-up$", output, re.MULTILINE)) in (3, 6), output
     if os.environ.get("MINISERVICE_TEST_DATABASE_URL"):
         pings = re.findall(r"([\d.]+) pings per 帮助 tap$", output, re.MULTILINE)
-        before, now = (float(p) for p in pings)  # a ping per checkout, then none: every connection is busy
-        assert before >= 1.0 and now == 0.0, output
+        # pre-ping: a ping per checkout but a fresh connection's first; now none (no connection sat idle)
+        before, now = (float(p) for p in pings)
+        assert before >= 0.5 and now == 0.0, output
