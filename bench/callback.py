@@ -22,6 +22,7 @@ PostgreSQL only when ``MINISERVICE_TEST_DATABASE_URL`` is set.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import pickle
@@ -36,10 +37,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import create_engine, text
 from wechatpy import parse_message
 
@@ -94,10 +97,16 @@ class Sizes:
     saturation: int
     latency: int
     concurrency: int = 16
+    pages: int = 1_000  # --peers: requests of each H5 page at saturation
+    page_latency: int = 750  # --peers: requests of each H5 page at PAGE_RATE (15 s)
 
 
 FULL = Sizes(bound=10_000, unbound=2_000, warm=300, saturation=12_000, latency=8_000)
-SMOKE = Sizes(bound=200, unbound=50, warm=10, saturation=120, latency=60, concurrency=4)
+SMOKE = Sizes(bound=200, unbound=50, warm=10, saturation=120, latency=60, concurrency=4, pages=30, page_latency=15)
+PAGE_RATE = 50.0  # goal 3: each citizen page's p99 at a fixed 50 requests a second
+SERVICE_PAGES = ("/h5/records", "/h5/quote")
+PEER_PAGE = "/page"  # bench.peers.typical_app: one ORM row rendered
+SECRET_KEY = "bench-secret-key"  # signs the session cookie of the service and of the peer page alike
 
 
 @dataclass
@@ -203,7 +212,7 @@ class Target:
 def app_env(database_url: str, redis_url: str | None, instance: Path) -> dict[str, str]:
     env = {
         "MINISERVICE_ENV": "production", "MINISERVICE_INSTANCE_DIR": str(instance),
-        "MINISERVICE_DATABASE_URL": database_url, "MINISERVICE_SECRET_KEY": "bench-secret-key",
+        "MINISERVICE_DATABASE_URL": database_url, "MINISERVICE_SECRET_KEY": SECRET_KEY,
         "MINISERVICE_DATA_KEY": BENCH_DATA_KEY, "WECHAT_TOKEN": ACCOUNT.token, "WECHAT_APP_ID": ACCOUNT.app_id,
         "WECHAT_APP_SECRET": "bench-app-secret", "WECHAT_AES_KEY": ACCOUNT.aes_key or "",
         "WECHAT_API_BASE": "http://127.0.0.1:9/",  # nothing listens: the callback path must not call WeChat
@@ -256,8 +265,10 @@ class Gunicorn:
         self.log.close()
 
 
-def drive(port: int, requests_file: Path, *, closed: int | None = None, rate: float | None = None) -> dict[str, Any]:
+def drive(port: int, requests_file: Path, *, closed: int | None = None, rate: float | None = None,
+          pages: bool = False) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--requests", str(requests_file)]
+    command += ["--pages"] if pages else []
     # Every delivery is sent (the row count is checked against them): the time limit is only a safety net.
     command += ["--closed", str(closed), "--max-seconds", "900"] if closed else ["--rate", f"{rate:.1f}"]
     before = tcp_counters()
@@ -304,6 +315,49 @@ def measure(target: Target, traffic: Traffic, sizes: Sizes, scratch: Path, quiet
         # The durable floor writes every delivery's key; the service only the deliveries with an effect.
         result["distinct"] = traffic.distinct if target.durable_floor else traffic.writing
     return result
+
+
+def session_cookies(openids: list[str]) -> list[str]:
+    """The session cookie the WeChat sign-in (OAuth ``snsapi_base``) leaves each citizen: Flask's,
+    signed with the secret key the service and the peer page share in the bench."""
+    signer = Flask(__name__)
+    signer.secret_key = SECRET_KEY
+    serializer = SecureCookieSessionInterface().get_signing_serializer(signer)
+    assert serializer is not None
+    return [serializer.dumps({"openid": openid}) for openid in openids]
+
+
+def page_requests(cookies: list[str], path: str, count: int) -> list[bytes]:
+    """GETs of ``path`` as ``count`` signed-in citizens in turn."""
+    return [(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: session={cookies[index % len(cookies)]}\r\n"
+             f"Connection: close\r\n\r\n").encode("ascii") for index in range(count)]
+
+
+def measure_pages(target: Target, paths: tuple[str, ...], openids: list[str], sizes: Sizes, scratch: Path,
+                  quiet_load: float, max_wait: float) -> dict[str, dict[str, Any]]:
+    """Each page of ``target``: saturation (closed loop), then p99 at :data:`PAGE_RATE`; bound citizens only."""
+    wait_for_quiet(quiet_load, max_wait)
+    server = Gunicorn(target, scratch / f"pages-{target.name.split()[0]}.log")
+    cookies = session_cookies(openids)
+    results = {}
+    try:
+        server.wait_ready()
+        for path in paths:
+            files = {}
+            for phase, count in (("warm", sizes.warm), ("saturation", sizes.pages), ("latency", sizes.page_latency)):
+                files[phase] = scratch / f"page-{phase}.pickle"
+                files[phase].write_bytes(pickle.dumps(page_requests(cookies, path, count)))
+            first = requests.get(f"http://127.0.0.1:{server.port}{path}", allow_redirects=False, timeout=30,
+                                 cookies={"session": cookies[0]})
+            if first.status_code != 200:
+                raise RuntimeError(f"{target.name} {path} answered {first.status_code} to a signed-in citizen")
+            drive(server.port, files["warm"], closed=sizes.concurrency, pages=True)
+            results[path] = {"saturation": drive(server.port, files["saturation"], closed=sizes.concurrency,
+                                                 pages=True),
+                             "latency": drive(server.port, files["latency"], rate=PAGE_RATE, pages=True)}
+    finally:
+        server.stop()
+    return results
 
 
 # -- the run ------------------------------------------------------------------------------------------------
@@ -414,23 +468,24 @@ def _clear_deliveries(url: str) -> None:
     engine.dispose()
 
 
-def peer_targets(scratch: Path, sqlite: bool, pg_url: str | None, redis_url: str | None,
+def peer_targets(scratch: Path, sqlite: bool, pg_url: str | None, redis_url: str | None, typical_only: bool = False,
                  ) -> list[tuple[str, Target, list[Target]]]:
     """(database, the service, its peers on that database): WeRoBot keeps its sessions in SQLite whatever
-    the service's database, so it stands beside the SQLite service only."""
+    the service's database, so it stands beside the SQLite service only (and not at all with
+    ``typical_only``: in every run so far the typical app was the best storing peer)."""
     peer_env = {"WECHAT_TOKEN": ACCOUNT.token, "WECHAT_AES_KEY": ACCOUNT.aes_key or "",
-                "WECHAT_APP_ID": ACCOUNT.app_id}
+                "WECHAT_APP_ID": ACCOUNT.app_id, "PEER_SECRET_KEY": SECRET_KEY}
     groups = []
     if sqlite:
         url = f"sqlite:///{scratch}/service.db"
-        groups.append(("SQLite", Target("miniservice SQLite", "wsgi:app", app_env(url, None, scratch / "i1"), url), [
-            Target("typical SQLite (WAL)", "bench.peers.typical_app:app",
-                   {**peer_env, "PEER_DATABASE_URL": f"sqlite:///{scratch}/typical.db"}, table=""),
+        werobot = [] if typical_only else [
             Target("WeRoBot sessions", "bench.peers.werobot_app:app",
                    {**peer_env, "PEER_SESSIONS": "1", "PEER_SESSION_FILE": str(scratch / "werobot.sqlite3")}, table=""),
             Target("WeRoBot no sessions", "bench.peers.werobot_app:app", {**peer_env, "PEER_SESSIONS": "0"},
-                   table=""),
-        ]))
+                   table="")]
+        groups.append(("SQLite", Target("miniservice SQLite", "wsgi:app", app_env(url, None, scratch / "i1"), url), [
+            Target("typical SQLite (WAL)", "bench.peers.typical_app:app",
+                   {**peer_env, "PEER_DATABASE_URL": f"sqlite:///{scratch}/typical.db"}, table=""), *werobot]))
     if pg_url:
         peer_url = with_database(pg_url, "miniservice_bench_peer")
         fresh_postgres(peer_url)
@@ -445,26 +500,41 @@ def peer_targets(scratch: Path, sqlite: bool, pg_url: str | None, redis_url: str
 STORING_PEERS = ("typical", "WeRoBot sessions")  # peers that store each message, as the goal compares with
 
 
+@dataclass
+class Verdicts:
+    """Each round's figure for every goal of one database, printed together at the end."""
+
+    callback: list[float] = field(default_factory=list)  # goal 1: service / best storing peer
+    p99: list[float] = field(default_factory=list)  # goal 2: the service's p99 at 80% of its own saturation
+    pages: dict[str, list[float]] = field(default_factory=dict)  # goal 3: page / peer page, saturation
+    page_p99: dict[str, list[float]] = field(default_factory=dict)  # goal 3: p99 at PAGE_RATE
+
+
 def run_peers(sizes: Sizes, rounds: int, sqlite: bool, pg_url: str | None, redis_url: str | None,
-              quiet_load: float, max_wait: float) -> int:
-    """The service against what a bureau would otherwise deploy, alternating within each round."""
+              quiet_load: float, max_wait: float, typical_only: bool = False) -> int:
+    """The service against what a bureau would otherwise deploy, alternating within each round: the
+    callback (goals 1 and 2), then the citizen pages against the typical app's page (goal 3)."""
+    started = time.monotonic()
     for line in machine_lines():
         print(line)
     print(f"gunicorn -w {WORKERS} (sync workers) per target; {rounds} rounds, each target once per round, "
           f"the service first in odd rounds and last in even ones; the same freshly signed traffic for all "
-          f"(half typed 帮助, half menu clicks, {DUPLICATE_SHARE:.0%} repeated as WeChat's retries)")
+          f"(half typed 帮助, half menu clicks, {DUPLICATE_SHARE:.0%} repeated as WeChat's retries); then "
+          f"{', '.join(SERVICE_PAGES)} and the typical app's {PEER_PAGE} for bound citizens: "
+          f"{sizes.pages} requests at saturation, {sizes.page_latency} at {PAGE_RATE:.0f}/s")
     traffic = Traffic(sizes, _openids(sizes), PEER_MIX)
+    bound = [openid for openid in traffic.openids if openid.startswith("obench")]
     failures = 0
     with tempfile.TemporaryDirectory(prefix="bench-peers-") as scratch_name:
         scratch = Path(scratch_name)
-        groups = peer_targets(scratch, sqlite, pg_url, redis_url)
+        groups = peer_targets(scratch, sqlite, pg_url, redis_url, typical_only)
         for _, service, peers in groups:
             assert service.database_url is not None
             _seed(service.database_url, sizes.bound)
             for peer in peers:
                 if "PEER_DATABASE_URL" in peer.env:
-                    create_schema(peer.env["PEER_DATABASE_URL"])
-        ratios: dict[str, list[float]] = {label: [] for label, _, _ in groups}
+                    create_schema(peer.env["PEER_DATABASE_URL"], bound)
+        verdicts = {label: Verdicts() for label, _, _ in groups}
         for round_number in range(1, rounds + 1):
             print(f"\nround {round_number}")
             for label, service, peers in groups:
@@ -474,16 +544,38 @@ def run_peers(sizes: Sizes, rounds: int, sqlite: bool, pg_url: str | None, redis
                     if target is service:
                         _clear_deliveries(service.database_url or "")
                     results[target.name] = measure(target, traffic, sizes, scratch, quiet_load, max_wait)
-                failures += _peer_report(label, service, peers, results, traffic, ratios[label])
+                failures += _peer_report(label, service, peers, results, verdicts[label])
+                page_peer = next(peer for peer in peers if peer.name.startswith("typical"))
+                pages = {}
+                for target, paths in sorted([(service, SERVICE_PAGES), (page_peer, (PEER_PAGE,))],
+                                            key=lambda item: (item[0] is service) != bool(round_number % 2)):
+                    pages[target.name] = measure_pages(target, paths, bound, sizes, scratch, quiet_load, max_wait)
+                failures += _pages_report(label, service, page_peer, pages, verdicts[label])
         print()
-        for label, values in ratios.items():
-            print(f"{label}: the service's saturation / the best storing peer's, per round: "
-                  f"{', '.join(f'{value:.2f}' for value in values)} (goal ≥ 1.5)")
+        for label, found in verdicts.items():
+            print(_verdict_lines(label, found))
+    print(f"\nthe whole run took {(time.monotonic() - started) / 60:.1f} minutes")
     return 1 if failures else 0
 
 
+def _per_round(values: list[float], digits: int) -> str:
+    return ", ".join(f"{value:.{digits}f}" for value in values)
+
+
+def _verdict_lines(label: str, found: Verdicts) -> str:
+    lines = [f"{label}: goal 1, the service's saturation / the best storing peer's, per round: "
+             f"{_per_round(found.callback, 2)} (goal ≥ 1.5)",
+             f"{label}: goal 2, the service's p99 at 80% of its own saturation, per round: "
+             f"{_per_round(found.p99, 1)} ms (goal < 100 in every round)"]
+    for path, ratios in found.pages.items():
+        lines.append(f"{label}: goal 3, {path} saturation / the peer page's, per round: {_per_round(ratios, 2)} "
+                     f"(goal ≥ 1.5); p99 at {PAGE_RATE:.0f}/s: {_per_round(found.page_p99[path], 1)} ms "
+                     f"(peer page: {_per_round(found.page_p99[PEER_PAGE], 1)} ms)")
+    return "\n".join(lines)
+
+
 def _peer_report(label: str, service: Target, peers: list[Target], results: dict[str, dict[str, Any]],
-                 traffic: Traffic, ratios: list[float]) -> int:
+                 found: Verdicts) -> int:
     for name in [service.name, *(peer.name for peer in peers)]:
         r = results[name]
         print(_row(name, "saturation", r["saturation"]))
@@ -491,17 +583,40 @@ def _peer_report(label: str, service: Target, peers: list[Target], results: dict
     mine = results[service.name]
     storing = [results[p.name]["saturation"]["rps"] for p in peers if p.name.startswith(STORING_PEERS)]
     best = max(storing) if storing else float("nan")
-    ratios.append(mine["saturation"]["rps"] / best)
+    found.callback.append(mine["saturation"]["rps"] / best)
+    found.p99.append(mine["latency"]["p99_ms"])
     errors = sum(r[phase]["errors"] for r in results.values() for phase in ("warm", "saturation", "latency"))
     doubles = mine["rows"] - mine["distinct"]
-    print(f"{label}: service / best storing peer {ratios[-1]:.2f}; service p99 at 80% "
+    print(f"{label}: service / best storing peer {found.callback[-1]:.2f}; service p99 at 80% "
           f"{mine['latency']['p99_ms']:.1f} ms (goal < 100); errors {errors} (failed handlers {mine['failed']}); "
           f"inbound_delivery rows {mine['rows']} for {mine['distinct']} distinct deliveries with an effect"
           f"{' (no double effects)' if doubles == 0 else f' ({doubles} EXTRA)'}")
     return errors + abs(doubles) + mine["failed"]
 
 
-def in_process(database_url: str, count: int, only: str | None = None) -> None:
+def _pages_report(label: str, service: Target, peer: Target, pages: dict[str, dict[str, dict[str, Any]]],
+                  found: Verdicts) -> int:
+    peer_result = pages[peer.name][PEER_PAGE]
+    errors = 0
+    for name, by_path in pages.items():
+        for path, r in by_path.items():
+            print(_row(f"{name.split()[0]} {path}", "saturation", r["saturation"]))
+            print(_row(f"{name.split()[0]} {path}", f"open {PAGE_RATE:.0f}/s", r["latency"]))
+            errors += r["saturation"]["errors"] + r["latency"]["errors"]
+    found.page_p99.setdefault(PEER_PAGE, []).append(peer_result["latency"]["p99_ms"])
+    ratios = []
+    for path, r in pages[service.name].items():
+        ratio = r["saturation"]["rps"] / peer_result["saturation"]["rps"]
+        found.pages.setdefault(path, []).append(ratio)
+        found.page_p99.setdefault(path, []).append(r["latency"]["p99_ms"])
+        ratios.append(f"{path} {ratio:.2f} (p99 at {PAGE_RATE:.0f}/s {r['latency']['p99_ms']:.1f} ms)")
+    print(f"{label} pages: service page / peer page at saturation: {'; '.join(ratios)}; peer page p99 at "
+          f"{PAGE_RATE:.0f}/s {peer_result['latency']['p99_ms']:.1f} ms; errors {errors}")
+    return errors
+
+
+def in_process(database_url: str, count: int, only: str | None = None, profile: Path | None = None,
+               mix: tuple[tuple[int, str, str], ...] = MIX) -> None:
     """The app's own cost per delivery, one thread, no HTTP: what a profiler (py-spy) should look at.
 
     Prints milliseconds (wall, and this process's CPU: steadier when the machine is busy) and SQL
@@ -509,7 +624,8 @@ def in_process(database_url: str, count: int, only: str | None = None) -> None:
     the same requests through its own test client, and both per kind of delivery: a 帮助 tap, whose
     reply is fixed text, shows what recording a delivery costs beside the floor. ``only`` sends one
     kind alone and no retries: "click HELP", "text 缴费记录", "subscribe", or "view URL" (a menu link:
-    the delivery is recorded and answered ``success``, all that a callback must do).
+    the delivery is recorded and answered ``success``, all that a callback must do). ``profile`` writes
+    cProfile's statistics of the timed deliveries there (one file per database: ``NAME.sqlite``, ...).
     """
     from sqlalchemy import event
 
@@ -525,7 +641,7 @@ def in_process(database_url: str, count: int, only: str | None = None) -> None:
                      lambda *_: statements.__setitem__(0, statements[0] + 1))
         openids = [f"obench{i}" for i in range(1, bound + 1)]
         if only is None:
-            made = build_set(openids, count, 0, random.Random(7))
+            made = build_set(openids, count, 0, random.Random(7), mix=mix)
         else:
             kind, _, argument = only.partition(" ")
             made = build_set(openids, count, 0, random.Random(7), mix=((1, kind, argument),), retries=False)
@@ -537,8 +653,14 @@ def in_process(database_url: str, count: int, only: str | None = None) -> None:
         client = app.test_client()
         _post_each(client, warm)
         statements[0] = 0
+        profiler = cProfile.Profile() if profile else None
         started = time.perf_counter()
+        if profiler:
+            profiler.enable()
         cpu = _post_each(client, timed)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(f"{profile}.{database_url.split(':')[0].split('+')[0]}")
         elapsed = time.perf_counter() - started
         app.extensions["miniservice.db"].dispose()
         from bench.floor_app import app as floor  # reads WECHAT_* from the environment set above
@@ -575,22 +697,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_CALLBACK_DATABASE_URL", BENCH_PG_CALLBACK_URL))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", BENCH_REDIS_URL))
     parser.add_argument("--backends", default="sqlite,postgresql", help="app targets beside the floor")
-    parser.add_argument("--in-process", type=int, metavar="N", help="instead: N deliveries through the test client")
+    parser.add_argument("--in-process", type=int, metavar="N",
+                        help="instead: N deliveries through the test client (with --peers: the peers' mix)")
     parser.add_argument("--only", metavar="KIND",
                         help='with --in-process: one kind alone, no retries ("click HELP", "view http://…")')
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="with --in-process: write cProfile statistics to FILE.sqlite / FILE.postgresql")
     parser.add_argument("--peers", action="store_true",
                         help="the service against WeRoBot and a typical Flask+wechatpy+SQLAlchemy app (bench/peers)")
     parser.add_argument("--rounds", type=int, default=3, help="with --peers: alternating rounds")
+    parser.add_argument("--typical-only", action="store_true",
+                        help="with --peers: leave WeRoBot out (the typical app has been the best storing peer)")
     parser.add_argument("--quiet-load", type=float, default=3.0, help="wait for a 1-min load average under this")
     parser.add_argument("--max-wait", type=float, default=1200.0)
     args = parser.parse_args(argv)
     backends = set(args.backends.split(","))
     if args.in_process:
         with tempfile.TemporaryDirectory() as scratch:
+            pg_name = urlsplit(args.pg_url).path.strip("/") + "_inprocess"
             urls = ([f"sqlite:///{scratch}/inprocess.db"] if "sqlite" in backends else []) + (
-                [with_database(args.pg_url, "miniservice_bench_inprocess")] if "postgresql" in backends else [])
+                [with_database(args.pg_url, pg_name)] if "postgresql" in backends else [])
             for url in urls:
-                in_process(url, args.in_process, args.only)
+                in_process(url, args.in_process, args.only, args.profile, PEER_MIX if args.peers else MIX)
         return 0
     if args.peers:
         configured = os.environ.get("MINISERVICE_TEST_DATABASE_URL") if args.smoke else args.pg_url
@@ -598,8 +726,9 @@ def main(argv: list[str] | None = None) -> int:
         pg_url = pg_url if "postgresql" in backends else None
         redis_url = (os.environ.get("MINISERVICE_TEST_REDIS_URL") if args.smoke else args.redis_url) or None
         if args.smoke:
-            return run_peers(SMOKE, 1, "sqlite" in backends, pg_url, redis_url, float("inf"), 0)
-        return run_peers(FULL, args.rounds, "sqlite" in backends, pg_url, redis_url, args.quiet_load, args.max_wait)
+            return run_peers(SMOKE, 1, "sqlite" in backends, pg_url, redis_url, float("inf"), 0, args.typical_only)
+        return run_peers(FULL, args.rounds, "sqlite" in backends, pg_url, redis_url, args.quiet_load, args.max_wait,
+                         args.typical_only)
     if args.smoke:
         configured = os.environ.get("MINISERVICE_TEST_DATABASE_URL")
         pg_url = with_database(configured, "miniservice_bench_smoke") if configured else None

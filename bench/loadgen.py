@@ -11,7 +11,8 @@ request is sent once, in order. Closed mode keeps N requests in flight (throughp
 open mode starts request i at t0 + i/rate whatever happened before, and measures latency from that
 scheduled start, so a server that falls behind shows it in the tail instead of slowing the sender
 (no coordinated omission). A request is an error unless it gets HTTP 200 with ``success`` or an
-XML reply within WeChat's 5 seconds. Prints one JSON line. Loopback only: the host is fixed.
+XML reply within WeChat's 5 seconds (``--pages``: HTTP 200 with an HTML page). Prints one JSON line.
+Loopback only: the host is fixed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ HOST = "127.0.0.1"
 DEADLINE = 5.0  # WeChat retries a callback that has not answered in 5 seconds
 
 
+PAGES = False  # --pages: the requests are GETs of H5 pages, not WeChat deliveries
 SLOW = 0.5  # a reply this late is reported with when it was sent (see ``stalls``)
 
 
@@ -44,6 +46,8 @@ class Tally:
 
 
 def _acceptable(status: int, body: bytes) -> bool:
+    if PAGES:
+        return status == 200 and b"<html" in body[:200].lower()
     return status == 200 and (body.strip() in (b"", b"success") or body.lstrip().startswith(b"<xml>"))
 
 
@@ -136,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--closed", type=int, metavar="N", help="keep N requests in flight")
     mode.add_argument("--rate", type=float, metavar="R", help="start R requests a second")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="closed mode: stop after this long")
+    parser.add_argument("--pages", action="store_true", help="the requests are H5 pages: expect HTML")
     args = parser.parse_args(argv)
+    global PAGES
+    PAGES = args.pages
     with open(args.requests, "rb") as handle:
         requests: list[bytes] = pickle.load(handle)
     if args.closed:

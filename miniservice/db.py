@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlmodel import Session
 
 from miniservice.state import get_db  # the accessor, here too for the many services that import it with Database
@@ -53,6 +54,38 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# A pooled connection unused this long is pinged before it is handed out again.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """``pool_pre_ping`` without its round trip on every checkout.
+
+    SQLAlchemy's ``pool_pre_ping`` asks the server before *every* checkout, one more round trip (and
+    two autocommit switches) per request on PostgreSQL, where a WeChat tap needs one or two
+    statements. A connection that went back to the pool less than ``PING_AFTER_IDLE_SECONDS`` ago
+    was working then; one idle longer (a restarted server, a firewall's idle timeout) is pinged, and
+    a dead one is replaced before anyone uses it (``DisconnectionError`` makes the pool reconnect).
+    A connection that dies in between fails its request: the callback answers 503 and WeChat retries
+    (:class:`miniservice.wechat.deliveries.DatabaseUnavailable`), and SQLAlchemy then drops the pool's
+    other connections to the same server.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _handed_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("an idle pooled connection did not answer") from exc
+
+
 class Database:
     """One engine per process, shared by requests, CLI commands and scheduler jobs."""
 
@@ -67,7 +100,8 @@ class Database:
             event.listen(self.engine, "begin", _sqlite_begin)
             self._writer: Engine = self.engine.execution_options(sqlite_immediate=True)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            self.engine = create_engine(url, pool_size=10, max_overflow=20)
+            _ping_when_idle(self.engine)
             self._writer = self.engine
 
     @property

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -54,3 +56,44 @@ def test_a_write_starting_with_with_rolls_back_with_its_transaction(database_url
         count = session.execute(text("SELECT count(*) FROM follower WHERE openid = 'o_cte'")).scalar_one()
     db.dispose()
     assert count == 0
+
+
+def _kill_pooled_connection(db: Database) -> None:
+    """Leave one connection in the pool, then end its server process from another connection."""
+    from sqlalchemy import text
+
+    with db.engine.connect() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    killer = Database(db.url)
+    with killer.engine.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    killer.dispose()
+
+
+def test_a_pooled_connection_idle_past_the_limit_is_pinged_and_a_dead_one_replaced(
+        pg_database: str, monkeypatch: Any) -> None:
+    from sqlalchemy import text
+
+    import miniservice.db
+
+    monkeypatch.setattr(miniservice.db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    db = Database(pg_database)
+    _kill_pooled_connection(db)
+    with db.reading() as session:
+        assert session.execute(text("SELECT 1")).scalar_one() == 1
+    db.dispose()
+
+
+def test_a_connection_back_in_the_pool_a_moment_ago_is_not_pinged(pg_database: str) -> None:
+    """The other side of the trade: no round trip per checkout, so a connection killed within the idle
+    limit fails its one request (the callback answers 503 and WeChat retries) and the pool recovers."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    db = Database(pg_database)
+    _kill_pooled_connection(db)
+    with pytest.raises(OperationalError), db.reading() as session:
+        session.execute(text("SELECT 1"))
+    with db.reading() as session:
+        assert session.execute(text("SELECT 1")).scalar_one() == 1
+    db.dispose()

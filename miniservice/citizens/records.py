@@ -20,6 +20,7 @@ from sqlmodel import Session
 from miniservice import state
 from miniservice.citizens.ledger import balance_of
 from miniservice.citizens.models import AccountEntry, Contribution, Person, ResidentPremium
+from miniservice.quotes.citizen import records_from_rows
 from miniservice.quotes.service import PersonQuote, person_quote
 from miniservice.rulebook.resolve import rules_in_force
 from miniservice.rules.citing import Citation, Citer
@@ -128,9 +129,10 @@ def records_view(session: Session, person: Person, today: date, months: int = 24
     rules = rules_for(session, person.region_code, today)
     citer = Citer(rules)
     scheme = person.scheme
-    own = person_quote(session, person.id, today)
-    contributions = list(session.execute(_CONTRIBUTIONS, {"person_id": person.id}).scalars())
+    resident = scheme is Scheme.RESIDENT
+    contributions = [] if resident else list(session.execute(_CONTRIBUTIONS, {"person_id": person.id}).scalars())
     premiums = list(session.execute(_PREMIUMS, {"person_id": person.id}).scalars())
+    own = person_quote(session, person.id, today, records_from_rows(person, contributions, premiums))
     section = "employee" if scheme is Scheme.EMPLOYEE else "flexible"  # as RegionRules.gap_policy reads them
     retiree = _retiree(citer, person, contributions) if scheme is Scheme.RETIREE else None
     report = own.situation.report

@@ -116,6 +116,15 @@ def records_of(session: Session, person: Person) -> list[Record]:
     return [Record(Month.from_index(index), PayStatus(status), payer, base) for index, status, payer, base in months]
 
 
+def records_from_rows(person: Person, contributions: Sequence[Contribution],
+                      premiums: Sequence[ResidentPremium]) -> list[Record]:
+    """:func:`records_of` from rows the caller has loaded already (months in order): the records page
+    shows the rows themselves, and reading them a second time for its quote was a query per view."""
+    if person.scheme == Scheme.RESIDENT.value:
+        return [Record(Month(row.year, 1), PayStatus(row.status), row.payer) for row in premiums]
+    return [Record(Month.from_index(row.month), PayStatus(row.status), row.payer, row.base) for row in contributions]
+
+
 def records_of_people(session: Session, people: Sequence[Person]) -> dict[int, list[Record]]:
     """Every listed person's months (居民医保: years) in two queries, for a batch (the admin preview)."""
     ids = [p.id for p in people]
@@ -133,10 +142,12 @@ def records_of_people(session: Session, people: Sequence[Person]) -> dict[int, l
     return records
 
 
-def situation(session: Session, person: Person, rules: RegionRules, on_date: date) -> Situation:
+def situation(session: Session, person: Person, rules: RegionRules, on_date: date,
+              records: list[Record] | None = None) -> Situation:
     """Facts for ``person`` on ``on_date`` under ``rules`` (the version in force on that day), with
-    their 家庭共济 links."""
-    found = situation_from(person, records_of(session, person), rules, on_date)
+    their 家庭共济 links; ``records``: the person's records when the caller has read them
+    (:func:`records_from_rows`)."""
+    found = situation_from(person, records_of(session, person) if records is None else records, rules, on_date)
     return replace(found, family=family_of(session, person))
 
 

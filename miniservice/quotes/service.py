@@ -16,12 +16,12 @@ from sqlmodel import Session
 
 from miniservice.citizens.models import Binding, Person
 from miniservice.db import Database
-from miniservice.quotes.citizen import Situation, situation
+from miniservice.quotes.citizen import Record, Situation, situation
 from miniservice.quotes.errors import BadParameter, QuoteUnavailable, RulesNotLoaded, SchemaMissing
 from miniservice.quotes.params import WhatIf
 from miniservice.rulebook.models import RuleVersion
+from miniservice.rulebook.queries import regions_in_force
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
-from miniservice.rulebook.service import regions_overview
 from miniservice.rules.citing import QuoteError
 from miniservice.rules.gaps import due_date, last_due_month
 from miniservice.rules.kinds import Cause, Scheme
@@ -86,13 +86,14 @@ def quote_for_person(db: Database, person_id: int, on_date: date) -> PersonQuote
         return person_quote(session, person_id, on_date)
 
 
-def person_quote(session: Session, person_id: int, on_date: date) -> PersonQuote:
-    """Inside the caller's session (a WeChat delivery has one open already)."""
+def person_quote(session: Session, person_id: int, on_date: date, records: list[Record] | None = None) -> PersonQuote:
+    """Inside the caller's session (a WeChat delivery has one open already); ``records``: the person's
+    records when the caller has read them already (the records page)."""
     person = session.get(Person, person_id)
     if person is None:
         raise LookupError(f"no person {person_id}")
     rules = rules_on(session, person.region_code, on_date)
-    found = situation(session, person, rules, on_date)
+    found = situation(session, person, rules, on_date, records)
     if found.scheme is Scheme.RESIDENT:
         return _resident_quote(session, person, found, rules, on_date)
     return PersonQuote(person, found, _engine(rules, found.facts, on_date))
@@ -169,10 +170,9 @@ def resident_what_if(db: Database, region: str, on_date: date) -> Quote:
     return what_if(db, WhatIf(region, Scheme.RESIDENT, None, None, Cause.SELF, on_date))
 
 
-def loaded_regions(db: Database, today: date) -> list[tuple[str, str]]:
+def loaded_regions(session: Session, today: date) -> list[tuple[str, str]]:
     """(code, name) of every region with a version in force today, for the what-if form."""
-    with db.reading() as session:
-        regions = [(s.code, s.name) for s in regions_overview(session, today) if s.active and s.code != NATIONAL]
+    regions = [(code, name) for code, name in regions_in_force(session, today) if code != NATIONAL]
     if not regions:
         raise RulesNotLoaded()
     return regions

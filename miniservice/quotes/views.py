@@ -19,7 +19,7 @@ from miniservice.quotes.errors import BadParameter, QuoteUnavailable
 from miniservice.quotes.params import WHAT_IF_SCHEMES, join_month, parse_what_if
 from miniservice.quotes.present import QuoteView, percent
 from miniservice.quotes.resident import resident_page
-from miniservice.quotes.service import PersonQuote, bound_person_id, loaded_regions, quote_for_person, what_if
+from miniservice.quotes.service import PersonQuote, bound_person_id, loaded_regions, person_quote, what_if
 from miniservice.rules.kinds import Scheme
 from miniservice.rules.quote_model import Quote
 from miniservice.wechat.oauth import citizen_required
@@ -95,11 +95,11 @@ def _years(today: date, form: dict[str, str]) -> list[str]:
 @citizen_required
 def quote_page() -> Any:
     db, today = get_db(), state.clock().today()
-    with db.reading() as session:
-        person_id = bound_person_id(session, g.openid)
     try:
-        own = quote_for_person(db, person_id, today) if person_id else None
-        regions = loaded_regions(db, today)
+        with db.reading() as session:  # one session for the page's reads: each costs a rollback round trip
+            person_id = bound_person_id(session, g.openid)
+            own = person_quote(session, person_id, today) if person_id else None
+            regions = loaded_regions(session, today)
     except QuoteUnavailable as exc:
         return _unavailable(exc)
     form = _form(own, regions)

@@ -8,6 +8,7 @@ engine used is exactly what the quote cites.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -82,6 +83,20 @@ def _scalar(value: Any) -> Any:
     return str(value)
 
 
+# The figure and citation of each key already cited, per resolved rules object (rules are frozen and
+# cached per version, so one object serves every quote of a version): building a citation (label,
+# shown value, documents) was a third of a quote's CPU (docs/performance.md). Dropped with the rules.
+_KNOWN: dict[int, dict[str, tuple[Sourced, Citation]]] = {}
+
+
+def _known(rules: RegionRules) -> dict[str, tuple[Sourced, Citation]]:
+    known = _KNOWN.get(id(rules))
+    if known is None:
+        known = _KNOWN[id(rules)] = {}
+        weakref.finalize(rules, _KNOWN.pop, id(rules), None)
+    return known
+
+
 class Citer:
     """Looks figures up by dotted path and remembers every one it handed out."""
 
@@ -89,8 +104,22 @@ class Citer:
         self.rules = rules
         self.used: dict[str, Citation] = {}
         self._tracks: list[list[str]] = []
+        self._known = _known(rules)
 
     def sourced(self, key: str) -> Sourced:
+        known = self._known.get(key)
+        if known is None:
+            figure = self._walk(key)
+            known = self._known[key] = (figure, cite(self.rules, key, figure))
+        figure, citation = known
+        if key not in self.used:
+            self.used[key] = citation
+        for track in self._tracks:
+            if key not in track:
+                track.append(key)
+        return figure
+
+    def _walk(self, key: str) -> Sourced:
         node: Any = self.rules
         for part in key.replace("[", ".").replace("]", "").split("."):
             if isinstance(node, BaseModel):
@@ -101,7 +130,6 @@ class Citer:
                 node = node[int(part)]
         if not isinstance(node, Sourced):
             raise TypeError(f"{key} is not a sourced figure")
-        self._record(key, node)
         return node
 
     def value(self, key: str) -> Any:
@@ -130,13 +158,6 @@ class Citer:
         for part in table.split("."):
             node = getattr(node, part)
         return node
-
-    def _record(self, key: str, figure: Sourced) -> None:
-        if key not in self.used:
-            self.used[key] = cite(self.rules, key, figure)
-        for track in self._tracks:
-            if key not in track:
-                track.append(key)
 
     @contextmanager
     def track(self) -> Iterator[list[str]]:

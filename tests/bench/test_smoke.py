@@ -68,11 +68,31 @@ def test_callback_in_process_can_time_one_kind_of_delivery_alone() -> None:
     assert kinds == ["click HELP", "all"], output
 
 
-def test_callback_peers_smoke_serves_the_service_and_every_peer_the_same_traffic() -> None:
-    output = run_smoke("bench.callback", "--peers", "--backends", "sqlite", timeout=400)
+def test_callback_peers_smoke_serves_the_service_and_every_peer_the_same_traffic_then_the_pages() -> None:
+    output = run_smoke("bench.callback", "--peers", "--backends", "sqlite", timeout=900)  # 7 servers: slow when loaded
     names = re.findall(r"^(\S.*?) +saturation +\d+ +\d+ +0 ", output, re.MULTILINE)
-    assert names == ["miniservice SQLite", "typical SQLite (WAL)", "WeRoBot sessions", "WeRoBot no sessions"], output
+    assert names == ["miniservice SQLite", "typical SQLite (WAL)", "WeRoBot sessions", "WeRoBot no sessions",
+                     "miniservice /h5/records", "miniservice /h5/quote", "typical /page"], output
     assert re.search(r"^SQLite: service / best storing peer [\d.]+; .*errors 0 .*\(no double effects\)$", output,
                      re.MULTILINE), output
-    assert re.search(r"^SQLite: the service's saturation / the best storing peer's, per round: [\d.]+ ", output,
+    assert re.search(r"^SQLite: goal 1, the service's saturation / the best storing peer's, per round: [\d.]+ ",
+                     output, re.MULTILINE), output
+    assert re.search(r"^SQLite: goal 2, the service's p99 at 80% of its own saturation, per round: [\d.]+ ms", output,
                      re.MULTILINE), output
+    pages = re.findall(r"^SQLite: goal 3, (\S+) saturation / the peer page's, per round: [\d.]+ .*"
+                       r"p99 at 50/s: [\d.]+ ms", output, re.MULTILINE)
+    assert pages == ["/h5/records", "/h5/quote"], output
+    assert re.search(r"^SQLite pages: .* errors 0$", output, re.MULTILINE), output
+
+
+def test_hot_paths_smoke_counts_calls_and_statements_of_each_page_and_the_round_trips_of_a_tap() -> None:
+    output = run_smoke("bench.hot_paths")
+    pages = re.findall(r"^  (/h5/\w+) +[\d.]+ ms CPU +[\d,]+ Python calls +[\d.]+ SQL statements per view$", output,
+                       re.MULTILINE)
+    assert pages[:2] == ["/h5/records", "/h5/quote"], output
+    assert len(re.findall(r"ms CPU per look-up$", output, re.MULTILINE)) in (3, 6), output
+    if os.environ.get("MINISERVICE_TEST_DATABASE_URL"):
+        pings = re.findall(r"([\d.]+) pings per 帮助 tap$", output, re.MULTILINE)
+        # pre-ping: a ping per checkout but a fresh connection's first; now none (no connection sat idle)
+        before, now = (float(p) for p in pings)
+        assert before >= 0.5 and now == 0.0, output
