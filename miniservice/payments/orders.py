@@ -27,7 +27,7 @@ from sqlmodel import Session
 from miniservice import state
 from miniservice.audit import record
 from miniservice.citizens.models import Binding, Person
-from miniservice.clock import local_today, now_utc
+from miniservice.clock import now_utc
 from miniservice.db import Database, IntegrityError
 from miniservice.family.models import FamilyLink
 from miniservice.payments.channels import Channel, ChannelUnavailable, channel_named
@@ -162,10 +162,8 @@ def new_out_trade_no(today: date) -> str:
     return f"MS{today:%Y%m%d}{secrets.token_hex(10).upper()}"
 
 
-def open_order(db: Database, app: Flask, openid: str, person_id: int, item: str) -> PayOrder:
+def open_order(db: Database, app: Flask, openid: str, person_id: int, item: str, today: date) -> PayOrder:
     """The open order for ``item`` of ``person_id``: the existing one, or a new one from a fresh quote."""
-    tz = state.settings(app).timezone
-    today = local_today(tz)
     with db.reading() as session:
         payer = bound_payer(session, openid)
         existing = session.execute(
@@ -232,14 +230,14 @@ def describe(order: PayOrder) -> str:
     return f"职工医保补缴{first}至{last}"
 
 
-def start_payment(db: Database, app: Flask, openid: str, out_trade_no: str) -> dict[str, str]:
+def start_payment(db: Database, app: Flask, openid: str, out_trade_no: str, today: date) -> dict[str, str]:
     """Signed JSAPI parameters for the order's page; a prepay younger than two hours is reused."""
     tz = state.settings(app).timezone
     with db.reading() as session:
         order = order_for(session, openid, out_trade_no)
     if order.status != "open":
         raise PayError("该订单已支付或已关闭，请返回查看结果。")
-    if order.expires_on < local_today(tz):
+    if order.expires_on < today:
         raise PayError("报价已过期，请返回重新获取最新金额。")
     channel = channel_named(app, order.channel)
     if channel is None:

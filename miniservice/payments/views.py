@@ -57,7 +57,7 @@ def create_order() -> Any:
         abort(400)
     item = request.form.get("item", "")[:40]
     try:
-        order = open_order(get_db(), current_app, g.openid, person_id, item)
+        order = open_order(get_db(), current_app, g.openid, person_id, item, state.clock().today())
     except PayError as exc:
         return _error(exc)
     return redirect(url_for("payments.order_page", out_trade_no=order.out_trade_no))
@@ -84,7 +84,7 @@ def order_page(out_trade_no: str) -> Any:
 def prepay(out_trade_no: str) -> Any:
     csrf.protect()
     try:
-        params = start_payment(get_db(), current_app, g.openid, out_trade_no)
+        params = start_payment(get_db(), current_app, g.openid, out_trade_no, state.clock().today())
     except PayError as exc:
         return jsonify(message=exc.message), exc.status
     return jsonify(params)

@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from miniservice import state
 from miniservice.db import Database
 from miniservice.devtools.fake_wechatpay import FakeWeChatPay
 from miniservice.payments.channels import channel_named
@@ -78,8 +79,8 @@ def reload(db: Database, order: PayOrder) -> PayOrder:
 def ordered_and_prepaid(app: Flask, db: Database, openid: str, person_id: int, item: str) -> tuple[PayOrder, str]:
     """An order with its prepay made, as after the citizen taps 微信支付; returns it and the prepay id."""
     with app.app_context():
-        order = open_order(db, app, openid, person_id, item)
-        params = start_payment(db, app, openid, order.out_trade_no)
+        order = open_order(db, app, openid, person_id, item, state.clock(app).today())
+        params = start_payment(db, app, openid, order.out_trade_no, state.clock(app).today())
     return reload(db, order), params["package"].removeprefix("prepay_id=")
 
 

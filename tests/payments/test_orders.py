@@ -33,7 +33,7 @@ def _payable(db: Database, person: int) -> list:  # type: ignore[type-arg]
 def test_a_back_payment_order_freezes_the_quote_it_was_made_from(app: Flask, db: Database, flexible: int) -> None:
     (item,) = _payable(db, flexible)
     assert item.item == "backpay:2026-07:2026-10"
-    order = open_order(db, app, FLEX_OPENID, flexible, item.item)
+    order = open_order(db, app, FLEX_OPENID, flexible, item.item, TODAY)
     shown = quote_for_person(db, flexible, TODAY).quote
     frozen = json.loads(order.frozen)
     assert order.amount == item.amount == Decimal(shown.to_json()["totals"]["citizen_owes"])
@@ -46,8 +46,8 @@ def test_a_back_payment_order_freezes_the_quote_it_was_made_from(app: Flask, db:
 
 
 def test_a_second_tap_returns_the_same_order(app: Flask, db: Database, flexible: int) -> None:
-    first = open_order(db, app, FLEX_OPENID, flexible, "backpay:2026-07:2026-10")
-    second = open_order(db, app, FLEX_OPENID, flexible, "backpay:2026-07:2026-10")
+    first = open_order(db, app, FLEX_OPENID, flexible, "backpay:2026-07:2026-10", TODAY)
+    second = open_order(db, app, FLEX_OPENID, flexible, "backpay:2026-07:2026-10", TODAY)
     assert second.out_trade_no == first.out_trade_no
     assert order_count(db) == 1
 
@@ -55,7 +55,7 @@ def test_a_second_tap_returns_the_same_order(app: Flask, db: Database, flexible:
 def test_two_taps_at_once_make_one_order(app: Flask, db: Database, flexible: int) -> None:
     def tap(_: int) -> str:
         with app.app_context():
-            return open_order(db, app, FLEX_OPENID, flexible, "backpay:2026-07:2026-10").out_trade_no
+            return open_order(db, app, FLEX_OPENID, flexible, "backpay:2026-07:2026-10", TODAY).out_trade_no
 
     with ThreadPoolExecutor(4) as pool:
         found = list(pool.map(tap, range(4)))
@@ -69,7 +69,7 @@ def test_a_resident_premium_order_lasts_to_the_end_of_the_collection_period(
     registry.years(person, 2020, 2021, 2022, 2023, 2024, 2025, 2026)
     (item,) = _payable(db, person)
     assert item.item == "premium:2027"
-    order = open_order(db, app, "o_resident", person, item.item)
+    order = open_order(db, app, "o_resident", person, item.item, TODAY)
     resident = quote_for_person(db, person, TODAY).quote.resident
     assert resident is not None
     assert order.amount == resident.premium
@@ -85,16 +85,16 @@ def test_a_holder_may_pay_a_linked_relatives_premium_but_not_a_strangers(
     registry.family_link(flexible, relative)
     kinds = {(p.kind, p.person_id) for p in _payable(db, flexible)}
     assert ("relative_premium", relative) in kinds
-    order = open_order(db, app, FLEX_OPENID, relative, "premium:2027")
+    order = open_order(db, app, FLEX_OPENID, relative, "premium:2027", TODAY)
     assert (order.kind, order.payer_id, order.person_id) == ("relative_premium", flexible, relative)
     with pytest.raises(PayError) as refused:
-        open_order(db, app, FLEX_OPENID, stranger, "premium:2027")
+        open_order(db, app, FLEX_OPENID, stranger, "premium:2027", TODAY)
     assert refused.value.status == 403
 
 
 def test_an_item_that_is_not_owed_is_refused_with_a_clear_message(app: Flask, db: Database, flexible: int) -> None:
     with pytest.raises(PayError) as refused:
-        open_order(db, app, FLEX_OPENID, flexible, "backpay:2025-01:2025-03")
+        open_order(db, app, FLEX_OPENID, flexible, "backpay:2025-01:2025-03", TODAY)
     assert "无需缴纳" in refused.value.message
     assert order_count(db) == 0
 
@@ -111,6 +111,6 @@ def test_a_premium_order_expires_the_day_before_new_rules_change_its_figure(
     assert load_directory(db, policies, "test").ok
     person = registry.person(region="440305", scheme="resident", openid="o_resident", enrolled=date(2020, 1, 1))
     registry.years(person, 2020, 2021, 2022, 2023, 2024, 2025, 2026)
-    order = open_order(db, app, "o_resident", person, "premium:2027")
+    order = open_order(db, app, "o_resident", person, "premium:2027", TODAY)
     assert order.expires_on == date(2026, 11, 30)
     assert order.rule_version != "2026.12"

@@ -152,7 +152,7 @@ def test_an_expired_quote_cannot_be_paid_and_a_late_payment_is_held(
     order, prepay_id = ordered_and_prepaid(app, db, FLEX_OPENID, flexible, ITEM)
     with time_machine.travel("2026-11-26 10:00:00 +08:00", tick=True):
         with pytest.raises(PayError) as refused:
-            start_payment(db, app, FLEX_OPENID, order.out_trade_no)
+            start_payment(db, app, FLEX_OPENID, order.out_trade_no, TODAY + timedelta(days=1))
         assert "过期" in refused.value.message
         _pay(fake_pay, prepay_id)  # the cashier was still open from yesterday
     held = reload(db, order)
@@ -164,15 +164,15 @@ def test_a_prepay_timeout_charges_nothing_and_the_retry_uses_the_same_order(
         app: Flask, db: Database, flexible: int, fake_pay: FakeWeChatPay) -> None:
     from miniservice.payments.orders import open_order
 
-    order = open_order(db, app, FLEX_OPENID, flexible, ITEM)
+    order = open_order(db, app, FLEX_OPENID, flexible, ITEM, TODAY)
     channel(app).client._core._timeout = (1, 0.5)
     fake_pay.delay("transactions/jsapi", 1.5)
     with pytest.raises(PayError) as refused:
-        start_payment(db, app, FLEX_OPENID, order.out_trade_no)
+        start_payment(db, app, FLEX_OPENID, order.out_trade_no, TODAY)
     assert refused.value.status == 503 and "没有扣款" in refused.value.message
     assert reload(db, order).prepay_id is None
     channel(app).client._core._timeout = TIMEOUT  # the retry waits as long as in production
-    params = start_payment(db, app, FLEX_OPENID, order.out_trade_no)
+    params = start_payment(db, app, FLEX_OPENID, order.out_trade_no, TODAY)
     assert params["package"] == f"prepay_id={fake_pay.order(order.out_trade_no).prepay_id}"
     with db.reading() as session:
         assert session.execute(select(PayOrder.out_trade_no)).scalars().all() == [order.out_trade_no]
@@ -240,7 +240,7 @@ def test_a_notify_for_another_merchant_is_refused(
 def test_tapping_pay_twice_asks_wechat_pay_once_and_opens_the_same_payment(
         app: Flask, db: Database, flexible: int, fake_pay: FakeWeChatPay) -> None:
     order, prepay_id = ordered_and_prepaid(app, db, FLEX_OPENID, flexible, ITEM)
-    again = start_payment(db, app, FLEX_OPENID, order.out_trade_no)
+    again = start_payment(db, app, FLEX_OPENID, order.out_trade_no, TODAY)
     assert again["package"] == f"prepay_id={prepay_id}"
     assert list(fake_pay.orders) == [order.out_trade_no]
 
