@@ -32,7 +32,7 @@ __all__ = ["enqueue"]
 
 
 def init_app(app: Flask) -> None:
-    """``outbox send|status``."""
+    """``outbox send|status|worker``."""
     from miniservice.outbox import cli
 
     app.cli.add_command(cli.outbox)
