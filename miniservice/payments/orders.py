@@ -90,6 +90,17 @@ def _item(found: PersonQuote, kind: str) -> tuple[str, Decimal] | None:
     return None
 
 
+def own_payable(session: Session, found: PersonQuote, today: date) -> Decimal | None:
+    """What the citizen may pay for their own quote on this service's 网上缴费 page (the amount its item
+    there shows), or None where that page has nothing for them: the quote and 居民医保 pages offer the
+    button exactly when the pay page would list the item."""
+    item = _item(found, "backpay" if found.scheme is Scheme.FLEXIBLE else "premium")
+    if item is None:
+        return None
+    channel = rules_on(session, found.person.region_code, today).guidance.pay_channel.value
+    return None if channel is PayChannel.NONE else item[1]
+
+
 def payables(session: Session, payer: Person, today: date) -> list[Payable]:
     """The payer's own item (灵活就业 back-payment or 居民医保 premium) and each linked relative's premium."""
     assert payer.id is not None

@@ -15,6 +15,7 @@ from flask import Blueprint, g, render_template, request
 
 from miniservice import state
 from miniservice.db import get_db
+from miniservice.payments.orders import own_payable
 from miniservice.quotes.errors import BadParameter, QuoteUnavailable
 from miniservice.quotes.params import WHAT_IF_SCHEMES, join_month, parse_what_if
 from miniservice.quotes.present import QuoteView, percent
@@ -99,6 +100,7 @@ def quote_page() -> Any:
         with db.reading() as session:  # one session for the page's reads: each costs a rollback round trip
             person_id = bound_person_id(session, g.openid)
             own = person_quote(session, person_id, today) if person_id else None
+            pay_amount = own_payable(session, own, today) if own else None
             regions = loaded_regions(session, today)
     except QuoteUnavailable as exc:
         return _unavailable(exc)
@@ -116,6 +118,7 @@ def quote_page() -> Any:
         "h5/quote.html",
         bound=person_id is not None,
         own=own,
+        pay_amount=pay_amount,
         mine=QuoteView(own.quote, "mine") if own else None,
         whatif=QuoteView(whatif, "whatif") if whatif else None,
         form=form,
@@ -128,9 +131,12 @@ def quote_page() -> Any:
 @bp.get("/resident")
 @citizen_required
 def resident() -> Any:
+    db, today = get_db(), state.clock().today()
     try:
-        page = resident_page(get_db(), g.openid, state.clock().today())
+        page = resident_page(db, g.openid, today)
+        with db.reading() as session:
+            pay_amount = own_payable(session, page.own, today) if page.own else None
     except (QuoteUnavailable, BadParameter) as exc:
         return _unavailable(exc)
     return render_template("h5/resident.html", page=page, v=QuoteView(page.quote, "resident"),
-                           late=QuoteView(page.late, "late") if page.late else None)
+                           late=QuoteView(page.late, "late") if page.late else None, pay_amount=pay_amount)

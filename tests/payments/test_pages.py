@@ -107,6 +107,32 @@ def test_where_no_channel_is_online_the_page_says_where_to_pay(app: Flask, regis
     assert "微信支付缴费" not in text
 
 
+def test_the_quote_page_offers_online_payment_of_the_amount_the_pay_page_lists(app: Flask, flexible: int) -> None:
+    client = _citizen(app, FLEX_OPENID)
+    pay_home = page_text(client.get("/h5/pay"))
+    quote = client.get("/h5/quote").get_data(as_text=True)
+    button = re.search(r'<a [^>]*href="/h5/pay" id="pay-online">网上缴费 ([\d,.]+) 元</a>', quote)
+    assert button, "the quote page has no button to the pay page"
+    assert f"{button.group(1)} 元" in pay_home  # the same figure on both pages
+
+
+def test_the_resident_page_offers_online_payment_of_the_premium(app: Flask, registry: Registry) -> None:
+    person = registry.person(region="440305", scheme="resident", openid="o_resident", enrolled=date(2020, 1, 1))
+    registry.years(person, 2020, 2021, 2022, 2023, 2024, 2025, 2026)
+    client = _citizen(app, "o_resident")
+    page = client.get("/h5/resident").get_data(as_text=True)
+    button = re.search(r'<a [^>]*href="/h5/pay" id="pay-online">网上缴费 ([\d,.]+) 元</a>', page)
+    assert button and f"{button.group(1)} 元" in page_text(client.get("/h5/pay"))
+    assert "本页暂不能直接付款" not in page
+
+
+def test_where_no_channel_is_online_the_quote_page_offers_no_payment_here(app: Flask, registry: Registry) -> None:
+    person = registry.person(region="110105", scheme="flexible", openid="o_beijing", enrolled=date(2020, 1, 1))
+    registry.months(person, "2020-01", "2026-06")
+    quote = _citizen(app, "o_beijing").get("/h5/quote").get_data(as_text=True)
+    assert "补缴" in quote and 'id="pay-online"' not in quote
+
+
 def test_where_the_channel_is_illustrative_the_page_says_so(app: Flask, flexible: int) -> None:
     text = page_text(_citizen(app, FLEX_OPENID).get("/h5/pay"))
     assert "缴费渠道：微信支付（ 示例数据 演示假设本市医保部门已为本服务号开通微信支付收款" in text
