@@ -63,3 +63,25 @@ def test_every_clerk_page_is_accessible_and_kept_as_a_screenshot(
         if page.evaluate("document.documentElement.scrollWidth") > 1280:
             problems.append(f"{name}: scrolls sideways")
     assert not problems, "\n".join(problems)
+
+
+def test_the_file_box_speaks_chinese_and_names_the_chosen_file(
+    desktop_page: Any, live_server: Any, staff: dict[str, str], tmp_path: Path
+) -> None:
+    """Chromium draws its own file input in the browser's language ("Choose File"): the page shows its own."""
+    page, base = desktop_page, live_server.url
+    page.goto(base + "/admin/login")
+    page.fill("input[name=username]", "publisher")
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button:has-text('登录')")
+    page.goto(base + "/admin/records/upload")
+    box = page.locator("label.file-pick")
+    expect(box).to_contain_text("选择文件")
+    expect(box).to_contain_text("未选择文件")
+    chosen = tmp_path / "记录.csv"
+    chosen.write_text("id\n", encoding="utf-8")
+    page.set_input_files("input[type=file]", str(chosen))
+    expect(box).to_contain_text("已选择：记录.csv")
+    save_screenshot(page, "clerk-upload-chosen")
+    assert page.locator("input[type=file]").evaluate("e => getComputedStyle(e).opacity") == "0"
