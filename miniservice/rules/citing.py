@@ -26,6 +26,15 @@ class QuoteError(ValueError):
     """The rules or the facts do not allow a quote (missing wage year, missing sex, ...)."""
 
 
+class FactError(QuoteError):
+    """The facts given contradict the rules (a retiree younger than anyone may retire): ``field`` names
+    the input at fault and the message is plain Chinese, for the person who typed it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True, slots=True)
 class CitedSource:
     """A registry document and the sentence quoted from it (``says``: what a differing source says)."""
