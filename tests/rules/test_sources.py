@@ -267,3 +267,16 @@ def test_the_hotline_is_the_medical_insurance_one_and_no_pension_handbook_is_ask
         assert guidance.hotline.value == "12393", code
         materials = (*guidance.materials_self.value, *guidance.materials_unit.value, *guidance.materials_retiree.value)
         assert not [m for m in materials if "养老保险手册" in m], code
+
+
+def test_a_wait_of_at_most_six_months_quoted_as_six_is_illustrative():
+    """《医保缴费能不能断》 says “待遇享受等待期不超过6个月”: a band that waits exactly 6 months on that
+    sentence alone uses the upper bound, an estimate, and must say so (北京/成都 state 6 months themselves)."""
+    book = load_rulebook(POLICIES)
+    for code in book.codes():
+        rules = book.resolve(code)
+        for section in (rules.employee, rules.flexible):
+            for band in section.waiting.self_bands:
+                stated = [band.quote or "", *(c.quote or "" for c in band.also)]
+                if band.months == 6 and not any("满6个月" in q for q in stated):
+                    assert band.illustrative and "最长6个月" in band.note, (code, band.label)
