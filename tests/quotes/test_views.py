@@ -50,7 +50,8 @@ def test_quote_page_breaks_the_gap_down_by_month_with_citations(client: Any, db:
 
 
 def test_retiree_sees_one_off_against_year_by_year(client: Any, registry: Registry) -> None:
-    person = registry.person(region="360102", scheme="retiree", openid="o-retired", deemed_months=36)
+    person = registry.person(region="360102", scheme="retiree", openid="o-retired", deemed_months=36,
+                             born=date(1962, 5, 1))
     registry.months(person, "2011-06", "2023-05", scheme="employee", payer="unit")
     sign_in(client, "o-retired")
 
