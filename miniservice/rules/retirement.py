@@ -33,10 +33,10 @@ def top_up(citer: Citer, facts: CitizenFacts, on_date: date) -> RetirementTopUp:
     age = _age(facts.birth_date, on_date)
     with citer.track() as keys:
         sex_key = "male" if facts.sex is Sex.MALE else "female"
-        if facts.birth_date is not None and age is not None:
+        if age is not None and getattr(citer.rules.retiree, f"earliest_age_{sex_key}") is not None:
             earliest = citer.value(f"retiree.earliest_age_{sex_key}")
             if age < earliest:
-                raise FactError("birth", f"按出生日期 {facts.birth_date.isoformat()}，到 {on_date.isoformat()} "
+                raise FactError("birth", f"按出生日期 {facts.birth_date}，到 {on_date.isoformat()} "
                                 f"才 {age} 周岁，{'男' if facts.sex is Sex.MALE else '女'}性最早 {earliest} 周岁"
                                 "才能退休，还不能办理退休补缴。请检查出生日期。")
         required = citer.value(f"retiree.required_years_{sex_key}") * 12

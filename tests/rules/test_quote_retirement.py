@@ -114,3 +114,15 @@ def test_short_years_are_rounded_half_up_to_two_decimals(book, sex, paid, actual
     data = quote(book.region_for("360100"), facts, date(2025, 4, 15)).to_json()["retirement"]
     assert data["short_years"] == years
     assert Decimal(years) == round(Decimal(data["short_months"]) / 12, 2)
+
+
+def test_rules_stored_before_the_age_figures_still_quote_without_the_check():
+    """Rule versions stored before ``earliest_age_*`` existed still resolve; no age is checked then."""
+    from miniservice.rules.loading import rulebook_from_texts
+    from tests.rules.helpers import NATIONAL_TEXT
+
+    old = "\n".join(line for line in NATIONAL_TEXT.splitlines() if not line.startswith("earliest_age_"))
+    rules = rulebook_from_texts({"national.toml": old}).resolve("national")
+    facts = CitizenFacts("national", Scheme.RETIREE, sex=Sex.MALE, birth_date=date(2020, 1, 1), paid_months=100)
+    assert rules.retiree.earliest_age_male is None
+    assert quote(rules, facts, date(2025, 6, 1)).retirement.short_months > 0
