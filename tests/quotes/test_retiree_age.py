@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from click.testing import CliRunner
 from flask import Flask
 
-from miniservice.quotes.cli import quote_command
+from miniservice.cli import main
 
 CHILD = ["--region", "360100", "--scheme", "retiree", "--sex", "male", "--paid-months", "100",
          "--birth", "2020-01-01", "--on", "2025-04-15", "--json"]
 
 
-def test_the_cli_names_the_birth_date_and_says_why(app: Flask, rules: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("miniservice.cli.make_app", lambda: app)
-    result = CliRunner().invoke(quote_command, CHILD)
+def test_the_cli_names_the_birth_date_and_says_why(app: Flask, rules: None) -> None:
+    result = app.test_cli_runner().invoke(main, ["quote", *CHILD])
 
     assert result.exit_code == 2, result.output
     assert "'--birth'" in result.output and "才 5 周岁" in result.output and "还不能办理退休补缴" in result.output
