@@ -70,6 +70,8 @@ FIELDS: dict[str, Words] = {
     "required_years_male": Words("男性退休需缴满", "年"),
     "required_years_female": Words("女性退休需缴满", "年"),
     "required_actual_years": Words("其中实际缴费至少", "年"),
+    "earliest_age_male": Words("男性最早可以退休的年龄", "周岁"),
+    "earliest_age_female": Words("女性最早可以退休的年龄", "周岁"),
     "top_up_allowed": Words("退休时年限不足可以一次性补缴"),
     "top_up_rate": Words("一次性补缴的费率", RATE),
     "assumed_wage_growth": Words("预计月平均工资每年增长", RATE + "（测算假设）"),

@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 from functools import cache
+from types import UnionType
 from typing import Any, Literal, get_args, get_origin
 
 from annotated_types import Ge, Le
@@ -127,11 +128,19 @@ def _figure(path: str, model: type[Sourced]) -> FieldSpec:
     return FieldSpec(path, "figure", "text", (), _hint(annotation, info.metadata))
 
 
+def _required(annotation: Any) -> Any:
+    """``X | None`` (a figure newer rule files have and older stored versions lack) is edited as ``X``."""
+    args = get_args(annotation)
+    if isinstance(annotation, UnionType) and type(None) in args:
+        return next(arg for arg in args if arg is not type(None))
+    return annotation
+
+
 def _group(path: str, model: type[BaseModel]) -> Group:
     fields: list[FieldSpec] = []
     groups: list[Group] = []
     for name, info in model.model_fields.items():
-        sub, annotation = f"{path}.{name}", info.annotation
+        sub, annotation = f"{path}.{name}", _required(info.annotation)
         if get_origin(annotation) is dict:
             fields.append(FieldSpec(sub, "table", "text", (), "每年一行；清空数值和来源即删除该年"))
         elif get_origin(annotation) is tuple and get_args(annotation)[0] is WaitingBand:

@@ -22,7 +22,7 @@ from miniservice.quotes.params import WhatIf
 from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.queries import regions_in_force
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
-from miniservice.rules.citing import QuoteError
+from miniservice.rules.citing import FactError, QuoteError
 from miniservice.rules.gaps import due_date, last_due_month
 from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.loading import NATIONAL
@@ -158,6 +158,8 @@ def what_if(db: Database, request: WhatIf) -> Quote:
         actually_paid_months=request.actual_months, gap_open=gap_open)
     try:
         return quote(rules, facts, request.on_date)
+    except FactError as exc:  # the facts contradict the rules: the input at fault is named
+        raise BadParameter(exc.field, str(exc)) from exc
     except QuoteError as exc:
         raise BadParameter("on", f"按 {request.on_date.isoformat()} 的规则无法测算：{exc}") from exc
     except ValueError as exc:  # a date the quote needs (a resume day, the line) falls past the year 2200

@@ -26,6 +26,15 @@ class QuoteError(ValueError):
     """The rules or the facts do not allow a quote (missing wage year, missing sex, ...)."""
 
 
+class FactError(QuoteError):
+    """The facts given contradict the rules (a retiree younger than anyone may retire): ``field`` names
+    the input at fault and the message is plain Chinese, for the person who typed it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True, slots=True)
 class CitedSource:
     """A registry document and the sentence quoted from it (``says``: what a differing source says)."""
@@ -139,7 +148,12 @@ class Citer:
         return figure.value
 
     def by_year(self, table: str, year: int) -> tuple[int, Any]:
-        """The figure for ``year`` in a year table, else the latest earlier year (noted as such)."""
+        """The figure for ``year`` in a year table, else the latest earlier year.
+
+        An earlier year's figure standing in for ``year`` is an extrapolation no source states, so
+        its citation is marked illustrative and noted as such, whatever the figure's own standing
+        (audit finding 6: 南昌's 2025 premium was shown as the official 2026 one).
+        """
         years = sorted(y for y in self._table(table) if y <= year)
         if not years:
             raise QuoteError(f"{self.rules.code}: {table} has no figure for {year} or earlier")
@@ -151,6 +165,7 @@ class Citer:
             own = self.used[key].note
             if not own or note not in own:
                 self.used[key] = replace(self.used[key], note=f"{note}；{own}" if own else note)
+            self.used[key] = replace(self.used[key], illustrative=True)
         return used, value
 
     def _table(self, table: str) -> dict[int, Any]:

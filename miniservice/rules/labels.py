@@ -59,6 +59,8 @@ _OTHER = {
     "retiree.required_years_male": "男性退休时职工医保须累计缴费年限",
     "retiree.required_years_female": "女性退休时职工医保须累计缴费年限",
     "retiree.required_actual_years": "退休时职工医保须实际缴费年限",
+    "retiree.earliest_age_male": "男性最早可以退休的年龄",
+    "retiree.earliest_age_female": "女性最早可以退休的年龄",
     "retiree.top_up_allowed": "缴费年限不足的退休人员可补缴",
     "retiree.top_up_rate": "退休补缴费率",
     "retiree.assumed_wage_growth": "逐年补缴测算假设的平均工资年增长率",
@@ -133,6 +135,8 @@ def figure_value_text(key: str, value: Any) -> str:
         return f"{value} 个月"
     if isinstance(value, int) and _YEARS.search(name):
         return f"{value} 年"
+    if isinstance(value, int) and name.startswith("earliest_age_"):
+        return f"{value} 周岁"
     if isinstance(value, int) and name == "max_links":
         return f"{value} 人"
     if isinstance(value, int) and (name.startswith("days_") or "_days_" in name):

@@ -62,7 +62,9 @@ def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
                      citations=citer.used)
     section = "employee" if facts.scheme is Scheme.EMPLOYEE else "flexible"
     route = _route(citer, section, facts, on_date)
-    lines, totals, base = _lines(citer, section, facts, on_date) if route.possible else ((), Totals(), None)
+    lines, totals, base = _lines(citer, section, facts, on_date, route) if route.possible else ((), Totals(), None)
+    # Months past the window stay unpaid: nothing of the gap is reimbursed, continuity restarts.
+    all_paid = route.possible and not route.unpayable
     # An open gap that cannot be back-paid is never closed: the lapse runs from its first month to
     # today. A closed gap ended when payment was renewed, the month after its last: its lapse is its
     # own length, and without back-payment benefits resumed from that renewal, not from today.
@@ -72,8 +74,8 @@ def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
     choice = choose_band(citer, section, facts.cause, facts.gap_first, lapse, on_date, lapse_end=renewed)
     unit_late = facts.cause is Cause.UNIT and on_date > unit_deadline(citer, section, facts.gap_first)
     resumed = benefits(choice, on_date if route.possible or renewed is None else renewed,
-                       back_paid=route.possible, retroactive=not unit_late)
-    kept = continuity(choice, facts.continuous_months_before, facts.gap_months, back_paid=route.possible)
+                       back_paid=all_paid, retroactive=not unit_late)
+    kept = continuity(choice, facts.continuous_months_before, facts.gap_months, back_paid=all_paid)
     # The line is the last day paying an open gap avoids every consequence; a closed gap has none.
     line = line_advice(citer, section, facts.cause, facts.gap_first, on_date) if facts.gap_open else None
     return Quote(
@@ -124,19 +126,23 @@ def _route(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> Ba
                                 "the gap is treated like any gap of its length", tuple(keys))
         return BackPayRoute(True, Route.WINDOW, f"the unit back-pays at the 医保经办机构; arrears must arrive "
                             f"by {last_day} ({deadline} months), and the citizen owes nothing", tuple(keys))
-    if window and facts.gap_first < earliest:
+    if window and facts.gap_last < earliest:
         return BackPayRoute(False, Route.NOT_POSSIBLE,
                             f"citizens may back-pay only the last {window} months (from {earliest}); "
                             "renewed payment starts a new continuous period", tuple(keys))
+    # 上海/南京 (seed 001): 部分城市允许补缴近3个月费用 … 超期需重新参保 — the months inside the window
+    # can be paid; the older ones cannot, and stay a break in enrolment.
+    unpayable = tuple(month_range(facts.gap_first, earliest - 1)) if window and facts.gap_first < earliest else ()
     if online:
-        return BackPayRoute(True, Route.ONLINE, "back-pay online (公众号 / app) or at the window", tuple(keys))
-    return BackPayRoute(True, Route.WINDOW, "back-pay at the 医保经办机构 window only", tuple(keys))
+        return BackPayRoute(True, Route.ONLINE, "back-pay online (公众号 / app) or at the window", tuple(keys),
+                            unpayable)
+    return BackPayRoute(True, Route.WINDOW, "back-pay at the 医保经办机构 window only", tuple(keys), unpayable)
 
 
-def _lines(citer: Citer, section: str, facts: CitizenFacts,
-           on_date: date) -> tuple[tuple[MonthLine, ...], Totals, BaseUsed]:
-    """One line per gap month at the base the bureau would bill and today's rates; totals are exact
-    sums, rounded only on output."""
+def _lines(citer: Citer, section: str, facts: CitizenFacts, on_date: date,
+           route: BackPayRoute) -> tuple[tuple[MonthLine, ...], Totals, BaseUsed]:
+    """One line per payable gap month at the base the bureau would bill and today's rates; totals
+    are exact sums, rounded only on output."""
     assert facts.gap_first is not None and facts.gap_last is not None
     used = _base(citer, section, facts, on_date)
     base = used.amount
@@ -158,7 +164,7 @@ def _lines(citer: Citer, section: str, facts: CitizenFacts,
         return Payer.CITIZEN, daily[Cause.SELF]
 
     lines = []
-    for month in month_range(facts.gap_first, facts.gap_last):
+    for month in month_range(facts.gap_first + len(route.unpayable), facts.gap_last):
         due = due_date(month, due_day)
         days = max(0, (on_date - due).days)
         unit_amount, personal_amount = base * unit_rate, base * personal_rate

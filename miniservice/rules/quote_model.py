@@ -98,6 +98,9 @@ class BackPayRoute:
     how: Route
     reason: str
     cites: tuple[str, ...] = ()
+    # The gap's first months that are past the back-pay window when the rest is inside it (上海/南京:
+    # only the last 3 months may be paid): they cannot be paid and stay a break in enrolment.
+    unpayable: tuple[Month, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +333,8 @@ class Quote:
                 "first": str(facts.gap_first), "last": str(facts.gap_last), "months": facts.gap_months},
             "inputs": _inputs_json(facts),
             "route": {"possible": self.route.possible, "how": self.route.how.value, "reason": self.route.reason,
+                      "payable_months": [str(line.month) for line in self.lines],
+                      "unpayable_months": [str(month) for month in self.route.unpayable],
                       "cites": list(self.route.cites)},
             "base": _base_json(self.base) if self.lines else None,
             "months": [_line_json(line) for line in self.lines],

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from miniservice.rules.citing import Citer, QuoteError
+from miniservice.rules.citing import Citer, FactError, QuoteError
 from miniservice.rules.kinds import Sex
 from miniservice.rules.quote_model import CitizenFacts, RetirementTopUp
 
@@ -23,11 +23,22 @@ def _age(birth: date | None, on: date) -> int | None:
 
 
 def top_up(citer: Citer, facts: CitizenFacts, on_date: date) -> RetirementTopUp:
-    """Months short (the larger of the total and the actually-paid shortfall) and their cost."""
+    """Months short (the larger of the total and the actually-paid shortfall) and their cost.
+
+    §27 applies 达到法定退休年龄时: with a birth date younger than the region's earliest retirement
+    age for the sex, there is no top-up to quote, so the facts are refused (:class:`FactError`).
+    """
     if facts.sex is None:
         raise QuoteError("a retirement top-up needs the citizen's sex (required years differ by sex)")
+    age = _age(facts.birth_date, on_date)
     with citer.track() as keys:
         sex_key = "male" if facts.sex is Sex.MALE else "female"
+        if age is not None and getattr(citer.rules.retiree, f"earliest_age_{sex_key}") is not None:
+            earliest = citer.value(f"retiree.earliest_age_{sex_key}")
+            if age < earliest:
+                raise FactError("birth", f"按出生日期 {facts.birth_date}，到 {on_date.isoformat()} "
+                                f"才 {age} 周岁，{'男' if facts.sex is Sex.MALE else '女'}性最早 {earliest} 周岁"
+                                "才能退休，还不能办理退休补缴。请检查出生日期。")
         required = citer.value(f"retiree.required_years_{sex_key}") * 12
         required_actual = citer.value("retiree.required_actual_years") * 12
         allowed = citer.value("retiree.top_up_allowed")
@@ -52,6 +63,6 @@ def top_up(citer: Citer, facts: CitizenFacts, on_date: date) -> RetirementTopUp:
         one_off=one_off,
         year_by_year_total=yearly,
         assumed_wage_growth=growth,
-        age=_age(facts.birth_date, on_date),
+        age=age,
         cites=tuple(keys),
     )

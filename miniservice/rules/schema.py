@@ -259,6 +259,11 @@ class RetireeRules(BaseModel):
     required_years_male: Count
     required_years_female: Count
     required_actual_years: Count
+    # The youngest age at which anyone may retire (国发〔1978〕104号: 因病 男50、女45): a "retiree"
+    # younger than this cannot top up yet, so the engine refuses rather than quote. Optional, so rule
+    # versions stored before these figures existed still resolve (and check no age).
+    earliest_age_male: Count | None = None
+    earliest_age_female: Count | None = None
     top_up_allowed: Flag
     top_up_rate: Rate
     assumed_wage_growth: Rate  # for the year-by-year comparison; always an assumption

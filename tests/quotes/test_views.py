@@ -50,7 +50,8 @@ def test_quote_page_breaks_the_gap_down_by_month_with_citations(client: Any, db:
 
 
 def test_retiree_sees_one_off_against_year_by_year(client: Any, registry: Registry) -> None:
-    person = registry.person(region="360102", scheme="retiree", openid="o-retired", deemed_months=36)
+    person = registry.person(region="360102", scheme="retiree", openid="o-retired", deemed_months=36,
+                             born=date(1962, 5, 1))
     registry.months(person, "2011-06", "2023-05", scheme="employee", payer="unit")
     sign_in(client, "o-retired")
 
@@ -162,7 +163,7 @@ def test_resident_page_shows_period_amount_late_wait_channels_and_family(client:
     assert 'href="tel:' in html
     assert 'href="/h5/family"' in html and "1 位已绑定家庭共济的亲属" in text
     assert html.count('class="weui-cells__title">计算依据') == 1  # one block, folded
-    assert "全国默认规则，2025.2 版，2025-01-01 起施行" in text.split("缴费标准、等待期和计算依据")[1]
+    assert "全国默认规则，2025.3 版，2025-01-01 起施行" in text.split("缴费标准、等待期和计算依据")[1]
     assert ".toml" not in text
 
 

@@ -123,3 +123,16 @@ def test_the_next_period_is_offered_when_it_opens_before_the_wait_would_end(book
 
     assert result.route.how is Route.NEXT_PERIOD and result.resident.coverage_year == 2026
     assert result.benefits.waiting_months == 0 and result.benefits.resume_on == date(2026, 1, 1)
+
+
+@pytest.mark.parametrize("code", ["360100", "140100", "110000"])
+def test_an_earlier_years_premium_standing_in_for_the_year_is_illustrative_in_every_region(book, code):
+    """Audit finding 6: 南昌's 2025 premium was shown as the official 2026 premium (太原's was marked);
+    any by-year fallback is an extrapolation, so the figure is 示例数据 wherever it happens."""
+    q = resident_quote(book, code, date(2025, 10, 10))
+    assert q.resident.coverage_year == 2026
+    key = next(k for k in q.resident.cites if k.startswith("resident.premium."))
+    citation = q.citations[key]
+    if key != "resident.premium.2026":
+        assert "暂无 2026 年的数据" in citation.note
+    assert citation.illustrative and key in q.illustrative_keys and q.illustrative

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from miniservice.rules.citing import QuoteError
+from miniservice.rules.citing import FactError, QuoteError
 from miniservice.rules.kinds import Scheme, Sex
 from miniservice.rules.quote import quote
 from miniservice.rules.quote_model import CitizenFacts
@@ -72,3 +72,57 @@ def test_retiree_with_the_required_years_owes_nothing(book):
 def test_retirement_top_up_needs_sex(book):
     with pytest.raises(QuoteError, match="sex"):
         retiree(book, "360100", None, 20)
+
+
+@pytest.mark.parametrize(("sex", "birth", "age"), [
+    (Sex.MALE, date(2020, 1, 1), 5),  # audit finding 13: a top-up of 163,886.58 元 was quoted for a 5-year-old
+    (Sex.MALE, date(1975, 6, 2), 49),
+    (Sex.FEMALE, date(1980, 6, 2), 44),
+])
+def test_no_top_up_is_quoted_below_the_earliest_retirement_age(book, sex, birth, age):
+    facts = CitizenFacts("360100", Scheme.RETIREE, sex=sex, birth_date=birth, paid_months=100)
+    with pytest.raises(FactError) as refused:
+        quote(book.region_for("360100"), facts, date(2025, 6, 1))
+    assert refused.value.field == "birth"
+    assert f"才 {age} 周岁" in str(refused.value) and "还不能办理退休补缴" in str(refused.value)
+
+
+@pytest.mark.parametrize(("sex", "birth"), [(Sex.MALE, date(1975, 6, 1)), (Sex.FEMALE, date(1980, 6, 1))])
+def test_from_the_earliest_retirement_age_the_top_up_is_quoted_and_the_age_rule_cited(book, sex, birth):
+    facts = CitizenFacts("360100", Scheme.RETIREE, sex=sex, birth_date=birth, paid_months=100)
+    q = quote(book.region_for("360100"), facts, date(2025, 6, 1))
+    key = f"retiree.earliest_age_{sex.value}"
+    assert q.retirement.short_months > 0 and key in q.retirement.cites
+    assert "国发〔1978〕104号" in q.citations[key].source and q.citations[key].shown.endswith("周岁")
+
+
+def test_without_a_birth_date_the_age_is_not_checked_nor_cited(book):
+    q = retiree(book, "360100", Sex.MALE, 10)
+    assert q.retirement.short_months > 0
+    facts = CitizenFacts("360100", Scheme.RETIREE, sex=Sex.MALE, paid_months=120)
+    plain = quote(book.region_for("360100"), facts, date(2025, 6, 1))
+    assert not [k for k in plain.citations if k.startswith("retiree.earliest_age")]
+
+
+@pytest.mark.parametrize(("sex", "paid", "actual", "years"), [
+    (Sex.FEMALE, 300, 100, "6.67"),  # audit finding 12: was "6.666666666666666666666666667"
+    (Sex.MALE, 359, None, "0.08"),
+    (Sex.MALE, 300, None, "5"),
+])
+def test_short_years_are_rounded_half_up_to_two_decimals(book, sex, paid, actual, years):
+    facts = CitizenFacts("360100", Scheme.RETIREE, sex=sex, paid_months=paid, actually_paid_months=actual)
+    data = quote(book.region_for("360100"), facts, date(2025, 4, 15)).to_json()["retirement"]
+    assert data["short_years"] == years
+    assert Decimal(years) == round(Decimal(data["short_months"]) / 12, 2)
+
+
+def test_rules_stored_before_the_age_figures_still_quote_without_the_check():
+    """Rule versions stored before ``earliest_age_*`` existed still resolve; no age is checked then."""
+    from miniservice.rules.loading import rulebook_from_texts
+    from tests.rules.helpers import NATIONAL_TEXT
+
+    old = "\n".join(line for line in NATIONAL_TEXT.splitlines() if not line.startswith("earliest_age_"))
+    rules = rulebook_from_texts({"national.toml": old}).resolve("national")
+    facts = CitizenFacts("national", Scheme.RETIREE, sex=Sex.MALE, birth_date=date(2020, 1, 1), paid_months=100)
+    assert rules.retiree.earliest_age_male is None
+    assert quote(rules, facts, date(2025, 6, 1)).retirement.short_months > 0

@@ -188,8 +188,56 @@ def test_shenzhen_keeps_the_national_rule_up_to_three_months_and_marks_its_examp
 def test_chengdu_four_month_gap_is_an_illustrative_extrapolation():
     rules = load_rulebook(POLICIES).resolve("510100")
     bands = rules.flexible.waiting.self_bands
-    assert [(b.over, b.illustrative) for b in bands] == [(0, False), (3, True), (4, False)]
+    assert [(b.over, b.illustrative) for b in bands] == [(0, False), (3, True), (4, False), (6, False)]
     assert "中断时间超过4个月" in bands[2].quote and bands[2].months == 6
+
+
+@pytest.mark.parametrize("code", ["510100", "420500"])
+def test_an_unlimited_back_pay_window_no_source_states_is_illustrative(code: str):
+    """Audit finding 7: 成都's article (and 宜昌's rule) allow back-payment of long gaps but never say
+    how far back; "不限" is this service's reading and must be shown as 示例数据."""
+    window = load_rulebook(POLICIES).resolve(code).flexible.backpay.self_window_months
+    assert window.value == 0 and window.illustrative and "没有说最多" in window.note
+
+
+def test_every_window_of_no_limit_in_any_region_is_illustrative():
+    """The same kind of inference anywhere: a window of 0 (不限) is never a stated figure."""
+    book = load_rulebook(POLICIES)
+    for code in book.codes():
+        rules = book.resolve(code)
+        for section in (rules.employee, rules.flexible):
+            window = section.backpay.self_window_months
+            assert window.value != 0 or window.illustrative, code
+
+
+@pytest.mark.parametrize("code", ["110000", "510100"])
+def test_a_region_replacing_the_bands_keeps_the_reset_after_six_months(code: str):
+    """北京 and 成都 state only the first bands; past 6 months the national reset still applies
+    (audit finding 25), with a note that the region's own source does not say."""
+    rules = load_rulebook(POLICIES).resolve(code)
+    for section in (rules.employee, rules.flexible):
+        last = section.waiting.self_bands[-1]
+        assert (last.over, last.continuity.value) == (6, "reset") and last.note, code
+
+
+def test_every_band_promising_reimbursement_of_the_gap_cites_a_sentence_saying_so():
+    """A band with gap_bills_reimbursable must quote a sentence about 报销 or 追溯 (not only 次月恢复)."""
+    book = load_rulebook(POLICIES)
+    for code in book.codes():
+        rules = book.resolve(code)
+        for section in (rules.employee, rules.flexible):
+            for band in (*section.waiting.self_bands, *section.waiting.unit_bands):
+                if band.gap_bills_reimbursable:
+                    quotes = [band.quote or "", *(c.quote or "" for c in band.also)]
+                    assert any("追溯" in q or "报销" in q for q in quotes), (code, band.label)
+
+
+def test_the_national_unit_band_keeps_next_month_as_a_differing_source_not_as_support():
+    """Audit finding 15: 《医疗保险中间断交…》 says 补缴后次月恢复, 《医保缴费能不能断》 says 到账次日: a conflict."""
+    band = load_rulebook(POLICIES).resolve("national").employee.waiting.unit_bands[0]
+    assert band.wait.value == "day_after_arrival" and "到账次日" in band.quote
+    assert not [c for c in band.also if "次月" in (c.quote or "")]
+    assert [d for d in band.differs if "次月" in d.quote and "次月" in d.says]
 
 
 def test_the_national_self_window_is_marked_as_an_inference_not_a_waiting_period_quote():
@@ -202,6 +250,7 @@ def test_the_national_self_window_is_marked_as_an_inference_not_a_waiting_period
     ("national", "retiree.required_years_female", "男性25年、女性20年，实际缴费不少于15年"),
     ("140100", "flexible.waiting.self_bands[1]", "断缴4个月的例子需等待6个月才恢复待遇"),
     ("national", "employee.backpay.unit_window_months", "单位欠缴超过3个月通常无法补缴，部分地区允许"),
+    ("440000", "employee.waiting.unit_bands[0]", "单位补缴后次月起恢复待遇（不是到账次日）"),
 ])
 def test_sources_that_disagree_are_kept_beside_the_chosen_figure(code: str, path: str, says: str):
     from miniservice.rules.citing import Citer
@@ -218,3 +267,16 @@ def test_the_hotline_is_the_medical_insurance_one_and_no_pension_handbook_is_ask
         assert guidance.hotline.value == "12393", code
         materials = (*guidance.materials_self.value, *guidance.materials_unit.value, *guidance.materials_retiree.value)
         assert not [m for m in materials if "养老保险手册" in m], code
+
+
+def test_a_wait_of_at_most_six_months_quoted_as_six_is_illustrative():
+    """《医保缴费能不能断》 says “待遇享受等待期不超过6个月”: a band that waits exactly 6 months on that
+    sentence alone uses the upper bound, an estimate, and must say so (北京/成都 state 6 months themselves)."""
+    book = load_rulebook(POLICIES)
+    for code in book.codes():
+        rules = book.resolve(code)
+        for section in (rules.employee, rules.flexible):
+            for band in section.waiting.self_bands:
+                stated = [band.quote or "", *(c.quote or "" for c in band.also)]
+                if band.months == 6 and not any("满6个月" in q for q in stated):
+                    assert band.illustrative and "最长6个月" in band.note, (code, band.label)
