@@ -7,6 +7,7 @@ the row up *through* the visitor's binding, so another person's id is simply not
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -25,8 +26,12 @@ from miniservice.citizens.privacy import PRIVACY_VERSION
 from miniservice.citizens.records import records_view
 from miniservice.clock import local_text
 from miniservice.db import get_db
+from miniservice.messages import text
+from miniservice.quotes.errors import QuoteUnavailable
 from miniservice.rules.money import format_yuan
 from miniservice.wechat.oauth import citizen_required
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("citizens", __name__, url_prefix="/h5")
 
@@ -134,7 +139,11 @@ def records_page() -> Any:
         person = bound_person(session, g.openid)
         if person is None:
             return render_template("h5/bind_required.html")
-        view = records_view(session, person, state.clock().today())
+        try:
+            view = records_view(session, person, state.clock().today())
+        except QuoteUnavailable as exc:  # registry facts the rules refuse, or no rules: say whom to ask
+            log.error("no records view for person %s: %s", person.id, exc)
+            return render_template("h5/error.html", message=text("records_unavailable.txt")), 503
     return render_template("h5/records.html", view=view)
 
 

@@ -4,13 +4,17 @@ words no keyword matches."""
 
 from __future__ import annotations
 
+import logging
+
 from miniservice import state
 from miniservice.citizens.access import bound_person, require_binding
 from miniservice.citizens.contact import contact_for
 from miniservice.citizens.records import records_view
+from miniservice.quotes.errors import QuoteUnavailable
 from miniservice.wechat.router import Handlers, Inbound, text
 
 handlers = Handlers()
+log = logging.getLogger(__name__)
 
 REPLY_MONTHS = 12
 
@@ -21,7 +25,11 @@ def records(inbound: Inbound) -> str:
     person = require_binding(inbound)
     if isinstance(person, str):
         return person
-    view = records_view(inbound.session, person, inbound.today, months=REPLY_MONTHS)
+    try:
+        view = records_view(inbound.session, person, inbound.today, months=REPLY_MONTHS)
+    except QuoteUnavailable as exc:  # registry facts the rules refuse, or no rules: say whom to ask
+        log.error("no records view for person %s: %s", person.id, exc)
+        return text("records_unavailable.txt")
     return text("records.txt", view=view, records_url=inbound.h5_url("/h5/records"),
                 quote_url=inbound.h5_url("/h5/quote"))
 

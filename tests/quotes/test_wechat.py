@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from miniservice.db import Database
 from miniservice.devtools.simulator import Simulator
 from miniservice.quotes.service import quote_for_person
 from miniservice.rules.money import format_yuan
-from tests.quotes.conftest import TODAY, Registry
+from tests.quotes.conftest import TODAY, Registry, page_text, sign_in
 
 
 def test_quote_button_gives_the_gap_what_is_owed_the_deadline_and_a_link(simulator: Simulator, db: Database,
@@ -75,3 +76,17 @@ def test_resident_is_told_next_years_premium_and_the_wait_if_paid_late(simulator
 
     assert "2027 年度个人缴费 400.00 元，集中缴费期 2026-09-10 至 2026-12-25" in text
     assert "逾期缴纳：待遇等待期 3 个月" in text
+
+
+def test_registry_facts_the_rules_refuse_get_whom_to_ask_not_a_failure(
+        simulator: Simulator, client: Any, registry: Registry) -> None:
+    """A retiree whose registered birth date makes them 31 cannot be quoted a top-up; their records button and
+    page say whom to ask instead of failing (the callback answered nothing, the page was a 500)."""
+    registry.person(openid="o-young-retiree", scheme="retiree", born=date(1995, 6, 15), enrolled=date(2015, 1, 1))
+
+    reply = simulator.click("o-young-retiree", "RECORDS").content or ""
+    sign_in(client, "o-young-retiree")
+    page = client.get("/h5/records")
+
+    assert "参保登记信息需要核对" in reply and "12393" in reply
+    assert page.status_code == 503 and "参保登记信息需要核对" in page_text(page)
