@@ -42,14 +42,17 @@ TABLES = ("reminder_attempt", "reminder", "family_link", "follower", "binding", 
 SEALED_IDS = 24
 
 
-def _sealed_id(i: str) -> str:
-    """One of ``SEALED_IDS`` valid ID numbers, encrypted (born 1961 … 2007, both sexes)."""
+RETIREE_IDS = 3  # the first three are born 1961, 1963 and 1965: old enough to have retired
+
+
+def _sealed_id(i: str, count: int = SEALED_IDS) -> str:
+    """One of the first ``count`` valid ID numbers, encrypted (born 1961 … 2007, both sexes)."""
     vault = IdentityVault(BENCH_DATA_KEY)
     cases = []
-    for n in range(SEALED_IDS):
+    for n in range(count):
         first17 = f"{DISTRICTS[n % len(DISTRICTS)]}{1961 + 2 * n}{1 + n % 12:02d}15{n:02d}{1 + n % 2}"
         cases.append(f"WHEN {n} THEN '{vault.encrypt(first17 + id_check_char(first17))}'")
-    return f"(CASE {i} % {SEALED_IDS} {' '.join(cases)} END)"
+    return f"(CASE {i} % {count} {' '.join(cases)} END)"
 
 
 def _hash(i: str, salt: int, modulo: int) -> str:
@@ -133,7 +136,9 @@ def people_statements(postgresql: bool, first: int, last: int, size: int, on: da
         {dialect.with_clause(dialect.series("s", last - first + 1))}
         INSERT INTO person (id, id_number_hash, id_number_cipher, id_number_masked, name_cipher, name_masked,
                             region_code, scheme, unemployed, enrolled_since, deemed_months, created_at)
-        SELECT {i}, 'bench-id-' || {i}, {_sealed_id(i)}, '5101*************' || ({i} % 10),
+        SELECT {i}, 'bench-id-' || {i},
+               CASE WHEN {_scheme(i)} = 'retiree' THEN {_sealed_id(i, RETIREE_IDS)} ELSE {_sealed_id(i)} END,
+               '5101*************' || ({i} % 10),
                'gAAAAA-bench-name-' || {i}, '张*', {_region(i)}, {_scheme(i)},
                {_hash(i, 17, 100)} = 0,
                CASE WHEN {_scheme(i)} IN ('employee', 'flexible') THEN {dialect.month_day(first_month, 1)}
