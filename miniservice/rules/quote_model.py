@@ -94,9 +94,13 @@ class Payer(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class BackPayRoute:
+    """Whether and how the gap can be paid; ``reason`` is a Chinese sentence for people, ``code`` the
+    machine-readable kind of that reason (docs/quote-json.md lists them), so clients never parse text."""
+
     possible: bool
     how: Route
     reason: str
+    code: str
     cites: tuple[str, ...] = ()
     # The gap's first months that are past the back-pay window when the rest is inside it (上海/南京:
     # only the last 3 months may be paid): they cannot be paid and stay a break in enrolment.
@@ -333,6 +337,7 @@ class Quote:
                 "first": str(facts.gap_first), "last": str(facts.gap_last), "months": facts.gap_months},
             "inputs": _inputs_json(facts),
             "route": {"possible": self.route.possible, "how": self.route.how.value, "reason": self.route.reason,
+                      "code": self.route.code,
                       "payable_months": [str(line.month) for line in self.lines],
                       "unpayable_months": [str(month) for month in self.route.unpayable],
                       "cites": list(self.route.cites)},

@@ -82,10 +82,10 @@ def describe(band: WaitingBand) -> str:
     if band.label:
         return band.label
     return {
-        WaitKind.DAY_AFTER_ARRIVAL: "benefits from the day after the arrears arrive",
-        WaitKind.NEXT_MONTH: "benefits from the month after paying",
-        WaitKind.MONTHS: f"benefits after {band.months} months of continuous payment",
-        WaitKind.FROM_NTH_MONTH: f"benefits from month {band.months} of renewed payment",
+        WaitKind.DAY_AFTER_ARRIVAL: "补缴到账次日起享受待遇",
+        WaitKind.NEXT_MONTH: "补缴后次月起享受待遇",
+        WaitKind.MONTHS: f"连续缴费满 {band.months} 个月后享受待遇",
+        WaitKind.FROM_NTH_MONTH: f"重新缴费的第 {band.months} 个月起享受待遇",
     }[band.wait]
 
 

@@ -138,7 +138,7 @@ def test_unit_arrears_paid_after_the_six_month_deadline_lose_retroactive_reimbur
     after = what_if(db, WhatIf("330203", Scheme.EMPLOYEE, *gap, Cause.UNIT, TODAY))
 
     assert within.benefits is not None and within.benefits.gap_bills_reimbursable
-    assert after.route.possible and "deadline" in after.route.reason
+    assert after.route.possible and after.route.code == "unit_deadline_passed"
     assert after.benefits is not None and not after.benefits.gap_bills_reimbursable
     assert after.totals.citizen_owes == 0 and after.totals.unit_owes > 0
 
