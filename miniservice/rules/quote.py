@@ -29,6 +29,7 @@ from miniservice.rules.quote_model import (
     Part,
     Payer,
     Quote,
+    RetirementTopUp,
     Route,
     Totals,
 )
@@ -56,7 +57,8 @@ def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
                      citations=citer.used)
     retirement = top_up(citer, facts, on_date) if facts.scheme is Scheme.RETIREE else None
     if facts.gap_first is None or facts.gap_last is None:
-        route = BackPayRoute(False, Route.NOT_POSSIBLE, "没有需要补缴的月份", "no_gap")
+        route = (BackPayRoute(False, Route.NOT_POSSIBLE, "没有需要补缴的月份", "no_gap") if retirement is None
+                 else _retiree_route(retirement))
         return Quote(**header, route=route, lines=(), totals=Totals(), benefits=None, continuity=None,
                      guidance=_guidance(citer, facts, Route.WINDOW), retirement=retirement,
                      citations=citer.used)
@@ -140,6 +142,18 @@ def _route(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> Ba
                             "窗口办理", "self_online", tuple(keys), unpayable)
     return BackPayRoute(True, Route.WINDOW, f"{older}需到医保经办机构窗口办理补缴", "self_window", tuple(keys),
                         unpayable)
+
+
+def _retiree_route(top: RetirementTopUp) -> BackPayRoute:
+    """A retiree pays up to the required years at the 医保经办机构 window (guidance.materials_retiree),
+    when the region allows a top-up at all and years are short."""
+    if not top.short_months:
+        return BackPayRoute(False, Route.NOT_POSSIBLE, "缴费年限已够，无需补足", "retiree_nothing_short", top.cites)
+    if not top.allowed:
+        return BackPayRoute(False, Route.NOT_POSSIBLE, "本地不允许退休时一次性补足缴费年限，请咨询医保经办机构",
+                            "retiree_not_allowed", top.cites)
+    return BackPayRoute(True, Route.WINDOW, "退休时缴费年限不足，可到医保经办机构窗口办理补足缴费年限",
+                        "retiree_top_up", top.cites)
 
 
 def _lines(citer: Citer, section: str, facts: CitizenFacts, on_date: date,
