@@ -18,7 +18,7 @@ from miniservice.rules.citing import Citer, QuoteError
 from miniservice.rules.gaps import due_date
 from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.money import ZERO
-from miniservice.rules.months import Month, month_range
+from miniservice.rules.months import LAST_DAY, BeyondYears, Month, month_range
 from miniservice.rules.quote_model import (
     BackPayRoute,
     BaseUsed,
@@ -42,7 +42,17 @@ __all__ = ["QuoteError", "line_for", "quote"]
 
 
 def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
-    """Quote a back-payment for ``facts`` under ``rules`` (from ``RuleBook.resolve``) on ``on_date``."""
+    """Quote a back-payment for ``facts`` under ``rules`` (from ``RuleBook.resolve``) on ``on_date``.
+
+    Raises :class:`BeyondYears` when a date the quote would state falls after ``LAST_DAY``.
+    """
+    given = _quote(rules, facts, on_date)
+    if max(given.stated_dates) > LAST_DAY:
+        raise BeyondYears(f"a date of the quote on {on_date} falls after {LAST_DAY}")
+    return given
+
+
+def _quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
     citer = Citer(rules)
     header = {"region_code": rules.code, "region_name": rules.name, "region_chain": rules.chain,
               "version": rules.version, "effective_from": rules.effective_from, "on_date": on_date,
@@ -148,7 +158,7 @@ def _retiree_route(top: RetirementTopUp) -> BackPayRoute:
     """A retiree pays up to the required years at the 医保经办机构 window (guidance.materials_retiree),
     when the region allows a top-up at all and years are short."""
     if not top.short_months:
-        return BackPayRoute(False, Route.NOT_POSSIBLE, "缴费年限已够，无需补足", "retiree_nothing_short", top.cites)
+        return BackPayRoute(False, Route.NOT_POSSIBLE, "缴费年限已够，无需补足", "retiree_nothing_short")
     if not top.allowed:
         return BackPayRoute(False, Route.NOT_POSSIBLE, "本地不允许退休时一次性补足缴费年限，请咨询医保经办机构",
                             "retiree_not_allowed", top.cites)

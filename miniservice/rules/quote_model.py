@@ -296,6 +296,22 @@ class Quote:
     parts: tuple[Part, ...] = ()  # who pays which months, by when (empty without month lines)
 
     @property
+    def stated_dates(self) -> tuple[date, ...]:
+        """Every date this quote states (the 居民医保 coverage year as its first day): a quote is given
+        only when all of them are dates the rules can describe."""
+        dates = [self.on_date, *(line.due_date for line in self.lines),
+                 *(part.deadline for part in self.parts if part.deadline is not None)]
+        if self.benefits is not None:
+            dates += [self.benefits.resume_on, *filter(None, [self.benefits.waiting_ends])]
+        if self.line is not None:
+            dates += [self.line.last_day_within, self.line.first_day_beyond]
+        if self.reduced_ratio is not None:
+            dates.append(self.reduced_ratio.normal_from)
+        if self.resident is not None:
+            dates += [self.resident.period_start, self.resident.period_end, date(self.resident.coverage_year, 1, 1)]
+        return tuple(dates)
+
+    @property
     def shown_cites(self) -> tuple[str, ...]:
         """The keys behind the figures this quote shows: amounts owed, benefits, the line, top-up, premium.
 

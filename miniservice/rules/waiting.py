@@ -19,7 +19,7 @@ from decimal import Decimal
 from miniservice.rules.citing import Citer
 from miniservice.rules.gaps import due_date, last_due_month
 from miniservice.rules.kinds import Cause
-from miniservice.rules.months import Month, add_months_to_date
+from miniservice.rules.months import LAST_DAY, BeyondYears, Month, add_months_to_date
 from miniservice.rules.quote_model import Benefits, Continuity, LineAdvice, ReducedRatio
 from miniservice.rules.schema import ContinuityEffect, WaitingBand, WaitKind
 
@@ -159,20 +159,31 @@ def _outcome(citer: Citer, section: str, cause: Cause, gap_first: Month, pay_dat
                      choice.band.ratio_during_wait if waiting else None, unit_late), choice, length)
 
 
-def _change_days(citer: Citer, section: str, cause: Cause, gap_first: Month, window: int) -> list[date]:
+def _change_days(citer: Citer, section: str, cause: Cause, gap_first: Month, window: int) -> tuple[list[date], bool]:
     """Every day on which the outcome can change: a month falling due, a day band's edge, the
-    window moving past the gap's first month, the unit's deadline passing."""
+    window moving past the gap's first month, the unit's deadline passing — and whether some were
+    left out for falling after ``LAST_DAY`` (the rules describe nothing later)."""
     due_day = citer.value(f"{section}.due_day_next_month") or None
-    days = {due_date(gap_first + k, due_day) + timedelta(days=1) for k in range(1, 61)}
+    makers = [lambda k=k: due_date(gap_first + k, due_day) + timedelta(days=1) for k in range(1, 61)]
     if citer.value(f"{section}.waiting.measure") == "days":
         bands = getattr(citer.rules, section).waiting.bands(cause)
-        days |= {gap_first.first_day + timedelta(days=band.over + 1) for band in bands if band.over}
+        makers += [lambda band=band: gap_first.first_day + timedelta(days=band.over + 1) for band in bands if band.over]
     if window:
-        days.add((gap_first + window + 1).first_day)
+        makers.append(lambda: (gap_first + window + 1).first_day)
     if cause is Cause.UNIT:
-        days.add(unit_deadline(citer, section, gap_first) + timedelta(days=1))
+        makers.append(lambda: unit_deadline(citer, section, gap_first) + timedelta(days=1))
+    days, cut = set(), False
+    for make in makers:
+        try:
+            day = make()
+        except ValueError:  # a month after the year 2200
+            day = None
+        if day is None or day > LAST_DAY:
+            cut = True
+        else:
+            days.add(day)
     first_day = due_date(gap_first, due_day) + timedelta(days=1)
-    return sorted(day for day in days if day > first_day)
+    return sorted(day for day in days if day > first_day), cut
 
 
 def line_advice(citer: Citer, section: str, cause: Cause, gap_first: Month, on_date: date) -> LineAdvice | None:
@@ -180,7 +191,8 @@ def line_advice(citer: Citer, section: str, cause: Cause, gap_first: Month, on_d
 
     The outcome of paying on the first day the gap exists is the best there is; the line is the day
     before the first day whose outcome is worse in any respect (a wait, continuity, reimbursement of
-    the gap's bills, back-payment still possible). None when no day changes anything.
+    the gap's bills, back-payment still possible). None when no day changes anything; the search
+    stops at ``LAST_DAY``, and a line it cannot find before then raises :class:`BeyondYears`.
     """
     with citer.track() as keys:
         window_key = "unit_window_months" if cause is Cause.UNIT else "self_window_months"
@@ -189,7 +201,8 @@ def line_advice(citer: Citer, section: str, cause: Cause, gap_first: Month, on_d
         measure = citer.value(f"{section}.waiting.measure")
         start = due_date(gap_first, due_day) + timedelta(days=1)
         best, _, _ = _outcome(citer, section, cause, gap_first, start, window)
-        for day in _change_days(citer, section, cause, gap_first, window):
+        days, cut = _change_days(citer, section, cause, gap_first, window)
+        for day in days:
             seen, choice, _ = _outcome(citer, section, cause, gap_first, day, window)
             if seen != best:
                 within = day - timedelta(days=1)
@@ -198,6 +211,8 @@ def line_advice(citer: Citer, section: str, cause: Cause, gap_first: Month, on_d
                           else "waiting")
                 break
         else:
+            if cut:  # the outcome may change after the years the rules describe: no line can be stated
+                raise BeyondYears(f"the line for a gap from {gap_first} falls after {LAST_DAY}")
             return None
     changed_wait = seen.waiting != best.waiting
     return LineAdvice(

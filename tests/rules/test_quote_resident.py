@@ -9,7 +9,7 @@ import pytest
 
 from miniservice.rules.kinds import Scheme
 from miniservice.rules.loading import rulebook_from_texts
-from miniservice.rules.months import Month
+from miniservice.rules.months import BeyondYears, Month
 from miniservice.rules.quote import quote
 from miniservice.rules.quote_model import CitizenFacts, Route
 from tests.rules.helpers import NATIONAL_TEXT, region_text
@@ -136,3 +136,9 @@ def test_an_earlier_years_premium_standing_in_for_the_year_is_illustrative_in_ev
     if key != "resident.premium.2026":
         assert "暂无 2026 年的数据" in citation.note
     assert citation.illustrative and key in q.illustrative_keys and q.illustrative
+
+
+def test_a_premium_for_a_year_after_2200_is_not_quoted(book):
+    """Audit finding 11: on 2200-10-10 the year open for payment is 2201, which the rules cannot describe."""
+    with pytest.raises(BeyondYears):
+        resident_quote(book, "140100", date(2200, 10, 10))
