@@ -11,7 +11,7 @@ from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.months import Month
 from miniservice.rules.quote_model import Route
 from miniservice.rules.schema import ContinuityEffect
-from tests.rules.helpers import gap_quote
+from tests.rules.helpers import POLICIES, gap_quote
 
 
 def test_shenzhen_four_months_at_8000_costs_3200_and_resumes_next_month(book):
@@ -170,3 +170,17 @@ def test_chengdus_unlimited_back_pay_window_is_marked_an_estimate(book):
     result = gap_quote(book, "510100", "2015-01", "2024-12", date(2025, 2, 20))
 
     assert result.route.possible and "flexible.backpay.self_window_months" in result.illustrative_keys
+
+
+REGIONS = sorted(p.stem for p in POLICIES.glob("*.toml") if p.stem.isdigit())
+
+
+@pytest.mark.parametrize("scheme", [Scheme.EMPLOYEE, Scheme.FLEXIBLE])
+@pytest.mark.parametrize("region", REGIONS)
+def test_a_three_month_gap_is_never_told_its_rule_is_for_fewer_than_three_months(book, region, scheme):
+    """Audit finding 20: the band for 1–3 months was labelled and cited “欠费不足3个月”."""
+    q = gap_quote(book, region, "2025-01", "2025-03", date(2025, 4, 10), scheme=scheme)
+    cited = q.to_json()["citations"][q.benefits.cites[0]]
+    assert "不足3个月" not in q.benefits.rule
+    if "不足3个月" in cited["sources"][0]["quote"]:  # the article's words leave exactly 3 months open
+        assert any("3个月(含)" in source["quote"] for source in cited["sources"]) and "正好3个月" in cited["note"]
