@@ -184,3 +184,14 @@ def test_a_three_month_gap_is_never_told_its_rule_is_for_fewer_than_three_months
     assert "不足3个月" not in q.benefits.rule
     if "不足3个月" in cited["sources"][0]["quote"]:  # the article's words leave exactly 3 months open
         assert any("3个月(含)" in source["quote"] for source in cited["sources"]) and "正好3个月" in cited["note"]
+
+
+@pytest.mark.parametrize("scheme", [Scheme.EMPLOYEE, Scheme.FLEXIBLE])
+def test_beijing_over_six_months_resets_continuity_as_the_national_rule_does(book, scheme):
+    """Audit finding 25: 北京's two bands replaced the national >6-month band, so its continuity was only
+    recounted; 北京's source says nothing beyond 3 months, so the national reset applies, with a note."""
+    beijing = gap_quote(book, "110000", "2025-01", "2025-07", date(2025, 8, 15), scheme=scheme)
+    national = gap_quote(book, "440100", "2025-01", "2025-07", date(2025, 8, 15), scheme=scheme)
+    assert beijing.continuity.effect is national.continuity.effect is ContinuityEffect.RESET
+    assert beijing.benefits.waiting_months == 6  # 北京: 连续缴费满6个月
+    assert "没有说" in beijing.to_json()["citations"][beijing.benefits.cites[0]]["note"]
