@@ -27,6 +27,8 @@ _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INT_RE = re.compile(r"[0-9]{1,5}")
 _MONEY_RE = re.compile(r"[0-9]{1,7}(\.[0-9]{1,2})?")
 GAP_FORMAT = "请按 2025-01..2025-04 这样的格式填写断缴区间（起始月份..结束月份）"
+RESIDENT_GAP_YEARS = ("居民医保按年度参保，断保请按整年填写：从某年 1 月到某年 12 月，"
+                      "如 2023-01..2024-12 表示 2023、2024 两年没有参保")
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,4 +227,7 @@ def _gap(first: str | None, last: str | None, scheme: Scheme, on_date: date) -> 
         raise BadParameter("last", f"断缴结束月份 {gap_last} 晚于测算日期所在月份 {Month.of(on_date)}")
     if gap_first.months_until(gap_last) + 1 > MAX_GAP_MONTHS:
         raise BadParameter("first", f"断缴区间最长 {MAX_GAP_MONTHS} 个月")
+    if scheme is Scheme.RESIDENT and (gap_first.month, gap_last.month) != (1, 12):
+        # 断保 is counted in whole years (国办发〔2024〕38号: 每多断保1年); a part of a year means nothing here.
+        raise BadParameter("first" if gap_first.month != 1 else "last", RESIDENT_GAP_YEARS)
     return gap_first, gap_last
