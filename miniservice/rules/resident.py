@@ -78,13 +78,17 @@ def quote_resident(citer: Citer, facts: CitizenFacts, on_date: date) -> Resident
         start, end = period.bounds(year)
         _, premium = citer.by_year("resident.premium", year)
         repair_years = min(facts.resident_repair_years, gap_years)
+        # Paid in the period but after the year it pays for began: covered from the next month
+        # (南昌: 1月1日之后参保的,待遇享受时间从参保缴费次月开始), or from 1 January where a region says so.
+        late_in_year = in_period and on_date >= date(year, 1, 1)
+        next_month = late_in_year and citer.value("resident.from_next_month_after_new_year")
         fixed, variable = (0, 0)
         if enrol_now or gap_years:  # 38号: outside the period, or not continuously enrolled
             fixed, variable = waiting_months(citer, gap_years, repair_years)
     how = Route.ONLINE if online else Route.WINDOW
     if in_period:
         code, reason = "period_open", f"{year} 年度的集中缴费期（{start.isoformat()} 至 {end.isoformat()}）正在进行"
-        covered_from = max(date(year, 1, 1), (Month.of(on_date) + 1).first_day)
+        covered_from = (Month.of(on_date) + 1).first_day if next_month else date(year, 1, 1)
     elif enrol_now:
         code, reason = "off_period", "现在不在集中缴费期内，可以参保缴费，但需经过等待期才能享受待遇"
         covered_from = on_date  # the wait runs from enrolment; benefits never before the year paid for

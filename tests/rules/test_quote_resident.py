@@ -38,6 +38,26 @@ def test_jiangxi_period_runs_into_february_and_then_covers_from_next_month(book)
     assert q.benefits.resume_on == date(2025, 3, 1)
 
 
+def test_paying_after_new_year_in_the_period_cites_why_cover_starts_next_month(book):
+    """Audit finding 23: covered from the next month, not 1 January, was an uncited engine choice."""
+    nanchang = resident_quote(book, "360100", date(2026, 2, 28))
+    jiangxi = resident_quote(book, "360000", date(2026, 2, 28))
+    key = "resident.from_next_month_after_new_year"
+    assert nanchang.benefits.resume_on == jiangxi.benefits.resume_on == date(2026, 3, 1)
+    assert key in nanchang.benefits.cites and key in jiangxi.benefits.cites
+    assert not nanchang.citations[key].illustrative  # 南昌's own article says so
+    assert jiangxi.citations[key].illustrative and key in jiangxi.to_json()["illustrative_keys"]
+    assert key not in resident_quote(book, "360100", date(2025, 12, 1)).citations  # before 1 January: not used
+
+
+def test_a_region_whose_cover_starts_on_1_january_even_when_paid_later(book):
+    body = ('[resident]\nperiod_end = { value = "02-28", source = "art-jiangxi-period", quote = "2025年2月28日" }\n'
+            'from_next_month_after_new_year = { value = false, source = "art-jiangxi-period", quote = "x" }\n')
+    whole = rulebook_from_texts({"national.toml": NATIONAL_TEXT, "110000.toml": region_text("110000", body)})
+    q = quote(whole.resolve("110000"), CitizenFacts("110000", Scheme.RESIDENT), date(2026, 2, 10))
+    assert q.resident.in_period and q.benefits.resume_on == date(2026, 1, 1)
+
+
 def test_outside_the_period_the_fixed_wait_is_three_months(book):
     q = resident_quote(book, "110000", date(2025, 5, 10))
     assert not q.resident.in_period and q.route.how is Route.ONLINE
