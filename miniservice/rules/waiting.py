@@ -30,6 +30,11 @@ _EFFECT_ORDER = [ContinuityEffect.KEPT, ContinuityEffect.RECOUNTED, ContinuityEf
 class BandChoice:
     key: str  # citation key of the band, e.g. "flexible.waiting.self_bands[1]"
     band: WaitingBand
+    measure_key: str | None = None  # cited too when the band was chosen by days (how they are counted)
+
+    @property
+    def cites(self) -> tuple[str, ...]:
+        return (self.key,) if self.measure_key is None else (self.key, self.measure_key)
 
 
 def unit_deadline(citer: Citer, section: str, gap_first: Month) -> date:
@@ -49,8 +54,10 @@ def choose_band(citer: Citer, section: str, cause: Cause, gap_first: Month, gap_
     """The band that applies to a gap of ``gap_months`` paid on ``pay_date``.
 
     Day-measured regions (宜昌) count the lapse from the first day of the first missed month, when
-    benefits stopped (seed 004: 从断缴次月起 … 无法享受), to the paying day — or, for a closed gap,
-    to ``lapse_end``, the first day of the renewed payment that ended it. A unit's arrears paid
+    benefits stopped (seed 004: 从断缴次月起 … 无法享受), that day being day 0, to the paying day (for a
+    closed gap, to ``lapse_end``, the first day of the renewed payment that ended it). No source
+    states where the count starts, so the region's ``waiting.measure`` says so, is illustrative and
+    is cited with the band. A unit's arrears paid
     after the unit's deadline lose the unit bands' promise (到账次日起享受, 追溯报销): the gap is then
     treated like any other gap of its length (the self bands), though the unit still pays for it.
     """
@@ -62,7 +69,7 @@ def choose_band(citer: Citer, section: str, cause: Cause, gap_first: Month, gap_
     index = max(i for i, band in enumerate(bands) if band.over < length or band.over == 0)
     key = f"{section}.waiting.{name}[{index}]"
     citer.sourced(key)
-    return BandChoice(key, bands[index])
+    return BandChoice(key, bands[index], f"{section}.waiting.measure" if measure == "days" else None)
 
 
 def resume(band: WaitingBand, pay_date: date) -> tuple[date, int]:
@@ -105,7 +112,7 @@ def benefits(choice: BandChoice, pay_date: date, *, back_paid: bool = True, retr
         ratio_during_wait=choice.band.ratio_during_wait,
         gap_bills_reimbursable=choice.band.gap_bills_reimbursable and back_paid and retroactive,
         rule=describe(choice.band),
-        cites=(choice.key,),
+        cites=choice.cites,
         back_paid=back_paid,
     )
 
@@ -116,7 +123,7 @@ def continuity(choice: BandChoice, months_before: int, gap_months: int, back_pai
     if not back_paid:
         effect = max(effect, ContinuityEffect.RECOUNTED, key=_EFFECT_ORDER.index)
     after = months_before + gap_months if effect is ContinuityEffect.KEPT else 0
-    return Continuity(effect, months_before, after, (choice.key,))
+    return Continuity(effect, months_before, after, choice.cites)
 
 
 def reduced_ratio(citer: Citer, section: str, after: Continuity, pay_date: date,

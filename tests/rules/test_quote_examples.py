@@ -195,3 +195,12 @@ def test_beijing_over_six_months_resets_continuity_as_the_national_rule_does(boo
     assert beijing.continuity.effect is national.continuity.effect is ContinuityEffect.RESET
     assert beijing.benefits.waiting_months == 6  # 北京: 连续缴费满6个月
     assert "没有说" in beijing.to_json()["citations"][beijing.benefits.cites[0]]["note"]
+
+
+def test_yichang_says_from_which_day_it_counts_and_marks_that_reading_illustrative(book):
+    """Audit finding 24: day 0 or day 1, and from when, moved every 宜昌 line silently."""
+    q = gap_quote(book, "420500", "2025-03", "2025-03", date(2025, 4, 30))
+    key = "flexible.waiting.measure"
+    assert q.benefits.waiting_months == 0  # 03-01 is day 0, so 04-30 is day 60: still “60天内(含60天)”
+    assert key in q.benefits.cites and key in q.line.cites and key in q.to_json()["illustrative_keys"]
+    assert "第0天" in q.citations[key].note and q.citations[key].illustrative
