@@ -101,14 +101,16 @@ def quote_resident(citer: Citer, facts: CitizenFacts, on_date: date) -> Resident
     return ResidentOutcome(
         route=BackPayRoute(True, how, reason, code, cites),
         benefits=Benefits(resume_on, wait, resume_on - timedelta(days=1) if wait else None, Decimal(0),
-                          False, _wait_rule(fixed, variable), cites),
+                          False, _wait_rule(fixed, variable, next_month), cites),
         terms=ResidentTerms(year, in_period, start, end, premium, gap_years, fixed, variable, repair_years,
                             premium * repair_years, cites),
     )
 
 
-def _wait_rule(fixed: int, variable: int) -> str:
+def _wait_rule(fixed: int, variable: int, next_month: bool) -> str:
     """The waiting rule in words, as 国办发〔2024〕38号 names its two parts."""
+    if next_month:
+        return "在集中缴费期内、但在1月1日之后缴费：不设待遇等待期，从缴费次月起享受待遇"
     if not fixed + variable:
         return "按时参保缴费，不设待遇等待期"
     if not variable:

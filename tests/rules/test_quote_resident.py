@@ -44,6 +44,7 @@ def test_paying_after_new_year_in_the_period_cites_why_cover_starts_next_month(b
     jiangxi = resident_quote(book, "360000", date(2026, 2, 28))
     key = "resident.from_next_month_after_new_year"
     assert nanchang.benefits.resume_on == jiangxi.benefits.resume_on == date(2026, 3, 1)
+    assert "1月1日之后缴费" in nanchang.benefits.rule and "次月" in nanchang.benefits.rule
     assert key in nanchang.benefits.cites and key in jiangxi.benefits.cites
     assert not nanchang.citations[key].illustrative  # 南昌's own article says so
     assert jiangxi.citations[key].illustrative and key in jiangxi.to_json()["illustrative_keys"]
