@@ -145,8 +145,8 @@ def _route(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> Ba
     # 上海/南京 (seed 001): 部分城市允许补缴近3个月费用 … 超期需重新参保 — the months inside the window
     # can be paid; the older ones cannot, and stay a break in enrolment.
     unpayable = tuple(month_range(facts.gap_first, earliest - 1)) if window and facts.gap_first < earliest else ()
-    older = (f"个人只能补缴最近 {window} 个月（{earliest} 起），{unpayable[0]} 至 {unpayable[-1]} 已超出期限、"
-             "无法补缴；") if unpayable else ""
+    past = "" if not unpayable else str(unpayable[0]) if len(unpayable) == 1 else f"{unpayable[0]} 至 {unpayable[-1]}"
+    older = f"个人只能补缴最近 {window} 个月（{earliest} 起），{past} 已超出期限、无法补缴；" if past else ""
     if online:
         return BackPayRoute(True, Route.ONLINE, f"{older}可通过线上渠道（公众号、手机应用）补缴，也可到医保经办机构"
                             "窗口办理", "self_online", tuple(keys), unpayable)
