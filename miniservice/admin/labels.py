@@ -66,6 +66,7 @@ FIELDS: dict[str, Words] = {
     "long_gap_min_wait_months": Words("长期断保修复后至少等待", "个月"),
     "count_gap_years_from": Words("从哪一年起计算断保年数", "年份，如 2025"),
     "off_period_enrolment": Words("集中缴费期外可以参保"),
+    "from_next_month_after_new_year": Words("1月1日之后在集中缴费期内缴费的，从缴费次月起享受待遇"),
     "online": Words("可以线上办理"),
     "required_years_male": Words("男性退休需缴满", "年"),
     "required_years_female": Words("女性退休需缴满", "年"),

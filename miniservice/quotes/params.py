@@ -14,20 +14,21 @@ from decimal import Decimal, InvalidOperation
 from miniservice.quotes.errors import BadParameter
 from miniservice.rules.divisions import UnknownRegion, check_region
 from miniservice.rules.kinds import Cause, Scheme, Sex
-from miniservice.rules.months import Month
+from miniservice.rules.months import FIRST_DAY, LAST_DAY, Month
 
 # A retiree's top-up is quoted from sex, birth date and the months paid (the what-if's inputs).
 WHAT_IF_SCHEMES = (Scheme.EMPLOYEE, Scheme.FLEXIBLE, Scheme.RESIDENT, Scheme.RETIREE)
 MAX_GAP_MONTHS = 120  # ten years: longer than any back-pay window a region allows
 MAX_MONTHS = 1200  # a hundred years of enrolment: anything above is a typing error
 MAX_BASE = Decimal("1000000")  # 元 a month: far above any region's ceiling (it is clamped anyway)
-FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2200, 12, 31)  # the years a rule file may describe
 # ASCII digits only: ``\d`` would also take full-width and other scripts' digits, which int() reads.
 _REGION_RE = re.compile(r"[0-9]{6}")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INT_RE = re.compile(r"[0-9]{1,5}")
 _MONEY_RE = re.compile(r"[0-9]{1,7}(\.[0-9]{1,2})?")
 GAP_FORMAT = "请按 2025-01..2025-04 这样的格式填写断缴区间（起始月份..结束月份）"
+RESIDENT_GAP_YEARS = ("居民医保按年度参保，断保请按整年填写：从某年 1 月到某年 12 月，"
+                      "如 2023-01..2024-12 表示 2023、2024 两年没有参保")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,13 @@ def _retiree(code: str, on_date: date, first: str | None, last: str | None, sex:
                   paid_months=paid_months, actual_months=actual_months)
 
 
+def out_of_range(on: date) -> BadParameter:
+    """The one refusal of a quote date outside the years the rules describe, whether ``on`` itself is
+    outside them or a date the quote would state (a resume day, the next 居民医保 year) is."""
+    return BadParameter("on", f"测算日期 {on.isoformat()} 无法测算：本服务只能测算 {FIRST_DAY} 至 {LAST_DAY} "
+                        "之间的日期，测算得出的恢复待遇日、缴费年度和补缴期限也不能晚于这一天")
+
+
 def _shown(text: str) -> str:
     """What the citizen typed, for an error message: at most 20 characters, invisible ones dropped."""
     return "".join(c for c in text if c.isprintable())[:20]
@@ -175,7 +183,7 @@ def _date(text: str | None, today: date | None, field: str, label: str) -> date:
     except ValueError:
         raise BadParameter(field, f"{label} {text} 不存在") from None
     if field == "on" and not FIRST_DAY <= day <= LAST_DAY:
-        raise BadParameter(field, f"{label}应在 {FIRST_DAY} 至 {LAST_DAY} 之间")
+        raise out_of_range(day)
     if day < date(1900, 1, 1):
         raise BadParameter(field, f"{label} {text} 太早")
     return day
@@ -219,4 +227,7 @@ def _gap(first: str | None, last: str | None, scheme: Scheme, on_date: date) -> 
         raise BadParameter("last", f"断缴结束月份 {gap_last} 晚于测算日期所在月份 {Month.of(on_date)}")
     if gap_first.months_until(gap_last) + 1 > MAX_GAP_MONTHS:
         raise BadParameter("first", f"断缴区间最长 {MAX_GAP_MONTHS} 个月")
+    if scheme is Scheme.RESIDENT and (gap_first.month, gap_last.month) != (1, 12):
+        # 断保 is counted in whole years (国办发〔2024〕38号: 每多断保1年); a part of a year means nothing here.
+        raise BadParameter("first" if gap_first.month != 1 else "last", RESIDENT_GAP_YEARS)
     return gap_first, gap_last

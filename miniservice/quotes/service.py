@@ -18,7 +18,7 @@ from miniservice.citizens.models import Binding, Person
 from miniservice.db import Database
 from miniservice.quotes.citizen import Record, Situation, situation
 from miniservice.quotes.errors import BadParameter, QuoteUnavailable, RulesNotLoaded, SchemaMissing
-from miniservice.quotes.params import WhatIf
+from miniservice.quotes.params import WhatIf, out_of_range
 from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.queries import regions_in_force
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
@@ -162,9 +162,8 @@ def what_if(db: Database, request: WhatIf) -> Quote:
         raise BadParameter(exc.field, str(exc)) from exc
     except QuoteError as exc:
         raise BadParameter("on", f"按 {request.on_date.isoformat()} 的规则无法测算：{exc}") from exc
-    except ValueError as exc:  # a date the quote needs (a resume day, the line) falls past the year 2200
-        raise BadParameter("on", f"测算日期 {request.on_date.isoformat()} 太晚：测算所需的日期超出规则可描述的年份"
-                           "（至 2200 年）") from exc
+    except ValueError as exc:  # a date the quote needs (a resume day, the line) falls past LAST_DAY
+        raise out_of_range(request.on_date) from exc
 
 
 def resident_what_if(db: Database, region: str, on_date: date) -> Quote:

@@ -55,6 +55,7 @@ _OTHER = {
     "resident.long_gap_min_wait_months": "居民医保长期断保修复后最短等待期",
     "resident.count_gap_years_from": "居民医保断保年数从哪一年起计算",
     "resident.off_period_enrolment": "居民医保可在集中缴费期外参保",
+    "resident.from_next_month_after_new_year": "居民医保在1月1日之后缴费的，从缴费次月起享受待遇",
     "resident.online": "居民医保可线上缴费",
     "retiree.required_years_male": "男性退休时职工医保须累计缴费年限",
     "retiree.required_years_female": "女性退休时职工医保须累计缴费年限",

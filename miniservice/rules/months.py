@@ -14,6 +14,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 _MONTH_RE = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits, two-digit month
+# The days a rule file may describe (its years are 1990..2200): a quote is given only when every date
+# it states — the paying day, a resume day, a line, a 居民医保 coverage year — falls between them.
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2200, 12, 31)
+
+
+class BeyondYears(ValueError):
+    """A date a quote needs falls after :data:`LAST_DAY`: the quote cannot be given."""
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -18,7 +18,7 @@ from miniservice.rules.citing import Citer, QuoteError
 from miniservice.rules.gaps import due_date
 from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.money import ZERO
-from miniservice.rules.months import Month, month_range
+from miniservice.rules.months import LAST_DAY, BeyondYears, Month, month_range
 from miniservice.rules.quote_model import (
     BackPayRoute,
     BaseUsed,
@@ -29,6 +29,7 @@ from miniservice.rules.quote_model import (
     Part,
     Payer,
     Quote,
+    RetirementTopUp,
     Route,
     Totals,
 )
@@ -41,7 +42,17 @@ __all__ = ["QuoteError", "line_for", "quote"]
 
 
 def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
-    """Quote a back-payment for ``facts`` under ``rules`` (from ``RuleBook.resolve``) on ``on_date``."""
+    """Quote a back-payment for ``facts`` under ``rules`` (from ``RuleBook.resolve``) on ``on_date``.
+
+    Raises :class:`BeyondYears` when a date the quote would state falls after ``LAST_DAY``.
+    """
+    given = _quote(rules, facts, on_date)
+    if max(given.stated_dates) > LAST_DAY:
+        raise BeyondYears(f"a date of the quote on {on_date} falls after {LAST_DAY}")
+    return given
+
+
+def _quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
     citer = Citer(rules)
     header = {"region_code": rules.code, "region_name": rules.name, "region_chain": rules.chain,
               "version": rules.version, "effective_from": rules.effective_from, "on_date": on_date,
@@ -56,7 +67,8 @@ def quote(rules: RegionRules, facts: CitizenFacts, on_date: date) -> Quote:
                      citations=citer.used)
     retirement = top_up(citer, facts, on_date) if facts.scheme is Scheme.RETIREE else None
     if facts.gap_first is None or facts.gap_last is None:
-        route = BackPayRoute(False, Route.NOT_POSSIBLE, "no gap to back-pay")
+        route = (BackPayRoute(False, Route.NOT_POSSIBLE, "没有需要补缴的月份", "no_gap") if retirement is None
+                 else _retiree_route(retirement))
         return Quote(**header, route=route, lines=(), totals=Totals(), benefits=None, continuity=None,
                      guidance=_guidance(citer, facts, Route.WINDOW), retirement=retirement,
                      citations=citer.used)
@@ -116,27 +128,42 @@ def _route(citer: Citer, section: str, facts: CitizenFacts, on_date: date) -> Ba
     earliest = Month.of(on_date) - window
     if facts.cause is Cause.UNIT:
         if window == 0:
-            return BackPayRoute(False, Route.NOT_POSSIBLE, "this scheme has no unit to back-pay", tuple(keys))
+            return BackPayRoute(False, Route.NOT_POSSIBLE, "该险种没有单位，不能由单位补缴", "unit_none", tuple(keys))
         if facts.gap_first < earliest:
-            return BackPayRoute(False, Route.NOT_POSSIBLE,
-                                f"a unit may back-pay at most {window} months (from {earliest})", tuple(keys))
+            return BackPayRoute(False, Route.NOT_POSSIBLE, f"单位最多可为职工补缴最近 {window} 个月（{earliest} 起），"
+                                "该断缴已超出期限，无法补缴", "unit_window_passed", tuple(keys))
         if on_date > last_day:
-            return BackPayRoute(True, Route.WINDOW, f"the unit back-pays at the 医保经办机构 and the citizen owes "
-                                f"nothing, but the {deadline}-month deadline for the arrears passed on {last_day}: "
-                                "the gap is treated like any gap of its length", tuple(keys))
-        return BackPayRoute(True, Route.WINDOW, f"the unit back-pays at the 医保经办机构; arrears must arrive "
-                            f"by {last_day} ({deadline} months), and the citizen owes nothing", tuple(keys))
+            return BackPayRoute(True, Route.WINDOW, f"由单位到医保经办机构补缴，本人无需缴费；但欠费应在 "
+                                f"{deadline} 个月内到账，已于 {last_day} 超过期限，按同样长度的个人断缴计算待遇",
+                                "unit_deadline_passed", tuple(keys))
+        return BackPayRoute(True, Route.WINDOW, f"由单位到医保经办机构补缴，本人无需缴费；欠费应在 {last_day} 前"
+                            f"（{deadline} 个月内）足额到账", "unit_in_time", tuple(keys))
     if window and facts.gap_last < earliest:
-        return BackPayRoute(False, Route.NOT_POSSIBLE,
-                            f"citizens may back-pay only the last {window} months (from {earliest}); "
-                            "renewed payment starts a new continuous period", tuple(keys))
+        return BackPayRoute(False, Route.NOT_POSSIBLE, f"个人最多可补缴最近 {window} 个月（{earliest} 起），"
+                            "该断缴已超出期限，无法补缴；重新缴费后按新的连续参保计算", "self_window_passed",
+                            tuple(keys))
     # 上海/南京 (seed 001): 部分城市允许补缴近3个月费用 … 超期需重新参保 — the months inside the window
     # can be paid; the older ones cannot, and stay a break in enrolment.
     unpayable = tuple(month_range(facts.gap_first, earliest - 1)) if window and facts.gap_first < earliest else ()
+    past = "" if not unpayable else str(unpayable[0]) if len(unpayable) == 1 else f"{unpayable[0]} 至 {unpayable[-1]}"
+    older = f"个人只能补缴最近 {window} 个月（{earliest} 起），{past} 已超出期限、无法补缴；" if past else ""
     if online:
-        return BackPayRoute(True, Route.ONLINE, "back-pay online (公众号 / app) or at the window", tuple(keys),
-                            unpayable)
-    return BackPayRoute(True, Route.WINDOW, "back-pay at the 医保经办机构 window only", tuple(keys), unpayable)
+        return BackPayRoute(True, Route.ONLINE, f"{older}可通过线上渠道（公众号、手机应用）补缴，也可到医保经办机构"
+                            "窗口办理", "self_online", tuple(keys), unpayable)
+    return BackPayRoute(True, Route.WINDOW, f"{older}需到医保经办机构窗口办理补缴", "self_window", tuple(keys),
+                        unpayable)
+
+
+def _retiree_route(top: RetirementTopUp) -> BackPayRoute:
+    """A retiree pays up to the required years at the 医保经办机构 window (guidance.materials_retiree),
+    when the region allows a top-up at all and years are short."""
+    if not top.short_months:
+        return BackPayRoute(False, Route.NOT_POSSIBLE, "缴费年限已够，无需补足", "retiree_nothing_short")
+    if not top.allowed:
+        return BackPayRoute(False, Route.NOT_POSSIBLE, "本地不允许退休时一次性补足缴费年限，请咨询医保经办机构",
+                            "retiree_not_allowed", top.cites)
+    return BackPayRoute(True, Route.WINDOW, "退休时缴费年限不足，可到医保经办机构窗口办理补足缴费年限",
+                        "retiree_top_up", top.cites)
 
 
 def _lines(citer: Citer, section: str, facts: CitizenFacts, on_date: date,

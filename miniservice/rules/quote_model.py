@@ -94,9 +94,13 @@ class Payer(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class BackPayRoute:
+    """Whether and how the gap can be paid; ``reason`` is a Chinese sentence for people, ``code`` the
+    machine-readable kind of that reason (docs/quote-json.md lists them), so clients never parse text."""
+
     possible: bool
     how: Route
     reason: str
+    code: str
     cites: tuple[str, ...] = ()
     # The gap's first months that are past the back-pay window when the rest is inside it (上海/南京:
     # only the last 3 months may be paid): they cannot be paid and stay a break in enrolment.
@@ -292,6 +296,22 @@ class Quote:
     parts: tuple[Part, ...] = ()  # who pays which months, by when (empty without month lines)
 
     @property
+    def stated_dates(self) -> tuple[date, ...]:
+        """Every date this quote states (the 居民医保 coverage year as its first day): a quote is given
+        only when all of them are dates the rules can describe."""
+        dates = [self.on_date, *(line.due_date for line in self.lines),
+                 *(part.deadline for part in self.parts if part.deadline is not None)]
+        if self.benefits is not None:
+            dates += [self.benefits.resume_on, *filter(None, [self.benefits.waiting_ends])]
+        if self.line is not None:
+            dates += [self.line.last_day_within, self.line.first_day_beyond]
+        if self.reduced_ratio is not None:
+            dates.append(self.reduced_ratio.normal_from)
+        if self.resident is not None:
+            dates += [self.resident.period_start, self.resident.period_end, date(self.resident.coverage_year, 1, 1)]
+        return tuple(dates)
+
+    @property
     def shown_cites(self) -> tuple[str, ...]:
         """The keys behind the figures this quote shows: amounts owed, benefits, the line, top-up, premium.
 
@@ -333,6 +353,7 @@ class Quote:
                 "first": str(facts.gap_first), "last": str(facts.gap_last), "months": facts.gap_months},
             "inputs": _inputs_json(facts),
             "route": {"possible": self.route.possible, "how": self.route.how.value, "reason": self.route.reason,
+                      "code": self.route.code,
                       "payable_months": [str(line.month) for line in self.lines],
                       "unpayable_months": [str(month) for month in self.route.unpayable],
                       "cites": list(self.route.cites)},

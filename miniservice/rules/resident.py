@@ -78,26 +78,41 @@ def quote_resident(citer: Citer, facts: CitizenFacts, on_date: date) -> Resident
         start, end = period.bounds(year)
         _, premium = citer.by_year("resident.premium", year)
         repair_years = min(facts.resident_repair_years, gap_years)
+        # Paid in the period but after the year it pays for began: covered from the next month
+        # (南昌: 1月1日之后参保的,待遇享受时间从参保缴费次月开始), or from 1 January where a region says so.
+        late_in_year = in_period and on_date >= date(year, 1, 1)
+        next_month = late_in_year and citer.value("resident.from_next_month_after_new_year")
         fixed, variable = (0, 0)
         if enrol_now or gap_years:  # 38号: outside the period, or not continuously enrolled
             fixed, variable = waiting_months(citer, gap_years, repair_years)
     how = Route.ONLINE if online else Route.WINDOW
     if in_period:
-        reason = f"集中缴费期 {start.isoformat()} – {end.isoformat()} is open for {year}"
-        covered_from = max(date(year, 1, 1), (Month.of(on_date) + 1).first_day)
+        code, reason = "period_open", f"{year} 年度的集中缴费期（{start.isoformat()} 至 {end.isoformat()}）正在进行"
+        covered_from = (Month.of(on_date) + 1).first_day if next_month else date(year, 1, 1)
     elif enrol_now:
-        reason = "outside the 集中缴费期: enrolment now is allowed with a waiting period"
+        code, reason = "off_period", "现在不在集中缴费期内，可以参保缴费，但需经过等待期才能享受待遇"
         covered_from = on_date  # the wait runs from enrolment; benefits never before the year paid for
     else:
-        how, reason = Route.NEXT_PERIOD, f"only in the next 集中缴费期, from {start.isoformat()}"
+        how, code, reason = Route.NEXT_PERIOD, "next_period", f"请在下一个集中缴费期缴费，{start.isoformat()} 开始"
         covered_from = date(year, 1, 1)
     wait = fixed + variable
     resume_on = max(add_months_to_date(covered_from, wait) if wait else covered_from, date(year, 1, 1))
     cites = tuple(keys)
     return ResidentOutcome(
-        route=BackPayRoute(True, how, reason, cites),
+        route=BackPayRoute(True, how, reason, code, cites),
         benefits=Benefits(resume_on, wait, resume_on - timedelta(days=1) if wait else None, Decimal(0),
-                          False, f"居民医保: {fixed} months fixed + {variable} months variable waiting", cites),
+                          False, _wait_rule(fixed, variable, next_month), cites),
         terms=ResidentTerms(year, in_period, start, end, premium, gap_years, fixed, variable, repair_years,
                             premium * repair_years, cites),
     )
+
+
+def _wait_rule(fixed: int, variable: int, next_month: bool) -> str:
+    """The waiting rule in words, as 国办发〔2024〕38号 names its two parts."""
+    if next_month:
+        return "在集中缴费期内、但在1月1日之后缴费：不设待遇等待期，从缴费次月起享受待遇"
+    if not fixed + variable:
+        return "按时参保缴费，不设待遇等待期"
+    if not variable:
+        return f"固定待遇等待期 {fixed} 个月"
+    return f"固定待遇等待期 {fixed} 个月，另加变动待遇等待期 {variable} 个月，共 {fixed + variable} 个月"

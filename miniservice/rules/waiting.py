@@ -19,7 +19,7 @@ from decimal import Decimal
 from miniservice.rules.citing import Citer
 from miniservice.rules.gaps import due_date, last_due_month
 from miniservice.rules.kinds import Cause
-from miniservice.rules.months import Month, add_months_to_date
+from miniservice.rules.months import LAST_DAY, BeyondYears, Month, add_months_to_date
 from miniservice.rules.quote_model import Benefits, Continuity, LineAdvice, ReducedRatio
 from miniservice.rules.schema import ContinuityEffect, WaitingBand, WaitKind
 
@@ -30,6 +30,11 @@ _EFFECT_ORDER = [ContinuityEffect.KEPT, ContinuityEffect.RECOUNTED, ContinuityEf
 class BandChoice:
     key: str  # citation key of the band, e.g. "flexible.waiting.self_bands[1]"
     band: WaitingBand
+    measure_key: str | None = None  # cited too when the band was chosen by days (how they are counted)
+
+    @property
+    def cites(self) -> tuple[str, ...]:
+        return (self.key,) if self.measure_key is None else (self.key, self.measure_key)
 
 
 def unit_deadline(citer: Citer, section: str, gap_first: Month) -> date:
@@ -49,8 +54,10 @@ def choose_band(citer: Citer, section: str, cause: Cause, gap_first: Month, gap_
     """The band that applies to a gap of ``gap_months`` paid on ``pay_date``.
 
     Day-measured regions (宜昌) count the lapse from the first day of the first missed month, when
-    benefits stopped (seed 004: 从断缴次月起 … 无法享受), to the paying day — or, for a closed gap,
-    to ``lapse_end``, the first day of the renewed payment that ended it. A unit's arrears paid
+    benefits stopped (seed 004: 从断缴次月起 … 无法享受), that day being day 0, to the paying day (for a
+    closed gap, to ``lapse_end``, the first day of the renewed payment that ended it). No source
+    states where the count starts, so the region's ``waiting.measure`` says so, is illustrative and
+    is cited with the band. A unit's arrears paid
     after the unit's deadline lose the unit bands' promise (到账次日起享受, 追溯报销): the gap is then
     treated like any other gap of its length (the self bands), though the unit still pays for it.
     """
@@ -62,7 +69,7 @@ def choose_band(citer: Citer, section: str, cause: Cause, gap_first: Month, gap_
     index = max(i for i, band in enumerate(bands) if band.over < length or band.over == 0)
     key = f"{section}.waiting.{name}[{index}]"
     citer.sourced(key)
-    return BandChoice(key, bands[index])
+    return BandChoice(key, bands[index], f"{section}.waiting.measure" if measure == "days" else None)
 
 
 def resume(band: WaitingBand, pay_date: date) -> tuple[date, int]:
@@ -82,10 +89,10 @@ def describe(band: WaitingBand) -> str:
     if band.label:
         return band.label
     return {
-        WaitKind.DAY_AFTER_ARRIVAL: "benefits from the day after the arrears arrive",
-        WaitKind.NEXT_MONTH: "benefits from the month after paying",
-        WaitKind.MONTHS: f"benefits after {band.months} months of continuous payment",
-        WaitKind.FROM_NTH_MONTH: f"benefits from month {band.months} of renewed payment",
+        WaitKind.DAY_AFTER_ARRIVAL: "补缴到账次日起享受待遇",
+        WaitKind.NEXT_MONTH: "补缴后次月起享受待遇",
+        WaitKind.MONTHS: f"连续缴费满 {band.months} 个月后享受待遇",
+        WaitKind.FROM_NTH_MONTH: f"重新缴费的第 {band.months} 个月起享受待遇",
     }[band.wait]
 
 
@@ -105,7 +112,7 @@ def benefits(choice: BandChoice, pay_date: date, *, back_paid: bool = True, retr
         ratio_during_wait=choice.band.ratio_during_wait,
         gap_bills_reimbursable=choice.band.gap_bills_reimbursable and back_paid and retroactive,
         rule=describe(choice.band),
-        cites=(choice.key,),
+        cites=choice.cites,
         back_paid=back_paid,
     )
 
@@ -116,7 +123,7 @@ def continuity(choice: BandChoice, months_before: int, gap_months: int, back_pai
     if not back_paid:
         effect = max(effect, ContinuityEffect.RECOUNTED, key=_EFFECT_ORDER.index)
     after = months_before + gap_months if effect is ContinuityEffect.KEPT else 0
-    return Continuity(effect, months_before, after, (choice.key,))
+    return Continuity(effect, months_before, after, choice.cites)
 
 
 def reduced_ratio(citer: Citer, section: str, after: Continuity, pay_date: date,
@@ -159,20 +166,31 @@ def _outcome(citer: Citer, section: str, cause: Cause, gap_first: Month, pay_dat
                      choice.band.ratio_during_wait if waiting else None, unit_late), choice, length)
 
 
-def _change_days(citer: Citer, section: str, cause: Cause, gap_first: Month, window: int) -> list[date]:
+def _change_days(citer: Citer, section: str, cause: Cause, gap_first: Month, window: int) -> tuple[list[date], bool]:
     """Every day on which the outcome can change: a month falling due, a day band's edge, the
-    window moving past the gap's first month, the unit's deadline passing."""
+    window moving past the gap's first month, the unit's deadline passing — and whether some were
+    left out for falling after ``LAST_DAY`` (the rules describe nothing later)."""
     due_day = citer.value(f"{section}.due_day_next_month") or None
-    days = {due_date(gap_first + k, due_day) + timedelta(days=1) for k in range(1, 61)}
+    makers = [lambda k=k: due_date(gap_first + k, due_day) + timedelta(days=1) for k in range(1, 61)]
     if citer.value(f"{section}.waiting.measure") == "days":
         bands = getattr(citer.rules, section).waiting.bands(cause)
-        days |= {gap_first.first_day + timedelta(days=band.over + 1) for band in bands if band.over}
+        makers += [lambda band=band: gap_first.first_day + timedelta(days=band.over + 1) for band in bands if band.over]
     if window:
-        days.add((gap_first + window + 1).first_day)
+        makers.append(lambda: (gap_first + window + 1).first_day)
     if cause is Cause.UNIT:
-        days.add(unit_deadline(citer, section, gap_first) + timedelta(days=1))
+        makers.append(lambda: unit_deadline(citer, section, gap_first) + timedelta(days=1))
+    days, cut = set(), False
+    for make in makers:
+        try:
+            day = make()
+        except ValueError:  # a month after the year 2200
+            day = None
+        if day is None or day > LAST_DAY:
+            cut = True
+        else:
+            days.add(day)
     first_day = due_date(gap_first, due_day) + timedelta(days=1)
-    return sorted(day for day in days if day > first_day)
+    return sorted(day for day in days if day > first_day), cut
 
 
 def line_advice(citer: Citer, section: str, cause: Cause, gap_first: Month, on_date: date) -> LineAdvice | None:
@@ -180,7 +198,8 @@ def line_advice(citer: Citer, section: str, cause: Cause, gap_first: Month, on_d
 
     The outcome of paying on the first day the gap exists is the best there is; the line is the day
     before the first day whose outcome is worse in any respect (a wait, continuity, reimbursement of
-    the gap's bills, back-payment still possible). None when no day changes anything.
+    the gap's bills, back-payment still possible). None when no day changes anything; the search
+    stops at ``LAST_DAY``, and a line it cannot find before then raises :class:`BeyondYears`.
     """
     with citer.track() as keys:
         window_key = "unit_window_months" if cause is Cause.UNIT else "self_window_months"
@@ -189,7 +208,8 @@ def line_advice(citer: Citer, section: str, cause: Cause, gap_first: Month, on_d
         measure = citer.value(f"{section}.waiting.measure")
         start = due_date(gap_first, due_day) + timedelta(days=1)
         best, _, _ = _outcome(citer, section, cause, gap_first, start, window)
-        for day in _change_days(citer, section, cause, gap_first, window):
+        days, cut = _change_days(citer, section, cause, gap_first, window)
+        for day in days:
             seen, choice, _ = _outcome(citer, section, cause, gap_first, day, window)
             if seen != best:
                 within = day - timedelta(days=1)
@@ -198,6 +218,8 @@ def line_advice(citer: Citer, section: str, cause: Cause, gap_first: Month, on_d
                           else "waiting")
                 break
         else:
+            if cut:  # the outcome may change after the years the rules describe: no line can be stated
+                raise BeyondYears(f"the line for a gap from {gap_first} falls after {LAST_DAY}")
             return None
     changed_wait = seen.waiting != best.waiting
     return LineAdvice(

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
@@ -55,7 +56,7 @@ def test_summary_is_readable_and_marks_illustrative_figures(run: Run, rules: Non
     assert result.exit_code == 0, result.output
     assert "深圳市 (440300)" in result.output and "2025-01 至 2025-04，共 4 个月" in result.output
     assert "3,200.00" in result.output
-    assert "[示例数据]" in result.output and "本地规则 2025.3，2025-01-01 起施行" in result.output
+    assert "[示例数据]" in result.output and "本地规则 2025.4，2025-01-01 起施行" in result.output
     assert "seed" not in result.output and ".toml" not in result.output
 
 
@@ -90,3 +91,34 @@ def test_without_loaded_rules_the_operator_is_told_what_to_run(run: Run) -> None
 
     assert result.exit_code == 1
     assert "miniservice policies load" in result.output
+
+
+YEAR_LIMIT = "本服务只能测算 1990-01-01 至 2200-12-31 之间的日期"
+
+
+@pytest.mark.parametrize(("query", "args"), [
+    ("region=140100&scheme=resident&on=2200-10-10",  # the year open for payment would be 2201
+     ["--region", "140100", "--scheme", "resident", "--on", "2200-10-10"]),
+    ("region=110000&scheme=flexible&gap=2025-01..2025-04&on=2201-01-15",
+     ["--region", "110000", "--scheme", "flexible", "--gap", "2025-01..2025-04", "--on", "2201-01-15"]),
+])
+def test_the_year_2200_limit_is_one_refusal_in_the_same_words_on_the_cli_and_the_api(
+        run: Run, client: Any, rules: None, query: str, args: list[str]) -> None:
+    """Audit finding 11: a 居民医保 quote for 2201 was served while a 2199 gap quote was refused."""
+    response = client.get("/api/quote?" + query)
+    printed = run(*args, "--json")
+
+    assert response.status_code == 400 and response.get_json()["field"] == "on"
+    assert YEAR_LIMIT in response.get_json()["error"]
+    assert printed.exit_code == 2 and "'--on'" in printed.output
+    assert response.get_json()["error"] in " ".join(printed.output.split())
+
+
+def test_a_quote_whose_dates_all_fall_before_2201_is_given(run: Run, rules: None) -> None:
+    printed = run("--region", "110000", "--scheme", "flexible", "--gap", "2199-01..2199-04", "--on", "2199-05-20",
+                  "--json")
+
+    assert printed.exit_code == 0, printed.output
+    data = json.loads(printed.output)
+    assert data["benefits"]["resume_on"].startswith("2199-")
+    assert data["three_month_line"]["last_day_within"].startswith("2199-")

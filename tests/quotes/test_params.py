@@ -23,6 +23,12 @@ def test_a_good_request_defaults_to_a_self_caused_gap_quoted_today() -> None:
     assert (wanted.first, wanted.last) == (Month(2026, 7), Month(2026, 10))
 
 
+def test_a_resident_gap_is_whole_years() -> None:
+    wanted = parse_what_if(**GOOD | {"scheme": "resident", "first": "2023-01", "last": "2024-12"}, today=TODAY)
+
+    assert (wanted.first, wanted.last) == (Month(2023, 1), Month(2024, 12))
+
+
 def test_a_resident_premium_needs_no_gap() -> None:
     wanted = parse_what_if(**GOOD | {"scheme": "resident", "first": "", "last": ""}, today=TODAY)
 
@@ -61,6 +67,8 @@ def test_a_resident_premium_needs_no_gap() -> None:
     ({"first": "2026-10", "last": "2026-07"}, "last", "早于起始月份"),
     ({"last": "2026-12"}, "last", "晚于测算日期所在月份"),
     ({"first": "2016-01"}, "first", "最长 120 个月"),
+    ({"scheme": "resident", "first": "2025-03", "last": "2025-05"}, "first", "断保请按整年填写"),  # audit finding 26
+    ({"scheme": "resident", "first": "2024-01", "last": "2025-10"}, "last", "断保请按整年填写"),
 ])
 def test_each_bad_field_is_named_with_a_chinese_reason(change: dict[str, str], field: str, words: str) -> None:
     with pytest.raises(BadParameter) as raised:

@@ -11,7 +11,7 @@ from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.months import Month
 from miniservice.rules.quote_model import Route
 from miniservice.rules.schema import ContinuityEffect
-from tests.rules.helpers import gap_quote
+from tests.rules.helpers import POLICIES, gap_quote
 
 
 def test_shenzhen_four_months_at_8000_costs_3200_and_resumes_next_month(book):
@@ -139,7 +139,7 @@ def test_unit_caused_gap_costs_the_citizen_nothing_and_resumes_the_day_after_arr
 def test_unit_may_back_pay_at_most_two_years(book):
     q = gap_quote(book, "310000", "2023-01", "2023-04", date(2025, 5, 20), scheme=Scheme.EMPLOYEE,
                   cause=Cause.UNIT)
-    assert not q.route.possible and "24 months" in q.route.reason
+    assert not q.route.possible and q.route.code == "unit_window_passed" and "24 个月" in q.route.reason
 
 
 def test_self_caused_late_fee_is_five_per_ten_thousand_per_day_from_the_due_date(book):
@@ -170,3 +170,37 @@ def test_chengdus_unlimited_back_pay_window_is_marked_an_estimate(book):
     result = gap_quote(book, "510100", "2015-01", "2024-12", date(2025, 2, 20))
 
     assert result.route.possible and "flexible.backpay.self_window_months" in result.illustrative_keys
+
+
+REGIONS = sorted(p.stem for p in POLICIES.glob("*.toml") if p.stem.isdigit())
+
+
+@pytest.mark.parametrize("scheme", [Scheme.EMPLOYEE, Scheme.FLEXIBLE])
+@pytest.mark.parametrize("region", REGIONS)
+def test_a_three_month_gap_is_never_told_its_rule_is_for_fewer_than_three_months(book, region, scheme):
+    """Audit finding 20: the band for 1–3 months was labelled and cited “欠费不足3个月”."""
+    q = gap_quote(book, region, "2025-01", "2025-03", date(2025, 4, 10), scheme=scheme)
+    cited = q.to_json()["citations"][q.benefits.cites[0]]
+    assert "不足3个月" not in q.benefits.rule
+    if "不足3个月" in cited["sources"][0]["quote"]:  # the article's words leave exactly 3 months open
+        assert any("3个月(含)" in source["quote"] for source in cited["sources"]) and "正好3个月" in cited["note"]
+
+
+@pytest.mark.parametrize("scheme", [Scheme.EMPLOYEE, Scheme.FLEXIBLE])
+def test_beijing_over_six_months_resets_continuity_as_the_national_rule_does(book, scheme):
+    """Audit finding 25: 北京's two bands replaced the national >6-month band, so its continuity was only
+    recounted; 北京's source says nothing beyond 3 months, so the national reset applies, with a note."""
+    beijing = gap_quote(book, "110000", "2025-01", "2025-07", date(2025, 8, 15), scheme=scheme)
+    national = gap_quote(book, "440100", "2025-01", "2025-07", date(2025, 8, 15), scheme=scheme)
+    assert beijing.continuity.effect is national.continuity.effect is ContinuityEffect.RESET
+    assert beijing.benefits.waiting_months == 6  # 北京: 连续缴费满6个月
+    assert "没有说" in beijing.to_json()["citations"][beijing.benefits.cites[0]]["note"]
+
+
+def test_yichang_says_from_which_day_it_counts_and_marks_that_reading_illustrative(book):
+    """Audit finding 24: day 0 or day 1, and from when, moved every 宜昌 line silently."""
+    q = gap_quote(book, "420500", "2025-03", "2025-03", date(2025, 4, 30))
+    key = "flexible.waiting.measure"
+    assert q.benefits.waiting_months == 0  # 03-01 is day 0, so 04-30 is day 60: still “60天内(含60天)”
+    assert key in q.benefits.cites and key in q.line.cites and key in q.to_json()["illustrative_keys"]
+    assert "第0天" in q.citations[key].note and q.citations[key].illustrative

@@ -13,6 +13,8 @@ from miniservice.rules.kinds import Cause, Scheme, Sex
 from miniservice.rules.months import Month
 from miniservice.rules.quote import quote
 from miniservice.rules.quote_model import CitizenFacts, money
+from miniservice.rules.schema import ContinuityEffect, WaitingBand, WaitKind
+from miniservice.rules.waiting import describe
 from tests.rules.helpers import gap_quote
 
 TOP_KEYS = {"schema", "region", "on_date", "scheme", "cause", "gap", "route", "months", "totals", "benefits",
@@ -86,3 +88,37 @@ def test_short_years_are_rounded_to_two_decimals(book, paid: int, years: str) ->
     data = quote(book.region_for("360100"), facts, date(2025, 4, 15)).to_json()
 
     assert data["retirement"]["short_years"] == years
+
+
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+TEXT_CASES = [  # (region, scheme, cause, first, last, on): every kind of route and band a quote can state
+    ("110000", Scheme.EMPLOYEE, Cause.SELF, "2025-01", "2025-03", date(2025, 4, 15)),
+    ("310000", Scheme.FLEXIBLE, Cause.SELF, "2024-01", "2024-04", date(2025, 5, 15)),
+    ("440100", Scheme.EMPLOYEE, Cause.UNIT, "2025-01", "2025-02", date(2025, 3, 15)),
+    ("440100", Scheme.EMPLOYEE, Cause.UNIT, "2023-03", "2023-04", date(2025, 3, 15)),
+    ("440100", Scheme.EMPLOYEE, Cause.UNIT, "2020-03", "2020-04", date(2025, 3, 15)),
+    ("140100", Scheme.RESIDENT, Cause.SELF, None, None, date(2025, 12, 26)),
+    ("140100", Scheme.RESIDENT, Cause.SELF, None, None, date(2025, 10, 10)),
+    ("140100", Scheme.RESIDENT, Cause.SELF, None, None, date(2025, 9, 9)),
+    ("140100", Scheme.RESIDENT, Cause.SELF, "2022-01", "2023-12", date(2025, 12, 26)),
+    ("360100", Scheme.RETIREE, Cause.SELF, None, None, date(2025, 4, 15)),
+    ("110000", Scheme.FLEXIBLE, Cause.SELF, None, None, date(2025, 4, 15)),
+]
+
+
+@pytest.mark.parametrize(("region", "scheme", "cause", "first", "last", "on"), TEXT_CASES)
+def test_the_texts_a_quote_explains_itself_with_are_chinese(book, region, scheme, cause, first, last, on):
+    facts = CitizenFacts(region, scheme, first and Month.parse(first), last and Month.parse(last), cause=cause,
+                         sex=Sex.MALE if scheme is Scheme.RETIREE else None, paid_months=180)
+    data = quote(book.region_for(region), facts, on).to_json()
+    texts = [data["route"]["reason"], (data["benefits"] or {}).get("rule") or "",
+             (data["three_month_line"] or {}).get("avoids", {}).get("rule") or ""]
+    assert data["route"]["reason"] and data["route"]["code"]
+    assert [text for text in texts if LATIN_WORD.search(text)] == []
+
+
+def test_a_band_without_a_label_is_described_in_chinese():
+    for wait in WaitKind:
+        band = WaitingBand.model_construct(over=0, wait=wait, months=3, label="",
+                                           continuity=ContinuityEffect.KEPT)
+        assert not LATIN_WORD.search(describe(band))

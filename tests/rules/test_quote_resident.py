@@ -9,7 +9,7 @@ import pytest
 
 from miniservice.rules.kinds import Scheme
 from miniservice.rules.loading import rulebook_from_texts
-from miniservice.rules.months import Month
+from miniservice.rules.months import BeyondYears, Month
 from miniservice.rules.quote import quote
 from miniservice.rules.quote_model import CitizenFacts, Route
 from tests.rules.helpers import NATIONAL_TEXT, region_text
@@ -36,6 +36,27 @@ def test_jiangxi_period_runs_into_february_and_then_covers_from_next_month(book)
     q = resident_quote(book, "360100", date(2025, 2, 10))
     assert q.resident.in_period and q.resident.period_end == date(2025, 2, 28)
     assert q.benefits.resume_on == date(2025, 3, 1)
+
+
+def test_paying_after_new_year_in_the_period_cites_why_cover_starts_next_month(book):
+    """Audit finding 23: covered from the next month, not 1 January, was an uncited engine choice."""
+    nanchang = resident_quote(book, "360100", date(2026, 2, 28))
+    jiangxi = resident_quote(book, "360000", date(2026, 2, 28))
+    key = "resident.from_next_month_after_new_year"
+    assert nanchang.benefits.resume_on == jiangxi.benefits.resume_on == date(2026, 3, 1)
+    assert "1月1日之后缴费" in nanchang.benefits.rule and "次月" in nanchang.benefits.rule
+    assert key in nanchang.benefits.cites and key in jiangxi.benefits.cites
+    assert not nanchang.citations[key].illustrative  # 南昌's own article says so
+    assert jiangxi.citations[key].illustrative and key in jiangxi.to_json()["illustrative_keys"]
+    assert key not in resident_quote(book, "360100", date(2025, 12, 1)).citations  # before 1 January: not used
+
+
+def test_a_region_whose_cover_starts_on_1_january_even_when_paid_later(book):
+    body = ('[resident]\nperiod_end = { value = "02-28", source = "art-jiangxi-period", quote = "2025年2月28日" }\n'
+            'from_next_month_after_new_year = { value = false, source = "art-jiangxi-period", quote = "x" }\n')
+    whole = rulebook_from_texts({"national.toml": NATIONAL_TEXT, "110000.toml": region_text("110000", body)})
+    q = quote(whole.resolve("110000"), CitizenFacts("110000", Scheme.RESIDENT), date(2026, 2, 10))
+    assert q.resident.in_period and q.benefits.resume_on == date(2026, 1, 1)
 
 
 def test_outside_the_period_the_fixed_wait_is_three_months(book):
@@ -136,3 +157,9 @@ def test_an_earlier_years_premium_standing_in_for_the_year_is_illustrative_in_ev
     if key != "resident.premium.2026":
         assert "暂无 2026 年的数据" in citation.note
     assert citation.illustrative and key in q.illustrative_keys and q.illustrative
+
+
+def test_a_premium_for_a_year_after_2200_is_not_quoted(book):
+    """Audit finding 11: on 2200-10-10 the year open for payment is 2201, which the rules cannot describe."""
+    with pytest.raises(BeyondYears):
+        resident_quote(book, "140100", date(2200, 10, 10))

@@ -10,7 +10,7 @@ import pytest
 from miniservice.rules.citing import FactError, QuoteError
 from miniservice.rules.kinds import Scheme, Sex
 from miniservice.rules.quote import quote
-from miniservice.rules.quote_model import CitizenFacts
+from miniservice.rules.quote_model import CitizenFacts, Route
 
 
 def retiree(book, region: str, sex: Sex | None, paid_years: int, actual_years: int | None = None):
@@ -28,6 +28,17 @@ def test_nanchang_woman_with_20_years_is_5_years_short(book):
     assert q.to_json()["retirement"]["short_years"] == "5"
     assert top.age == 55
     assert q.citations["retiree.required_years_female"].file == "360100.toml"
+
+
+def test_a_retirees_allowed_top_up_is_a_possible_route_at_the_window(book):
+    route = retiree(book, "360100", Sex.MALE, 15).route
+    assert (route.possible, route.how, route.code) == (True, Route.WINDOW, "retiree_top_up")
+    assert "retiree.top_up_allowed" in route.cites
+
+
+def test_a_retiree_with_the_years_has_nothing_to_pay(book):
+    route = retiree(book, "360100", Sex.MALE, 30).route
+    assert (route.possible, route.code) == (False, "retiree_nothing_short")
 
 
 def test_year_by_year_costs_more_than_one_off_under_the_stated_growth(book):
