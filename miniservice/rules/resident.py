@@ -81,7 +81,8 @@ def quote_resident(citer: Citer, facts: CitizenFacts, on_date: date) -> Resident
         # Paid in the period but after the year it pays for began: covered from the next month
         # (南昌: 1月1日之后参保的,待遇享受时间从参保缴费次月开始), or from 1 January where a region says so.
         late_in_year = in_period and on_date >= date(year, 1, 1)
-        next_month = late_in_year and citer.value("resident.from_next_month_after_new_year")
+        stated = rules.resident.from_next_month_after_new_year is not None
+        next_month = late_in_year and (citer.value("resident.from_next_month_after_new_year") if stated else True)
         fixed, variable = (0, 0)
         if enrol_now or gap_years:  # 38号: outside the period, or not continuously enrolled
             fixed, variable = waiting_months(citer, gap_years, repair_years)

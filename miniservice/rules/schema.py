@@ -248,7 +248,9 @@ class ResidentRules(BaseModel):
     long_gap_min_wait_months: Count  # … keeps at least this many months after repair
     count_gap_years_from: Year  # 断保 years before this year are not counted
     off_period_enrolment: Flag  # may enrol outside the period (with waiting) or only in the next one
-    from_next_month_after_new_year: Flag  # paid in the period but after 1 January: covered from next month
+    # Paid in the period but after 1 January: covered from the next month. Optional, so rule versions
+    # stored before this figure existed still resolve (the engine then covers from the next month, uncited).
+    from_next_month_after_new_year: Flag | None = None
     online: Flag
 
     def period(self) -> CollectionPeriod:

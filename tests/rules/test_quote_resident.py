@@ -59,6 +59,19 @@ def test_a_region_whose_cover_starts_on_1_january_even_when_paid_later(book):
     assert q.resident.in_period and q.benefits.resume_on == date(2026, 1, 1)
 
 
+def test_rules_stored_before_the_new_year_figure_still_quote_as_before():
+    """Rule versions stored before ``from_next_month_after_new_year`` existed still resolve (a release must
+    not break the quotes of dates still governed by them); cover then starts the next month, uncited."""
+    old = "\n".join(line for line in NATIONAL_TEXT.splitlines()
+                    if not line.startswith("from_next_month_after_new_year"))
+    body = '[resident]\nperiod_end = { value = "02-28", source = "art-jiangxi-period", quote = "2025年2月28日" }\n'
+    rules = rulebook_from_texts({"national.toml": old, "110000.toml": region_text("110000", body)}).resolve("110000")
+    assert rules.resident.from_next_month_after_new_year is None
+    q = quote(rules, CitizenFacts("110000", Scheme.RESIDENT), date(2026, 2, 10))
+    assert q.resident.in_period and q.benefits.resume_on == date(2026, 3, 1)
+    assert "resident.from_next_month_after_new_year" not in q.citations
+
+
 def test_outside_the_period_the_fixed_wait_is_three_months(book):
     q = resident_quote(book, "110000", date(2025, 5, 10))
     assert not q.resident.in_period and q.route.how is Route.ONLINE
