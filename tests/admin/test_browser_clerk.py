@@ -33,17 +33,21 @@ def database_url(tmp_path: Path, sqlite_template: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def _sign_in(page: Any, base: str) -> None:
+    page.goto(base + "/admin/login")
+    page.fill("input[name=username]", "publisher")
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button:has-text('登录')")
+
+
 def test_every_clerk_page_is_accessible_and_kept_as_a_screenshot(
     desktop_page: Any, live_server: Any, db: Database, rules: None, staff: dict[str, str]
 ) -> None:
     this_month = Month.of(date.today())
     person = bound_person(db, "440300", "flexible", month_range(this_month - 24, this_month - 4), date(2020, 1, 1))
     page, base = desktop_page, live_server.url
-    page.goto(base + "/admin/login")
-    page.fill("input[name=username]", "publisher")
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("button:has-text('登录')")
+    _sign_in(page, base)
     page.goto(base + "/admin/rules/440300")
     page.click("button:has-text('从生效版本创建草稿')")
     expect(page.locator("h1")).to_contain_text("编辑草稿")
@@ -70,11 +74,7 @@ def test_the_file_box_speaks_chinese_and_names_the_chosen_file(
 ) -> None:
     """Chromium draws its own file input in the browser's language ("Choose File"): the page shows its own."""
     page, base = desktop_page, live_server.url
-    page.goto(base + "/admin/login")
-    page.fill("input[name=username]", "publisher")
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("button:has-text('登录')")
+    _sign_in(page, base)
     page.goto(base + "/admin/records/upload")
     box = page.locator("label.file-pick")
     expect(box).to_contain_text("选择文件")
