@@ -40,7 +40,7 @@ from miniservice.rules.kinds import Scheme
 from miniservice.rules.money import to_fen
 from miniservice.rules.quote import quote as engine_quote
 from miniservice.rules.quote_model import CitizenFacts, Payer, Quote, Route
-from miniservice.rules.schema import GuidanceRules, PayChannel
+from miniservice.rules.schema import GuidanceRules, PayChannel, RegionRules
 
 HORIZON_DAYS = 30  # an order never outlives a month, even when nothing in the rules would change it
 PREPAY_REUSE = timedelta(minutes=110)  # WeChat Pay's prepay_id lives two hours
@@ -94,17 +94,27 @@ def own_payable(session: Session, found: PersonQuote, today: date) -> Decimal | 
     """What the citizen may pay for their own quote on this service's 网上缴费 page (the amount its item
     there shows), or None where that page has nothing for them: the quote and 居民医保 pages offer the
     button exactly when the pay page would list the item."""
-    item = _item(found, "backpay" if found.scheme is Scheme.FLEXIBLE else "premium")
+    item = _item(found, _own_kind(found.person))
     if item is None:
         return None
-    channel = rules_on(session, found.person.region_code, today).guidance.pay_channel.value
-    return None if channel is PayChannel.NONE else item[1]
+    return item[1] if _collecting(rules_on(session, found.person.region_code, today)) else None
+
+
+def _own_kind(person: Person) -> str:
+    """What a citizen pays for themself here: a 灵活就业 back-payment, else a 居民医保 premium."""
+    return "backpay" if person.scheme is Scheme.FLEXIBLE else "premium"
+
+
+def _collecting(rules: RegionRules) -> str | None:
+    """The channel this service collects through in the region, or None where it collects nothing."""
+    channel = rules.guidance.pay_channel.value
+    return None if channel is PayChannel.NONE else channel.value
 
 
 def payables(session: Session, payer: Person, today: date) -> list[Payable]:
     """The payer's own item (灵活就业 back-payment or 居民医保 premium) and each linked relative's premium."""
     assert payer.id is not None
-    wanted = [(payer.id, "backpay" if payer.scheme is Scheme.FLEXIBLE else "premium", None)]
+    wanted = [(payer.id, _own_kind(payer), None)]
     links = session.execute(select(FamilyLink.relative_id).where(
         FamilyLink.holder_id == payer.id, FamilyLink.status == "active")).scalars().all()
     for relative_id in links:
@@ -121,10 +131,8 @@ def payables(session: Session, payer: Person, today: date) -> list[Payable]:
         if item is None:
             continue
         rules = rules_on(session, quoted.person.region_code, today)
-        channel = rules.guidance.pay_channel.value
-        found.append(Payable(person_id, kind, item[0], item[1], quoted.quote, name,
-                             None if channel is PayChannel.NONE else channel.value, rules.guidance,
-                             cite(rules, "guidance.pay_channel", rules.guidance.pay_channel)))
+        found.append(Payable(person_id, kind, item[0], item[1], quoted.quote, name, _collecting(rules),
+                             rules.guidance, cite(rules, "guidance.pay_channel", rules.guidance.pay_channel)))
     return found
 
 

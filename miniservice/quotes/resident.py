@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from miniservice.citizens.models import Person
 from miniservice.db import Database
+from miniservice.payments.orders import own_payable
 from miniservice.quotes.service import PersonQuote, bound_person_id, late_day, person_quote, resident_what_if
 from miniservice.rules.kinds import Scheme
 from miniservice.rules.loading import NATIONAL
@@ -26,6 +28,7 @@ class ResidentPage:
     quote: Quote  # what the page shows: the citizen's premium, or the scheme in their region (national if unbound)
     late: Quote | None  # the same year paid after its 集中缴费期 (None when today is already after it)
     family_payers: int = 0  # linked relatives whose personal account may pay this citizen's premium
+    pay_amount: Decimal | None = None  # what the 网上缴费 page lists for this premium; None: not collected here
 
 
 def resident_page(db: Database, openid: str, today: date) -> ResidentPage:
@@ -35,7 +38,7 @@ def resident_page(db: Database, openid: str, today: date) -> ResidentPage:
         if person is not None and person.scheme is Scheme.RESIDENT:
             own = person_quote(session, person.id, today)
             payers = own.situation.family.payers if own.situation.family else ()
-            return ResidentPage(person, own, own.quote, own.late, len(payers))
+            return ResidentPage(person, own, own.quote, own.late, len(payers), own_payable(session, own, today))
     region = person.region_code if person else NATIONAL
     scheme = resident_what_if(db, region, today)
     assert scheme.resident is not None

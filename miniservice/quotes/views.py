@@ -131,12 +131,9 @@ def quote_page() -> Any:
 @bp.get("/resident")
 @citizen_required
 def resident() -> Any:
-    db, today = get_db(), state.clock().today()
     try:
-        page = resident_page(db, g.openid, today)
-        with db.reading() as session:
-            pay_amount = own_payable(session, page.own, today) if page.own else None
+        page = resident_page(get_db(), g.openid, state.clock().today())
     except (QuoteUnavailable, BadParameter) as exc:
         return _unavailable(exc)
     return render_template("h5/resident.html", page=page, v=QuoteView(page.quote, "resident"),
-                           late=QuoteView(page.late, "late") if page.late else None, pay_amount=pay_amount)
+                           late=QuoteView(page.late, "late") if page.late else None)
