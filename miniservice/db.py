@@ -50,8 +50,10 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
 def _sqlite_begin(connection: Any) -> None:
     """Write transactions take the write lock at BEGIN, so they queue on busy_timeout instead of
     failing when a read inside them is followed by a write after another writer committed."""
-    immediate = connection.get_execution_options().get("sqlite_immediate", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = connection.get_execution_options()
+    if options.get("sqlite_no_transaction"):
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate", False) else "BEGIN")
 
 
 # A pooled connection unused this long is pinged before it is handed out again.
@@ -99,10 +101,12 @@ class Database:
             event.listen(self.engine, "connect", sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
             self._writer: Engine = self.engine.execution_options(sqlite_immediate=True)
+            self._single: Engine = self.engine.execution_options(sqlite_no_transaction=True)
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=20)
             _ping_when_idle(self.engine)
             self._writer = self.engine
+            self._single = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def is_sqlite(self) -> bool:
@@ -126,6 +130,18 @@ class Database:
         """A session for reads only; nothing is committed."""
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
+
+    @contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A Core connection outside any transaction, for ONE read statement (it is its own snapshot).
+
+        A 帮助 tap reads one row: in an ORM session the BEGIN and ROLLBACK around it (two more round
+        trips on PostgreSQL, a BEGIN statement on SQLite) and the session itself cost several times the
+        query (docs/performance.md). Two statements here would not see one state of the database: use
+        :meth:`reading` for that.
+        """
+        with self._single.connect() as connection:
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

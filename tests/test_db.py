@@ -58,6 +58,28 @@ def test_a_write_starting_with_with_rolls_back_with_its_transaction(database_url
     assert count == 0
 
 
+def _in_transaction(connection: Any) -> bool:
+    driver = connection.connection.driver_connection
+    if connection.dialect.name == "sqlite":
+        return driver.in_transaction
+    return driver.info.transaction_status != 0  # psycopg's IDLE: no transaction open
+
+
+def test_a_lookup_reads_without_opening_a_transaction(database_url: str) -> None:
+    """One statement needs no BEGIN and ROLLBACK around it (two round trips on PostgreSQL); a session
+    on the same pooled connection afterwards reads in its transaction as before."""
+    from sqlalchemy import text
+
+    db = Database(database_url)
+    with db.lookup() as connection:
+        assert connection.execute(text("SELECT 1")).scalar_one() == 1
+        assert not _in_transaction(connection)
+    with db.reading() as session:
+        session.execute(text("SELECT 1"))
+        assert _in_transaction(session.connection())
+    db.dispose()
+
+
 def _kill_pooled_connection(db: Database) -> None:
     """Leave one connection in the pool, then end its server process from another connection."""
     from sqlalchemy import text

@@ -11,17 +11,16 @@ from datetime import date
 from sqlmodel import Session
 
 from miniservice import state
-from miniservice.citizens.models import Person
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
 from miniservice.rules.contact import Contact
 from miniservice.rules.loading import RuleFileError
 
 
-def contact_for(session: Session, person: Person | None, today: date) -> Contact:
-    """The human routes for ``person`` (None: not bound)."""
-    if person is not None:
+def contact_for(session: Session, region_code: str | None, today: date) -> Contact:
+    """The human routes for a citizen insured in ``region_code`` (None: not bound)."""
+    if region_code is not None:
         try:
-            return Contact.of(rules_in_force(session, person.region_code, today))
+            return Contact.of(rules_in_force(session, region_code, today))
         except (NoRulesInForce, RuleFileError):
             pass
     return state.contact()

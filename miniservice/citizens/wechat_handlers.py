@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from miniservice import state
-from miniservice.citizens.access import bound_person, require_binding
+from miniservice.citizens.access import bound_summary, require_binding
 from miniservice.citizens.contact import contact_for
 from miniservice.citizens.records import records_view
 from miniservice.quotes.errors import QuoteUnavailable
@@ -36,8 +36,8 @@ def records(inbound: Inbound) -> str:
 
 def _guide(inbound: Inbound, template: str) -> str:
     """A help-like reply: it knows whether the visitor is bound, and names the human routes."""
-    person = bound_person(inbound.session, inbound.openid)
-    contact = contact_for(inbound.session, person, inbound.today)
+    person = bound_summary(state.get_db(), inbound.openid)
+    contact = contact_for(inbound.session, person.region_code if person else None, inbound.today)
     return text(template, person=person, contact=contact, bind_url=inbound.h5_url("/h5/bind"))
 
 
