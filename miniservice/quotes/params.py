@@ -195,12 +195,37 @@ def join_month(year: str | None, month: str | None, field: str, label: str) -> s
     Pages offer lists instead of a month input because a browser draws that in its own language
     (English month names in many); a half-picked month is refused in the words of the lists.
     """
-    year, month = (year or "").strip(), (month or "").strip()
-    if not year and not month:
+    parts = _picked((year, month), field, f"请把{label}的年份和月份都选上")
+    return f"{parts[0]}-{parts[1].zfill(2)}" if parts else ""
+
+
+def join_day(year: str | None, month: str | None, day: str | None, field: str, label: str) -> str:
+    """A date picked as three lists (年, 月, 日) → ``1965-03-01``; nothing picked → "".
+
+    The day list offers 1–31 whatever the month, so a day the month lacks (2 月 30 日) is refused
+    here in the lists' own words rather than as a date the citizen never typed.
+    """
+    parts = _picked((year, month, day), field, f"请把{label}的年、月、日都选上")
+    if not parts:
         return ""
-    if not year or not month:
-        raise BadParameter(field, f"请把{label}的年份和月份都选上")
-    return f"{year}-{month.zfill(2)}"
+    text = f"{parts[0]}-{parts[1].zfill(2)}-{parts[2].zfill(2)}"
+    if _DATE_RE.fullmatch(text):
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise BadParameter(field, f"{int(parts[0])} 年 {int(parts[1])} 月没有 {int(parts[2])} 日，"
+                                      f"请重新选择{label}") from None
+    return text
+
+
+def _picked(values: tuple[str | None, ...], field: str, incomplete: str) -> tuple[str, ...]:
+    """The lists' values stripped; () when none was picked, refused when only some were."""
+    parts = tuple((value or "").strip() for value in values)
+    if not any(parts):
+        return ()
+    if not all(parts):
+        raise BadParameter(field, incomplete)
+    return parts
 
 
 def _month(text: str, field: str, label: str) -> Month:
