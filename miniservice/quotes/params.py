@@ -248,7 +248,10 @@ def _gap(first: str | None, last: str | None, scheme: Scheme, on_date: date) -> 
         raise BadParameter("first", f"断缴起始月份不能早于 {FIRST_DAY:%Y-%m}")
     if gap_last < gap_first:
         raise BadParameter("last", f"断缴结束月份 {gap_last} 早于起始月份 {gap_first}")
-    if gap_last > Month.of(on_date):
+    # 居民医保: a year is 断保 once its 集中缴费期 has ended, before the year is out; the region's period
+    # decides (quotes.service.what_if), here only a year no period can have ended for is refused.
+    latest = Month(on_date.year + 1, 12) if scheme is Scheme.RESIDENT else Month.of(on_date)
+    if gap_last > latest:
         raise BadParameter("last", f"断缴结束月份 {gap_last} 晚于测算日期所在月份 {Month.of(on_date)}")
     if gap_first.months_until(gap_last) + 1 > MAX_GAP_MONTHS:
         raise BadParameter("first", f"断缴区间最长 {MAX_GAP_MONTHS} 个月")
