@@ -76,7 +76,7 @@ def parse_what_if(*, region: str | None, scheme: str | None, first: str | None, 
         raise BadParameter("cause", "只有职工医保（在职）的断缴才可能是单位原因")
     on_date = _date(on, today, "on", "测算日期")
     if chosen is Scheme.RETIREE:
-        return _retiree(code, on_date, first, last, sex, birth, paid_months, actual_months)
+        return _retiree(code, on_date, first, last, sex, birth, paid_months, actual_months, continuous, base)
     for value, name in ((sex, "sex"), (birth, "birth"), (paid_months, "paid_months"),
                         (actual_months, "actual_months")):
         if (value or "").strip():
@@ -103,7 +103,7 @@ def _region(text: str | None) -> str:
 
 
 def _retiree(code: str, on_date: date, first: str | None, last: str | None, sex: str | None, birth: str | None,
-             paid: str | None, actual: str | None) -> WhatIf:
+             paid: str | None, actual: str | None, continuous: str | None, base: str | None) -> WhatIf:
     """A retiree's top-up: no gap months, the sex (the required years differ), the months paid."""
     if (first or "").strip() or (last or "").strip():
         raise BadParameter("first", "退休人员退休后不再按月缴费，测算的是补足缴费年限，请不要填写断缴区间")
@@ -115,6 +115,9 @@ def _retiree(code: str, on_date: date, first: str | None, last: str | None, sex:
         raise BadParameter("birth", "出生日期晚于测算日期")
     if not (paid or "").strip():
         raise BadParameter("paid_months", "请填写累计缴费月数（含视同缴费）")
+    for unused, name in ((continuous, "continuous"), (base, "base")):
+        if (unused or "").strip():  # the top-up is costed on the region's average wage: these would be ignored
+            raise BadParameter(name, "退休人员补足年限按当地平均工资测算，不使用连续参保月数和缴费基数，请留空")
     paid_months = _count(paid, "paid_months", "累计缴费月数")
     actual_months = _count(actual, "actual_months", "实际缴费月数") if (actual or "").strip() else None
     if actual_months is not None and actual_months > paid_months:

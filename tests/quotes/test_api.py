@@ -171,3 +171,14 @@ def test_a_resident_year_still_in_its_collection_period_is_not_yet_a_gap(client:
     assert body["error"] == ("2026 年度的集中缴费期到 2025-12-25 才结束，还不算断保；到 2025-12-20 为止，"
                              "集中缴费期已结束的最近一个年度是 2025 年")
 
+
+def test_a_retiree_what_if_refuses_the_inputs_a_top_up_does_not_use(client: Any, rules: None) -> None:
+    """A top-up is costed on the region's average wage: a typed base or continuous months would be
+    silently ignored, so they are refused as for 居民医保 (audit-2 F2)."""
+    query = "/api/quote?region=360100&scheme=retiree&sex=male&paid_months=200"
+
+    for extra, field in (("&base=9000", "base"), ("&continuous=5", "continuous")):
+        response = client.get(query + extra)
+
+        assert response.status_code == 400 and response.get_json()["field"] == field
+        assert "退休人员" in response.get_json()["error"]
