@@ -76,7 +76,7 @@ def parse_what_if(*, region: str | None, scheme: str | None, first: str | None, 
         raise BadParameter("cause", "只有职工医保（在职）的断缴才可能是单位原因")
     on_date = _date(on, today, "on", "测算日期")
     if chosen is Scheme.RETIREE:
-        return _retiree(code, on_date, first, last, sex, birth, paid_months, actual_months)
+        return _retiree(code, on_date, first, last, sex, birth, paid_months, actual_months, continuous, base)
     for value, name in ((sex, "sex"), (birth, "birth"), (paid_months, "paid_months"),
                         (actual_months, "actual_months")):
         if (value or "").strip():
@@ -103,7 +103,7 @@ def _region(text: str | None) -> str:
 
 
 def _retiree(code: str, on_date: date, first: str | None, last: str | None, sex: str | None, birth: str | None,
-             paid: str | None, actual: str | None) -> WhatIf:
+             paid: str | None, actual: str | None, continuous: str | None, base: str | None) -> WhatIf:
     """A retiree's top-up: no gap months, the sex (the required years differ), the months paid."""
     if (first or "").strip() or (last or "").strip():
         raise BadParameter("first", "退休人员退休后不再按月缴费，测算的是补足缴费年限，请不要填写断缴区间")
@@ -115,6 +115,9 @@ def _retiree(code: str, on_date: date, first: str | None, last: str | None, sex:
         raise BadParameter("birth", "出生日期晚于测算日期")
     if not (paid or "").strip():
         raise BadParameter("paid_months", "请填写累计缴费月数（含视同缴费）")
+    for unused, name in ((continuous, "continuous"), (base, "base")):
+        if (unused or "").strip():  # the top-up is costed on the region's average wage: these would be ignored
+            raise BadParameter(name, "退休人员补足年限按当地平均工资测算，不使用连续参保月数和缴费基数，请留空")
     paid_months = _count(paid, "paid_months", "累计缴费月数")
     actual_months = _count(actual, "actual_months", "实际缴费月数") if (actual or "").strip() else None
     if actual_months is not None and actual_months > paid_months:
@@ -195,12 +198,37 @@ def join_month(year: str | None, month: str | None, field: str, label: str) -> s
     Pages offer lists instead of a month input because a browser draws that in its own language
     (English month names in many); a half-picked month is refused in the words of the lists.
     """
-    year, month = (year or "").strip(), (month or "").strip()
-    if not year and not month:
+    parts = _picked((year, month), field, f"请把{label}的年份和月份都选上")
+    return f"{parts[0]}-{parts[1].zfill(2)}" if parts else ""
+
+
+def join_day(year: str | None, month: str | None, day: str | None, field: str, label: str) -> str:
+    """A date picked as three lists (年, 月, 日) → ``1965-03-01``; nothing picked → "".
+
+    The day list offers 1–31 whatever the month, so a day the month lacks (2 月 30 日) is refused
+    here in the lists' own words rather than as a date the citizen never typed.
+    """
+    parts = _picked((year, month, day), field, f"请把{label}的年、月、日都选上")
+    if not parts:
         return ""
-    if not year or not month:
-        raise BadParameter(field, f"请把{label}的年份和月份都选上")
-    return f"{year}-{month.zfill(2)}"
+    text = f"{parts[0]}-{parts[1].zfill(2)}-{parts[2].zfill(2)}"
+    if _DATE_RE.fullmatch(text):
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise BadParameter(field, f"{int(parts[0])} 年 {int(parts[1])} 月没有 {int(parts[2])} 日，"
+                                      f"请重新选择{label}") from None
+    return text
+
+
+def _picked(values: tuple[str | None, ...], field: str, incomplete: str) -> tuple[str, ...]:
+    """The lists' values stripped; () when none was picked, refused when only some were."""
+    parts = tuple((value or "").strip() for value in values)
+    if not any(parts):
+        return ()
+    if not all(parts):
+        raise BadParameter(field, incomplete)
+    return parts
 
 
 def _month(text: str, field: str, label: str) -> Month:
@@ -223,7 +251,10 @@ def _gap(first: str | None, last: str | None, scheme: Scheme, on_date: date) -> 
         raise BadParameter("first", f"断缴起始月份不能早于 {FIRST_DAY:%Y-%m}")
     if gap_last < gap_first:
         raise BadParameter("last", f"断缴结束月份 {gap_last} 早于起始月份 {gap_first}")
-    if gap_last > Month.of(on_date):
+    # 居民医保: a year is 断保 once its 集中缴费期 has ended, before the year is out; the region's period
+    # decides (quotes.service.what_if), here only a year no period can have ended for is refused.
+    latest = Month(on_date.year + 1, 12) if scheme is Scheme.RESIDENT else Month.of(on_date)
+    if gap_last > latest:
         raise BadParameter("last", f"断缴结束月份 {gap_last} 晚于测算日期所在月份 {Month.of(on_date)}")
     if gap_first.months_until(gap_last) + 1 > MAX_GAP_MONTHS:
         raise BadParameter("first", f"断缴区间最长 {MAX_GAP_MONTHS} 个月")

@@ -23,9 +23,10 @@ from miniservice.rulebook.models import RuleVersion
 from miniservice.rulebook.queries import regions_in_force
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
 from miniservice.rules.citing import FactError, QuoteError
-from miniservice.rules.gaps import due_date, last_due_month
+from miniservice.rules.gaps import due_date, last_due_month, last_due_year_of
 from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.loading import NATIONAL
+from miniservice.rules.months import Month
 from miniservice.rules.quote import quote
 from miniservice.rules.quote_model import CitizenFacts, Quote, ResidentTerms
 from miniservice.rules.schema import RegionRules
@@ -150,6 +151,8 @@ def what_if(db: Database, request: WhatIf) -> Quote:
         if request.last > latest:
             raise BadParameter("last", f"{request.last} 的缴费截止日 {due_date(request.last, due_day)} 尚未过，"
                                f"还不算断缴；到 {request.on_date} 为止最近一个已到期的月份是 {latest}")
+    if request.last is not None and request.scheme is Scheme.RESIDENT:
+        _check_resident_gap(rules, request.last, request.on_date)
     facts = CitizenFacts(
         request.region, request.scheme, request.first, request.last, cause=request.cause,
         continuous_months_before=request.continuous_months, declared_base=request.base,
@@ -164,6 +167,17 @@ def what_if(db: Database, request: WhatIf) -> Quote:
         raise BadParameter("on", f"按 {request.on_date.isoformat()} 的规则无法测算：{exc}") from exc
     except ValueError as exc:  # a date the quote needs (a resume day, the line) falls past LAST_DAY
         raise out_of_range(request.on_date) from exc
+
+
+def _check_resident_gap(rules: RegionRules, last: Month, on_date: date) -> None:
+    """A 居民医保 year is 断保 once its 集中缴费期 has ended — as on a bound citizen's own quote
+    (``gaps.last_due_year_of``) —, not only once the calendar year has; a year still open is refused."""
+    period = rules.resident.period()
+    latest = last_due_year_of(period, on_date)
+    if last.year > latest:
+        end = period.bounds(last.year)[1]
+        raise BadParameter("last", f"{last.year} 年度的集中缴费期到 {end.isoformat()} 才结束，还不算断保；"
+                           f"到 {on_date.isoformat()} 为止，集中缴费期已结束的最近一个年度是 {latest} 年")
 
 
 def resident_what_if(db: Database, region: str, on_date: date) -> Quote:

@@ -197,6 +197,15 @@ def last_due_month(as_of: date, due_day_next_month: int | None = None) -> Month:
     return month
 
 
+def last_due_year_of(period: CollectionPeriod, as_of: date) -> int:
+    """The latest 居民医保 coverage year whose 集中缴费期 ended before ``as_of``: the last year that can
+    be 断保 on that day (a year's period ends before the year itself does, so this may be next year)."""
+    year = as_of.year + 1
+    while period.bounds(year)[1] >= as_of:
+        year -= 1
+    return year
+
+
 def date_gap_reaches(first: Month, months: int, due_day_next_month: int | None = None) -> date:
     """First day on which a gap starting at ``first`` is ``months`` months long."""
     return due_date(first + (months - 1), due_day_next_month) + timedelta(days=1)
@@ -338,9 +347,7 @@ def _resident_report(
     if period is None:
         raise ValueError("the resident scheme needs GapPolicy.resident_period (集中缴费期)")
     paid_years = {m.year for m in covered}
-    last_due_year = as_of.year + 1
-    while period.bounds(last_due_year)[1] >= as_of:
-        last_due_year -= 1
+    last_due_year = last_due_year_of(period, as_of)
     missed = [y for y in range(enrolled_from.year, last_due_year + 1) if y not in paid_years]
     latest_paid_year = max(paid_years) if paid_years else None
     paid_after = latest_paid_year is not None and latest_paid_year > last_due_year

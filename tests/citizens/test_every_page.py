@@ -97,7 +97,12 @@ def _journeys(demo: dict[str, DemoPerson]) -> dict[str, list[tuple[str, Step]]]:
             ("unbind-confirm", _click("#unbind")),
         ],
         "demo_citizen_5": [("records-unit-gap", _go("/h5/records")), ("quote-unit-gap", _go("/h5/quote"))],
-        "demo_citizen_6": [("records-retiree", _go("/h5/records")), ("quote-retiree", _go("/h5/quote"))],
+        "demo_citizen_6": [("records-retiree", _go("/h5/records")), ("quote-retiree", _go("/h5/quote")),
+                           ("quote-whatif-retiree", _go("/h5/quote?region=360100&scheme=retiree&sex=female"
+                                                        "&paid_months=120&birth_year=1965&birth_month=03&birth_day=01")),
+                           ("quote-whatif-retiree-young", _go("/h5/quote?region=360100&scheme=retiree&sex=female"
+                                                              "&paid_months=120&birth_year=1990&birth_month=06"
+                                                              "&birth_day=15"))],
         "demo_citizen_7": [("resident-unpaid", _go("/h5/resident")), ("resident-unpaid-detail",
                                                                        _click("#resident-detail > summary")),
                            ("records-resident", _go("/h5/records"))],

@@ -141,3 +141,44 @@ def test_a_retirees_top_up_can_be_quoted(client: Any, rules: None) -> None:
 
     assert data["retirement"]["short_months"] > 0 and data["gap"] is None
     assert data["inputs"]["paid_months"] == 180
+
+
+def test_a_resident_year_whose_collection_period_has_ended_can_be_a_what_if_gap_as_on_the_own_quote(
+    client: Any, db: Database, registry: Registry
+) -> None:
+    """On 2026-11-25 the 2026 year's 集中缴费期 (2025-09-10 → 2025-12-25) is long over: a resident who did
+    not pay 2026 has 断保 in 2026 on their own quote, so a what-if must be able to say the same (audit-2 F1)."""
+    person = registry.person(region="140105", scheme="resident", openid="o-skipped", enrolled=date(2024, 1, 1))
+    registry.years(person, 2024, 2025)
+    sign_in(client, "o-skipped")
+    own = client.get("/api/quote/me").get_json()
+
+    asked = client.get("/api/quote?region=140105&scheme=resident&gap=2026-01..2026-12")
+
+    assert own["gap"] == {"first": "2026-01", "last": "2026-12", "months": 12}
+    assert asked.status_code == 200, asked.get_json()
+    data = asked.get_json()
+    assert (data["resident"], data["benefits"], data["totals"]) == (own["resident"], own["benefits"], own["totals"])
+    assert data["resident"]["gap_years_counted"] == 1
+
+
+def test_a_resident_year_still_in_its_collection_period_is_not_yet_a_gap(client: Any, rules: None) -> None:
+    response = client.get("/api/quote?region=140105&scheme=resident&gap=2026-01..2026-12&on=2025-12-20")
+
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["field"] == "gap"
+    assert body["error"] == ("2026 年度的集中缴费期到 2025-12-25 才结束，还不算断保；到 2025-12-20 为止，"
+                             "集中缴费期已结束的最近一个年度是 2025 年")
+
+
+def test_a_retiree_what_if_refuses_the_inputs_a_top_up_does_not_use(client: Any, rules: None) -> None:
+    """A top-up is costed on the region's average wage: a typed base or continuous months would be
+    silently ignored, so they are refused as for 居民医保 (audit-2 F2)."""
+    query = "/api/quote?region=360100&scheme=retiree&sex=male&paid_months=200"
+
+    for extra, field in (("&base=9000", "base"), ("&continuous=5", "continuous")):
+        response = client.get(query + extra)
+
+        assert response.status_code == 400 and response.get_json()["field"] == field
+        assert "退休人员" in response.get_json()["error"]

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from miniservice.quotes.errors import BadParameter
-from miniservice.quotes.params import join_month, parse_what_if, split_gap
+from miniservice.quotes.params import join_day, join_month, parse_what_if, split_gap
 from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.months import Month
 
@@ -119,3 +119,15 @@ def test_a_month_picked_from_two_lists_is_joined_and_a_half_picked_one_refused()
         with pytest.raises(BadParameter) as caught:
             join_month(year, month, "last", "断缴结束月份")
         assert caught.value.field == "last" and "断缴结束月份的年份和月份" in caught.value.message
+
+
+def test_a_date_picked_from_three_lists_is_joined_and_a_day_the_month_lacks_refused() -> None:
+    assert join_day("1965", "3", "1", "birth", "出生日期") == "1965-03-01"
+    assert join_day("", "", " ", "birth", "出生日期") == ""  # nothing picked: no birth date given
+    with pytest.raises(BadParameter) as half:
+        join_day("1965", "03", "", "birth", "出生日期")
+    assert half.value.field == "birth" and "出生日期的年、月、日都选上" in half.value.message
+    with pytest.raises(BadParameter) as missing:
+        join_day("1965", "02", "30", "birth", "出生日期")
+    assert missing.value.field == "birth" and missing.value.message == "1965 年 2 月没有 30 日，请重新选择出生日期"
+    assert join_day("1964", "02", "29", "birth", "出生日期") == "1964-02-29"  # a leap year's 29 February exists

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
+from miniservice.cli import main
 from miniservice.clock import local_today
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import OPENID_COOKIE, FakeWeChat
@@ -87,6 +90,53 @@ def test_what_if_form_quotes_a_retirees_top_up(client: Any, db: Database, rules:
                                   paid_months=120))
     assert expected.retirement is not None and expected.retirement.short_months
     assert f"一次性补足约 {format_yuan(expected.retirement.one_off)} 元" in text
+
+
+def test_what_if_form_refuses_a_retiree_too_young_to_retire_at_the_birth_date(client: Any, rules: None) -> None:
+    sign_in(client, "o-visitor")
+    query = {"region": "360100", "scheme": "retiree", "cause": "self", "sex": "female", "paid_months": "120",
+             "birth_year": "1990", "birth_month": "06", "birth_day": "15"}
+
+    response = client.get("/h5/quote", query_string=query)
+
+    html, text = response.get_data(as_text=True), page_text(response)
+    assert 'data-field="birth"' in html and "才 36 周岁，女性最早 45 周岁才能退休，还不能办理退休补缴" in text
+    assert 'class="weui-cell weui-cell_active month-pick weui-cell_warn" id="birth"' in html  # marked at the field …
+    assert html.index('id="birth"') < html.index('id="whatif-error"') < html.index('id="paid_months"')  # said under it
+    assert '<option value="1990" selected>1990 年</option>' in html  # what was picked stays picked
+    assert '<option value="15" selected>15 日</option>' in html
+    assert 'id="whatif-answer"' not in html and 'type="date"' not in html
+
+
+def test_what_if_form_quotes_a_retiree_with_a_birth_date_as_the_api_and_cli_do(
+    app: Any, client: Any, rules: None
+) -> None:
+    sign_in(client, "o-visitor")
+    query = {"region": "360100", "scheme": "retiree", "cause": "self", "sex": "male", "paid_months": "180",
+             "actual_months": "150", "birth_year": "1965", "birth_month": "03", "birth_day": "01"}
+
+    text = page_text(client.get("/h5/quote", query_string=query))
+
+    api = client.get("/api/quote?region=360100&scheme=retiree&sex=male&paid_months=180&actual_months=150"
+                     "&birth=1965-03-01").get_json()["retirement"]
+    cli = app.test_cli_runner().invoke(main, ["quote", "--region", "360100", "--scheme", "retiree", "--sex", "male",
+                                              "--paid-months", "180", "--actual-months", "150", "--birth",
+                                              "1965-03-01", "--json"])
+    assert json.loads(cli.output)["retirement"] == api and api["age"] == 61
+    assert f"年龄 61 周岁（按出生日期，算到 {TODAY}）" in text  # the birth date reached the engine
+    assert f"一次性补足约 {format_yuan(Decimal(api['one_off']))} 元" in text
+    assert f"逐年补缴合计约 {format_yuan(Decimal(api['year_by_year_total']))} 元" in text
+
+
+def test_a_birth_date_given_in_a_link_shows_in_the_three_lists(client: Any, rules: None) -> None:
+    sign_in(client, "o-visitor")
+    query = {"region": "360100", "scheme": "retiree", "sex": "male", "paid_months": "180", "birth": "1965-03-01"}
+
+    html = client.get("/h5/quote", query_string=query).get_data(as_text=True)
+
+    assert '<option value="1965" selected>1965 年</option>' in html
+    assert '<option value="01" selected>1 日</option>' in html
+    assert 'id="whatif-error"' not in html
 
 
 @pytest.mark.parametrize(("first", "last", "field", "words"), [
