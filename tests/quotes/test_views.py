@@ -163,7 +163,7 @@ def test_resident_page_shows_period_amount_late_wait_channels_and_family(client:
     assert 'href="tel:' in html
     assert 'href="/h5/family"' in html and "1 位已绑定家庭共济的亲属" in text
     assert html.count('class="weui-cells__title">计算依据') == 1  # one block, folded
-    assert "全国默认规则，2025.4 版，2025-01-01 起施行" in text.split("缴费标准、等待期和计算依据")[1]
+    assert "全国默认规则，2025.5 版，2025-01-01 起施行" in text.split("缴费标准、等待期和计算依据")[1]
     assert ".toml" not in text
 
 
