@@ -259,7 +259,7 @@ class ResidentTerms:
     repair_years: int
     repair_amount: Decimal
     cites: tuple[str, ...] = ()
-    period_estimated: bool = False  # the period's dates are given by its sources for other years only
+    period_estimated: bool = False  # no source states the period's dates for this region and year (示例数据)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,8 @@ class ResidentOutcome:
 
 @dataclass(frozen=True, slots=True)
 class PeriodDates:
-    """The 集中缴费期 of one coverage year; ``estimated``: its sources give these dates for other years."""
+    """The 集中缴费期 of one coverage year; ``estimated``: no source states these dates for this region
+    and year (given for another year, or by a rule file that marks them 示例数据)."""
 
     start: date
     end: date
@@ -39,7 +40,8 @@ def period_dates(citer: Citer, year: int) -> PeriodDates:
 
     A notice gives one year's dates (全国多数地区 2024-09-10 至 12-25, for 2025; 江西 2025年度). Used for
     another year they are an estimate: both dates are then cited as illustrative, with a note naming
-    the year they were given for and that the local notice of the year prevails. Rules without
+    the year they were given for and that the local notice of the year prevails. Dates the rule file
+    itself marks illustrative (the national “全国多数地区” period) are estimated in every year. Rules without
     ``resident.period_years`` (rule versions stored before it) take the dates for every year, as before.
     """
     citer.value("resident.period_start")
@@ -54,7 +56,8 @@ def period_dates(citer: Citer, year: int) -> PeriodDates:
                 "以当地当年通知为准")
         citer.estimate("resident.period_start", note)
         citer.estimate("resident.period_end", note)
-    return PeriodDates(start, end, estimated)
+    shown = ("resident.period_start", "resident.period_end")
+    return PeriodDates(start, end, any(citer.used[key].illustrative for key in shown))
 
 
 def counted_gap_years(citer: Citer, facts: CitizenFacts) -> int:
