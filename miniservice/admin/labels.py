@@ -57,6 +57,7 @@ FIELDS: dict[str, Words] = {
     "pay_channel": Words("线上缴费渠道", "微信支付或未开通"),
     "period_start": Words("集中缴费期开始", "月-日，如 09-10"),
     "period_end": Words("集中缴费期结束", "月-日，如 12-25"),
+    "period_years": Words("缴费期日期是哪个参保年度公布的", "年份，如 2025；其他年度按此估算，标为示例数据"),
     "premium": Words("居民医保个人缴费标准", "元/年，按参保年度"),
     "fixed_wait_months": Words("固定待遇等待期", "个月"),
     "extra_wait_per_gap_year": Words("每多断保 1 年增加的等待期", "个月"),

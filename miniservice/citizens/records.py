@@ -27,6 +27,7 @@ from miniservice.rules.citing import Citation, Citer
 from miniservice.rules.gaps import Gap, GapReport
 from miniservice.rules.kinds import Cause, PayStatus, Scheme
 from miniservice.rules.months import Month, month_range
+from miniservice.rules.resident import period_dates
 from miniservice.rules.schema import RegionRules
 
 ACCOUNT_SCHEMES = frozenset({Scheme.EMPLOYEE, Scheme.FLEXIBLE, Scheme.RETIREE})
@@ -63,6 +64,7 @@ class NextYear:
     period_start: date
     period_end: date
     state: str
+    period_estimated: bool = False  # the sources give the period's dates for another year only
 
 
 @dataclass(frozen=True)
@@ -179,15 +181,14 @@ def _years(premiums: list[ResidentPremium], person: Person, today: date) -> tupl
 
 def _next_year(citer: Citer, premiums: list[ResidentPremium], today: date) -> NextYear:
     year = today.year + 1
-    citer.value("resident.period_start")
-    citer.value("resident.period_end")
-    start, end = citer.rules.resident.period().bounds(year)
+    dates = period_dates(citer, year)
+    start, end = dates.start, dates.end
     status = next((p.status for p in premiums if p.year == year), "missing")
     if status in (PayStatus.PAID.value, PayStatus.BACK_PAID.value):
         state = "paid"
     else:
         state = "upcoming" if today < start else "open" if today <= end else "closed"
-    return NextYear(year, status, start, end, state)
+    return NextYear(year, status, start, end, state, dates.estimated)
 
 
 def _retiree(citer: Citer, person: Person, rows: list[Contribution]) -> RetireeStatus:

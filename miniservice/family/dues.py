@@ -62,6 +62,7 @@ class RelativeStatus:
 
     dues: tuple[Due, ...]
     next_period_start: date | None = None  # 居民医保 between periods: when paying opens again
+    next_period_estimated: bool = False  # that day comes from another year's dates (示例数据)
     unit_gap: bool = False  # an in-unit gap: the unit pays, not the family
 
     def due(self, item: str) -> Due | None:
@@ -129,10 +130,10 @@ def relative_status(session: Session, relative: Person, today: date, holder_id: 
     if scheme is Scheme.RESIDENT:
         ahead = result.on_date > today  # the next unpaid year, quoted on its period's first day: not yet payable
         due = None if ahead else _premium_due(session, relative, result)
-        next_start = None
+        next_start, estimated = None, False
         if result.resident is not None and (ahead or result.route.how is Route.NEXT_PERIOD):
-            next_start = result.resident.period_start
-        return RelativeStatus((due,) if due else (), next_period_start=next_start)
+            next_start, estimated = result.resident.period_start, result.resident.period_estimated
+        return RelativeStatus((due,) if due else (), next_period_start=next_start, next_period_estimated=estimated)
     if scheme is Scheme.FLEXIBLE and gap is not None:
         due = _backpay_due(result)
         return RelativeStatus((due,) if due else ())

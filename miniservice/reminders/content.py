@@ -100,17 +100,26 @@ def _deadline(found: PersonQuote | None, reminder: Reminder) -> date:
     return reminder.deadline
 
 
+def _period_estimated(found: PersonQuote | None, year: int) -> bool:
+    """Whether the quote gives year ``year``'s 集中缴费期 from another year's dates (示例数据), so the
+    reminder's deadline — that period's end — must say so as the quote does."""
+    terms = found.quote.resident if found is not None else None
+    return terms is not None and terms.coverage_year == year and terms.period_estimated
+
+
 def compose(session: Session, settings: Settings, reminder: Reminder, subject: Person, today: date) -> Message:
     """The message for ``reminder`` about ``subject``'s gap (the recipient may be a relative)."""
     template_id = template_ids(settings).get(reminder.kind)
     if not template_id:
         raise NotConfigured(f"no WeChat template id for {reminder.kind!r}: set WECHAT_TEMPLATE_IDS")
     found = _quote(session, subject, reminder, today)
+    year = Month.from_index(reminder.gap_start).year
     rendered = text(
         TEMPLATES[reminder.kind],
         name=subject.name_masked,
         months=found.quote.facts.gap_months if found and found.quote.facts.gap_months else reminder.gap_months,
-        year=Month.from_index(reminder.gap_start).year,
+        year=year,
+        period_estimated=_period_estimated(found, year),
         deadline=_day(_deadline(found, reminder)),
         amount=_amount_text(found.quote) if found else None,
         for_relative=reminder.recipient_id != reminder.person_id,

@@ -160,13 +160,19 @@ class Citer:
         used = years[-1]
         value = self.value(f"{table}.{used}")
         if used != year:
-            key = f"{table}.{used}"
-            note = f"暂无 {year} 年的数据，按 {used} 年的数据测算"
-            own = self.used[key].note
-            if not own or note not in own:
-                self.used[key] = replace(self.used[key], note=f"{note}；{own}" if own else note)
-            self.used[key] = replace(self.used[key], illustrative=True)
+            self.estimate(f"{table}.{used}", f"暂无 {year} 年的数据，按 {used} 年的数据测算")
         return used, value
+
+    def estimate(self, key: str, note: str) -> None:
+        """Mark the figure at ``key``, already cited, as used beyond what its source states.
+
+        Its citation in this quote becomes illustrative, ``note`` (Chinese, saying what was assumed)
+        leading its own note; the figure itself and other quotes' citations of it are untouched.
+        """
+        own = self.used[key].note
+        if not own or note not in own:
+            self.used[key] = replace(self.used[key], note=f"{note}；{own}" if own else note)
+        self.used[key] = replace(self.used[key], illustrative=True)
 
     def _table(self, table: str) -> dict[int, Any]:
         node: Any = self.rules

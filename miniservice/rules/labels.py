@@ -46,6 +46,7 @@ _OTHER = {
     "wage.unemployed_base_ratio": "失业人员医保缴费基数（占当地职工月平均工资）",
     "resident.period_start": "居民医保集中缴费期开始日",
     "resident.period_end": "居民医保集中缴费期结束日",
+    "resident.period_years": "居民医保集中缴费期日期公布于哪个参保年度",
     "resident.premium": "{year}年度居民医保个人缴费标准",
     "resident.fixed_wait_months": "居民医保固定待遇等待期",
     "resident.extra_wait_per_gap_year": "居民医保每多断保一年增加的等待期",
@@ -134,6 +135,8 @@ def figure_value_text(key: str, value: Any) -> str:
         return "不降低" if value == 0 else f"{value} 个月"
     if isinstance(value, int) and _MONTHS.search(name):
         return f"{value} 个月"
+    if isinstance(value, int) and name == "period_years":
+        return f"{value} 年度"
     if isinstance(value, int) and _YEARS.search(name):
         return f"{value} 年"
     if isinstance(value, int) and name.startswith("earliest_age_"):

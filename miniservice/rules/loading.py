@@ -110,6 +110,8 @@ def parse_region(text: str, filename: str = "<text>", sources: Mapping[str, Sour
         problems.append(Problem(filename, "code", f"code {region.code!r} does not match the file name"))
     registry = default_registry() if sources is None else sources
     problems += citation_problems(region, registry, filename, require_quotes=require_quotes)
+    if require_quotes:
+        problems += period_year_problems(region, filename)
     if problems:
         raise RuleFileError(problems)
     return region
@@ -173,6 +175,22 @@ def citation_problems(region: RegionHeader, sources: Mapping[str, SourceDoc], fi
             if text and (words := _latin(text)):
                 bad(where, f"citizens read this: write it in Chinese (found {', '.join(words)})")
     return problems
+
+
+def period_year_problems(region: RegionHeader, filename: str) -> list[Problem]:
+    """A file that gives 集中缴费期 dates must say which coverage year they were given for.
+
+    Figures inherit one by one: dates without ``period_years`` beside them would take the parent's
+    year, and a quote would present a guessed year's dates as stated. Checked for the shipped files
+    (``miniservice policies check``); stored versions from before the field still load.
+    """
+    resident = getattr(region, "resident", None)
+    if resident is None or (resident.period_start is None and resident.period_end is None):
+        return []
+    if resident.period_years is None:
+        return [Problem(filename, "resident.period_years",
+                        "say which coverage year(s) the source gives period_start/period_end for")]
+    return []
 
 
 def load_region_file(path: str | Path) -> RegionHeader:

@@ -259,6 +259,7 @@ class ResidentTerms:
     repair_years: int
     repair_amount: Decimal
     cites: tuple[str, ...] = ()
+    period_estimated: bool = False  # no source states the period's dates for this region and year (示例数据)
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,4 +474,5 @@ def _resident_json(r: ResidentTerms | None) -> dict[str, Any] | None:
             "period_start": r.period_start.isoformat(), "period_end": r.period_end.isoformat(),
             "premium": money(r.premium), "gap_years_counted": r.gap_years_counted,
             "fixed_wait_months": r.fixed_wait_months, "variable_wait_months": r.variable_wait_months,
-            "repair_years": r.repair_years, "repair_amount": money(r.repair_amount), "cites": list(r.cites)}
+            "repair_years": r.repair_years, "repair_amount": money(r.repair_amount),
+            "period_estimated": r.period_estimated, "cites": list(r.cites)}

@@ -25,6 +25,41 @@ class ResidentOutcome:
     terms: ResidentTerms
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodDates:
+    """The 集中缴费期 of one coverage year; ``estimated``: no source states these dates for this region
+    and year (given for another year, or by a rule file that marks them 示例数据)."""
+
+    start: date
+    end: date
+    estimated: bool
+
+
+def period_dates(citer: Citer, year: int) -> PeriodDates:
+    """The 集中缴费期 for coverage ``year``, cited, and whether a source states it for that year.
+
+    A notice gives one year's dates (全国多数地区 2024-09-10 至 12-25, for 2025; 江西 2025年度). Used for
+    another year they are an estimate: both dates are then cited as illustrative, with a note naming
+    the year they were given for and that the local notice of the year prevails. Dates the rule file
+    itself marks illustrative (the national “全国多数地区” period) are estimated in every year. Rules without
+    ``resident.period_years`` (rule versions stored before it) take the dates for every year, as before.
+    """
+    citer.value("resident.period_start")
+    citer.value("resident.period_end")
+    start, end = citer.rules.resident.period().bounds(year)
+    stated = citer.rules.resident.period_years
+    estimated = stated is not None and year not in stated.value
+    if estimated:
+        years = citer.value("resident.period_years")
+        given = "、".join(str(y) for y in years)
+        note = (f"来源公布的是{given}年度的集中缴费期，{year}年度按同样的日期估算（示例数据），"
+                "以当地当年通知为准")
+        citer.estimate("resident.period_start", note)
+        citer.estimate("resident.period_end", note)
+    shown = ("resident.period_start", "resident.period_end")
+    return PeriodDates(start, end, any(citer.used[key].illustrative for key in shown))
+
+
 def counted_gap_years(citer: Citer, facts: CitizenFacts) -> int:
     """断保 years that count: from the gap months when given, else the stated number of years.
 
@@ -75,7 +110,8 @@ def quote_resident(citer: Citer, facts: CitizenFacts, on_date: date) -> Resident
             year = benefits_from.year
         else:  # wait for the next period, which is on time again
             year = upcoming
-        start, end = period.bounds(year)
+        dates = period_dates(citer, year)
+        start, end = dates.start, dates.end
         _, premium = citer.by_year("resident.premium", year)
         repair_years = min(facts.resident_repair_years, gap_years)
         # Paid in the period but after the year it pays for began: covered from the next month
@@ -104,7 +140,7 @@ def quote_resident(citer: Citer, facts: CitizenFacts, on_date: date) -> Resident
         benefits=Benefits(resume_on, wait, resume_on - timedelta(days=1) if wait else None, Decimal(0),
                           False, _wait_rule(fixed, variable, next_month), cites),
         terms=ResidentTerms(year, in_period, start, end, premium, gap_years, fixed, variable, repair_years,
-                            premium * repair_years, cites),
+                            premium * repair_years, cites, dates.estimated),
     )
 
 

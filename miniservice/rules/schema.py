@@ -107,6 +107,7 @@ Text = Figure[str]
 Texts = Figure[tuple[str, ...]]
 MonthDay = Figure[Annotated[str, AfterValidator(_month_day)]]
 Counts = Figure[tuple[Annotated[int, Field(ge=0)], ...]]
+Years = Figure[tuple[Annotated[int, Field(ge=1990, le=2200)], ...]]
 YearTable = dict[Annotated[int, Field(ge=1990, le=2200)], Money]
 
 
@@ -239,6 +240,11 @@ class ResidentRules(BaseModel):
     model_config = _STRICT
     period_start: MonthDay
     period_end: MonthDay
+    # The coverage years (参保年度) whose 集中缴费期 the sources give ``period_start``/``period_end`` for:
+    # a notice states one year's dates, so a quote for any other year uses them as an estimate
+    # (示例数据, to be checked against that year's local notice). Optional, so rule versions stored
+    # before this figure existed still resolve (their dates are then taken for every year, as before).
+    period_years: Years | None = None
     premium: YearTable  # personal premium by coverage year
     fixed_wait_months: Count
     extra_wait_per_gap_year: Count

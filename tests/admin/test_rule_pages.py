@@ -153,13 +153,13 @@ def test_export_and_import_through_the_pages_round_trip(editor: Any, db: Databas
     assert exported.get_data(as_text=True) == SHENZHEN
     same = post_form(editor, "/admin/rules/import", {"text": SHENZHEN}, follow_redirects=True)
     assert "未重复导入" in same.get_data(as_text=True)
-    changed = SHENZHEN.replace('version = "2025.4"', 'version = "2026.5"')
+    changed = SHENZHEN.replace('version = "2025.5"', 'version = "2026.5"')
     created = post_form(editor, "/admin/rules/import", {"text": changed}, follow_redirects=True)
     assert "已导入为草稿：深圳市 2026.5 版" in created.get_data(as_text=True)
 
 
 def test_an_invalid_import_lists_its_problems_and_stores_nothing(editor: Any, db: Database, rules: None) -> None:
-    broken = SHENZHEN.replace('version = "2025.4"', 'version = "2026.5"').replace('"0.08"', '"eight"')
+    broken = SHENZHEN.replace('version = "2025.5"', 'version = "2026.5"').replace('"0.08"', '"eight"')
     response = post_form(editor, "/admin/rules/import", {"text": broken})
     assert response.status_code == 422
     assert "职工医保（灵活就业人员） · 单位缴费费率 · 数值" in response.get_data(as_text=True)

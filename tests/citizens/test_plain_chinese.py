@@ -21,9 +21,12 @@ from miniservice.citizens.demo_data import DemoPerson
 from miniservice.devtools.fake_wechat import FakeWeChat
 from miniservice.devtools.simulator import Simulator
 from miniservice.family.overview import overview
+from miniservice.rules.loading import load_rulebook, sourced_nodes
 from tests.citizens.conftest import TODAY, sign_in
+from tests.rules.helpers import POLICIES
 
 LATIN = re.compile(r"[A-Za-z]{2,}")
+ARTICLE_WORDS = re.compile(r"文章|种子|seed", re.IGNORECASE)
 ALLOWED = {"APP"}
 URL = re.compile(r"https?://\S+")
 OPENIDS = ["demo_visitor", *(f"demo_citizen_{n}" for n in range(1, 9))]
@@ -70,6 +73,12 @@ class _ShownText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if data.strip() and not any(h for _, h, _ in self._stack):
             (self.citations if any(c for _, _, c in self._stack) else self.shown).append(data.strip())
+
+
+def article_words(text: str) -> set[str]:
+    """Words that point at the articles this service was built from (“文章”, “种子”, “seed”) rather than
+    at a named source; “网络文章” — what kind of document a cited source is — names no file of ours."""
+    return set(ARTICLE_WORDS.findall(text.replace("网络文章", "")))
 
 
 def latin_words(text: str) -> set[str]:
@@ -178,6 +187,39 @@ def test_the_citation_lists_are_plain_chinese_too(everything: dict[str, Any]) ->
              for where, seen in everything.items() if isinstance(seen, _ShownText) and latin_words(
                  " ".join(seen.citations))}
     assert found == {}
+
+
+def test_no_page_or_message_refers_to_our_article_files(everything: dict[str, Any]) -> None:
+    """Issue 15: a band read “…（文章例子）” — which article? A citizen reads what a source says, named in
+    the 计算依据 with its title; outside it no word points at the articles this service was built from."""
+    found = {}
+    for where, seen in everything.items():
+        text = " ".join([*seen.shown, *seen.citations]) if isinstance(seen, _ShownText) else seen
+        if words := article_words(text):
+            found[where] = sorted(words)
+    assert found == {}, found
+
+
+def test_no_rule_file_or_source_gives_citizens_words_about_our_article_files() -> None:
+    """What the rule files put before citizens (notes, band labels, what a differing source says, the
+    registry's notes on its documents) is checked at the source, for pages the walk above does not reach."""
+    book = load_rulebook(POLICIES)
+    found = {}
+    for code, region in book.files.items():
+        for path, figure in sourced_nodes(region):
+            texts = [figure.note, getattr(figure, "label", None), *(d.says for d in figure.differs)]
+            if words := article_words(" ".join(filter(None, texts))):
+                found[f"{code} {path}"] = sorted(words)
+    for doc in book.sources.values():
+        if words := article_words(" ".join(filter(None, [doc.title, doc.issuer, doc.note]))):
+            found[f"sources {doc.id}"] = sorted(words)
+    assert found == {}, found
+
+
+def test_the_checker_sees_words_about_our_article_files() -> None:
+    assert article_words("断缴4个月：补缴后次月恢复报销（文章例子）") == {"文章"}
+    assert article_words("见种子文件 seed 001") == {"种子", "seed"}
+    assert article_words("《医保缴费能不能断》（网络文章，仅供参考）：断缴4个月的例子（示例数据）") == set()
 
 
 def test_the_checker_sees_english_where_it_is() -> None:

@@ -38,7 +38,7 @@ def test_the_pages_are_weui_without_javascript(app: Flask, family: Family) -> No
         assert "<script" not in page.lower() and "onclick" not in page.lower()
     overview = client.get("/h5/family").get_data(as_text=True)
     assert "钱*兰" in overview and "钱桂兰" not in overview and family.mother.id_number not in overview
-    assert "全国默认规则，2025.4 版，2025-01-01 起施行" in overview  # every rule shown says where it comes from
+    assert "全国默认规则，2025.5 版，2025-01-01 起施行" in overview  # every rule shown says where it comes from
     assert "家庭共济可绑定的近亲属：" in overview and ".toml" not in overview
 
 

@@ -56,7 +56,7 @@ def test_summary_is_readable_and_marks_illustrative_figures(run: Run, rules: Non
     assert result.exit_code == 0, result.output
     assert "深圳市 (440300)" in result.output and "2025-01 至 2025-04，共 4 个月" in result.output
     assert "3,200.00" in result.output
-    assert "[示例数据]" in result.output and "本地规则 2025.4，2025-01-01 起施行" in result.output
+    assert "[示例数据]" in result.output and "本地规则 2025.5，2025-01-01 起施行" in result.output
     assert "seed" not in result.output and ".toml" not in result.output
 
 

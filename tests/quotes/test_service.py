@@ -20,7 +20,7 @@ from tests.quotes.conftest import POLICIES, TODAY, Registry
 
 def test_a_quote_uses_the_version_in_force_on_its_own_date(app: Flask, db: Database, registry: Registry) -> None:
     text = (POLICIES / "440300.toml").read_text(encoding="utf-8")
-    text = text.replace('version = "2025.4"', 'version = "2027.1"').replace(
+    text = text.replace('version = "2025.5"', 'version = "2027.1"').replace(
         "effective_from = 2025-01-01", "effective_from = 2027-01-01").replace('value = "8000"', 'value = "8800"')
     with app.app_context():
         draft, _ = import_toml(db, text, "test", today=TODAY)
@@ -31,7 +31,7 @@ def test_a_quote_uses_the_version_in_force_on_its_own_date(app: Flask, db: Datab
     now = quote_for_person(db, person, TODAY).quote
     later = quote_for_person(db, person, date(2027, 1, 15)).quote
 
-    assert (now.version, now.lines[0].base) == ("2025.4", 8000)
+    assert (now.version, now.lines[0].base) == ("2025.5", 8000)
     assert (later.version, later.lines[0].base) == ("2027.1", 8800)
     assert later.citations["wage.average_monthly.2024"].version == "2027.1"
 

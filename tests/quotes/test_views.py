@@ -79,6 +79,17 @@ def test_what_if_form_works_as_a_plain_get_without_javascript(client: Any, db: D
     assert "/h5/bind" in html  # an unbound visitor is offered binding, and the calculator still works
 
 
+def test_a_yichang_lapse_of_61_to_180_days_shows_its_band_as_example_data(client: Any, rules: None) -> None:
+    """Issue 15: the band keeps continuity though 宜昌's rule does not say so; the page's 计算依据 says so."""
+    sign_in(client, "o-visitor")
+    query = {"region": "420500", "scheme": "flexible", "first": "2026-09", "last": "2026-10", "cause": "self"}
+
+    text = page_text(client.get("/h5/quote", query_string=query))  # 85 days on TODAY: over 60, within 180
+
+    band = text.split("中止60天以上至180天：从缴费当月开始计算，3个月后享受")[-1].split("起施行")[0]
+    assert "示例数据，非官方" in band and "没有说中断前的缴费时间是否还计入连续缴费时间" in band
+
+
 def test_what_if_form_quotes_a_retirees_top_up(client: Any, db: Database, rules: None) -> None:
     sign_in(client, "o-visitor")
     query = {"region": "360100", "scheme": "retiree", "first": "", "last": "", "cause": "self", "sex": "female",
@@ -213,7 +224,7 @@ def test_resident_page_shows_period_amount_late_wait_channels_and_family(client:
     assert 'href="tel:' in html
     assert 'href="/h5/family"' in html and "1 位已绑定家庭共济的亲属" in text
     assert html.count('class="weui-cells__title">计算依据') == 1  # one block, folded
-    assert "全国默认规则，2025.4 版，2025-01-01 起施行" in text.split("缴费标准、等待期和计算依据")[1]
+    assert "全国默认规则，2025.5 版，2025-01-01 起施行" in text.split("缴费标准、等待期和计算依据")[1]
     assert ".toml" not in text
 
 

@@ -125,7 +125,7 @@ def test_rollback_retires_the_latest_version_and_the_previous_one_is_in_force_ag
     assert (retired.id, retired.status, retired.retired_by) == (new.id, "retired", "staff:pub")
     assert _wage(db, "440300", TODAY) == Decimal("8000")
     [event] = _audits(db, "rules.rollback")
-    assert (event.subject, event.details["restored"]) == ("440300@2026.1", "2025.4")
+    assert (event.subject, event.details["restored"]) == ("440300@2026.1", "2025.5")
 
 
 def test_rollback_refuses_without_an_earlier_version_or_from_a_stale_page(db: Database, loaded: Path) -> None:

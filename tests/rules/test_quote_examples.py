@@ -84,6 +84,18 @@ def test_yichang_lapse_61_to_180_days_waits_three_months_from_the_paying_month(b
     assert q180.benefits.waiting_months == 3 and q180.continuity.effect is ContinuityEffect.KEPT
 
 
+def test_yichang_keeping_continuity_after_61_to_180_days_is_example_data(book):
+    """Issue 15: 宜昌's rule states the 3-month wait for this band but is silent on continuity, which the
+    band keeps; only the lapse over 180 days is said to lose it. The band is 示例数据 and says why."""
+    q = gap_quote(book, "420500", "2025-01", "2025-03", date(2025, 4, 10), continuous_months_before=24)
+
+    key = q.benefits.cites[0]
+    band = q.citations[key]
+    assert key == "flexible.waiting.self_bands[1]" and q.continuity.effect is ContinuityEffect.KEPT
+    assert band.illustrative and key in q.illustrative_keys and key in q.continuity.cites
+    assert "没有说中断前的缴费时间是否还计入连续缴费时间" in band.note
+
+
 def test_yichang_lapse_over_180_days_is_a_new_enrolment(book):
     q = gap_quote(book, "420500", "2025-01", "2025-06", date(2025, 7, 1), continuous_months_before=40)
     assert q.continuity.effect is ContinuityEffect.RESET and q.continuity.months_after == 0

@@ -69,10 +69,10 @@ def test_facts_reject_a_gap_that_ends_before_it_starts():
 
 
 def test_the_illustrative_flag_follows_the_figures_shown_not_every_parameter_read(book):
-    """A 2025 premium with no 断保 rests on official figures only: no banner (it used to be raised by
-    the first counted 断保 year, read even when there was nothing to count)."""
-    rules = book.region_for("140105")
-    premium = quote(rules, CitizenFacts("140105", Scheme.RESIDENT), date(2024, 11, 1))
+    """南昌's 2025 premium with no 断保 rests on stated figures only (江西's 2025 notice): no banner (it used
+    to be raised by the first counted 断保 year, read even when there was nothing to count)."""
+    rules = book.region_for("360102")
+    premium = quote(rules, CitizenFacts("360102", Scheme.RESIDENT), date(2024, 11, 1))
 
     assert premium.resident is not None and premium.resident.coverage_year == 2025
     assert premium.illustrative is False and premium.to_json()["illustrative_keys"] == []

@@ -12,7 +12,7 @@ from miniservice.rules.loading import rulebook_from_texts
 from miniservice.rules.months import BeyondYears, Month
 from miniservice.rules.quote import quote
 from miniservice.rules.quote_model import CitizenFacts, Route
-from tests.rules.helpers import NATIONAL_TEXT, region_text
+from tests.rules.helpers import NATIONAL_TEXT, POLICIES, region_text
 
 CLOSED_OFF_PERIOD = ('[resident]\noff_period_enrolment = { value = false, source = "art-taiyuan", '
                      'quote = "通常只能等待下一年度集中缴费期重新参保" }\n')
@@ -176,3 +176,50 @@ def test_a_premium_for_a_year_after_2200_is_not_quoted(book):
     """Audit finding 11: on 2200-10-10 the year open for payment is 2201, which the rules cannot describe."""
     with pytest.raises(BeyondYears):
         resident_quote(book, "140100", date(2200, 10, 10))
+
+
+@pytest.mark.parametrize(("code", "on", "stated_year"), [("360100", date(2026, 10, 1), 2025),
+                                                        ("360000", date(2026, 10, 1), 2025),
+                                                        ("140100", date(2025, 10, 1), 2025)])
+def test_a_period_given_for_one_year_is_example_data_for_any_other_year(book, code, on, stated_year):
+    """Issue 15: 江西's notice gives the 2025 period and the national article the 2025 one; quoting another
+    year with the same month-days is an estimate, so both dates are 示例数据 and say which year they were for."""
+    q = resident_quote(book, code, on)
+
+    assert q.resident.coverage_year != stated_year and q.resident.period_estimated
+    for key in ("resident.period_start", "resident.period_end"):
+        citation = q.citations[key]
+        assert citation.illustrative and key in q.illustrative_keys
+        assert f"来源公布的是{stated_year}年度的集中缴费期" in citation.note and "以当地当年通知为准" in citation.note
+    assert q.to_json()["resident"]["period_estimated"] is True
+    assert q.citations["resident.period_years"].value == (stated_year,)
+
+
+def test_the_period_of_the_year_its_source_states_is_not_example_data(book):
+    q = resident_quote(book, "360100", date(2024, 11, 1))  # 2025, the year of 江西's notice
+
+    assert q.resident.coverage_year == 2025 and not q.resident.period_estimated
+    assert not q.citations["resident.period_start"].illustrative and not q.illustrative
+    assert "resident.period_years" not in q.citations  # read only to rule the estimate out
+
+
+def test_the_national_period_is_example_data_for_a_region_even_in_the_year_it_was_given_for(book):
+    """The national dates are those of “全国多数地区”: no source gives them for 太原, in any year."""
+    q = resident_quote(book, "140100", date(2024, 10, 1))
+
+    citation = q.citations["resident.period_end"]
+    assert q.resident.coverage_year == 2025 and q.resident.period_estimated
+    assert citation.illustrative and "全国多数地区" in citation.note and "来源公布的是" not in citation.note
+
+
+def test_rules_stored_before_the_period_years_figure_take_their_dates_for_every_year_as_before():
+    """Rule versions stored before ``period_years`` existed still resolve and quote unchanged."""
+    old = "\n".join(line for line in NATIONAL_TEXT.splitlines() if not line.startswith("period_years"))
+    jiangxi = "\n".join(line for line in (POLICIES / "360000.toml").read_text(encoding="utf-8").splitlines()
+                         if not line.startswith("period_years"))
+    rules = rulebook_from_texts({"national.toml": old, "360000.toml": jiangxi}).resolve("360000")
+
+    q = quote(rules, CitizenFacts("360000", Scheme.RESIDENT), date(2027, 10, 1))
+
+    assert rules.resident.period_years is None and not q.resident.period_estimated
+    assert not q.citations["resident.period_start"].illustrative

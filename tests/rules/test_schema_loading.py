@@ -155,6 +155,19 @@ def test_bad_collection_period_is_reported():
     assert [p.field for p in found] == ["resident.period_end.value"]
 
 
+def test_the_checker_asks_which_year_a_files_own_period_dates_were_given_for(tmp_path: Path):
+    """Dates without ``period_years`` beside them would inherit the parent's year: `policies check` refuses."""
+    (tmp_path / "national.toml").write_text(NATIONAL_TEXT, encoding="utf-8")
+    body = ('[resident]\nperiod_end = { value = "12-31", source = "art-2024-period", '
+            'quote = "部分地区如广西的集中缴费期为2024年9月1日至12月31日" }\n')
+    (tmp_path / "450000.toml").write_text(region_text("450000", body), encoding="utf-8")
+
+    found = check_directory(tmp_path)
+
+    assert [(p.file, p.field) for p in found] == [("450000.toml", "resident.period_years")]
+    assert problems_for(f450000=region_text("450000", body)) == []  # stored versions and drafts still load
+
+
 def test_unknown_field_is_reported():
     body = '[employee]\nunit_rat = { value = "0.08", source = "art-taiyuan" }\n'
     found = problems_for(f110000=region_text("110000", body))
