@@ -1,10 +1,13 @@
 """The daily plan: one INSERT … SELECT per group of regions with the same timings, over every citizen.
 
 Nothing here loops over people in Python. For each distinct region code the rules in force give a
-tiny table of *stage rows* ("a gap that started in month M is at stage S today", see
+tiny table of *stage rows* ("a gap of cause C that started in month M is at stage S today", see
 :mod:`~miniservice.reminders.stages`); regions with identical tables share one statement. The
 database then computes each citizen's current gap start from their contribution months (GROUP BY,
-over recent months only: an older gap is already past the line) and joins it to the stage rows.
+over recent months only: an older gap is already past the line) and its cause exactly as the quote
+does (:func:`~miniservice.quotes.citizen.gap_cause_sql`: the unit's only when every month is, so a
+mixed gap is the citizen's), and joins both to the stage rows: a unit's arrears are reminded on the
+unit's line, the one the citizen's quote states.
 ``ON CONFLICT DO NOTHING`` on the reminder's unique key makes the plan idempotent, so a second run,
 or a second scheduler, adds nothing.
 
@@ -48,6 +51,7 @@ from miniservice.clock import now_utc
 from miniservice.columns import UTCDateTime
 from miniservice.db import Database, dialect_insert
 from miniservice.family.models import FamilyLink
+from miniservice.quotes.citizen import gap_cause_sql
 from miniservice.reminders.models import Reminder
 from miniservice.reminders.stages import RegionTiming, Stage
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
@@ -118,9 +122,10 @@ def _plan(session: Session, on: date) -> PlanReport:
     if postgresql:
         session.execute(text(f"SET LOCAL work_mem = '{PLAN_WORK_MEM}'"))
     groups, report.regions_without_rules = _region_groups(session, on)
-    for (monthly, resident), codes in groups.items():
+    for (monthly, resident, last_due), codes in groups.items():
         if monthly:
-            report.planned.update(_insert(session, _monthly_select(monthly, codes, now, materialize=postgresql)))
+            select_ = _monthly_select(monthly, codes, now, last_due, materialize=postgresql)
+            report.planned.update(_insert(session, select_))
         if resident is not None:
             report.planned.update(_insert(session, _resident_select(resident, codes, now)))
     report.superseded = _supersede(session, now)
@@ -141,9 +146,10 @@ def _due_preview(session: Session, on: date) -> list[DuePreview]:
     return [DuePreview(*row) for row in rows]
 
 
-def _region_groups(session: Session, on: date) -> tuple[dict[tuple[Any, Any], list[str]], list[str]]:
-    """Region codes grouped by the stage rows their rules give for ``on``."""
-    groups: dict[tuple[Any, Any], list[str]] = defaultdict(list)
+def _region_groups(session: Session, on: date) -> tuple[dict[tuple[Any, Any, int], list[str]], list[str]]:
+    """Region codes grouped by the stage rows their rules give for ``on`` and by the last 职工医保
+    month due on ``on`` (where a gap's months end, so where its cause is read)."""
+    groups: dict[tuple[Any, Any, int], list[str]] = defaultdict(list)
     missing = []
     for code in session.execute(select(Person.region_code).distinct()).scalars():
         try:
@@ -152,7 +158,8 @@ def _region_groups(session: Session, on: date) -> tuple[dict[tuple[Any, Any], li
             log.warning("no reminders for region %s on %s: %s", code, on, exc)
             missing.append(code)
             continue
-        groups[(timing.monthly_stages_on(on), timing.resident_stage_on(on))].append(code)
+        last_due = timing.employee.last_due(on).index
+        groups[(timing.monthly_stages_on(on), timing.resident_stage_on(on), last_due)].append(code)
     return groups, missing
 
 
@@ -187,6 +194,7 @@ def _audience(materialize: bool = False) -> Subquery | CTE:
 def _stage_literals(stage: Stage) -> dict[str, Any]:
     return {
         "scheme": literal(stage.scheme.value, String()),
+        "cause": literal(stage.cause.value, String()),
         "gap_start": literal(stage.gap_start.index, Integer()),
         "stage": literal(stage.name, String()),
         "kind": literal(stage.kind, String()),
@@ -200,11 +208,12 @@ def _constant_columns(now: Any) -> list[Any]:
     return [literal("planned", String()), literal(now, UTCDateTime()), literal(0, Integer())]
 
 
-def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, materialize: bool) -> Any:
-    """Citizens whose open gap starts in a month that has a stage in effect today.
+def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, last_due: int, materialize: bool) -> Any:
+    """Citizens whose open gap, of its own cause, starts in a month that has a stage in effect today.
 
-    ``gaps`` holds each citizen's open-gap start, kept only when it falls in the window the stage
-    rows cover; on PostgreSQL it is a MATERIALIZED CTE, computed once rather than once per stage row.
+    ``gaps`` holds each citizen's open-gap start and cause (its months run to ``last_due``), kept only
+    when the start falls in the window the stage rows cover; on PostgreSQL it is a MATERIALIZED CTE,
+    computed once rather than once per stage row.
     """
     rows = [select(*(value.label(name) for name, value in _stage_literals(s).items())) for s in stages]
     table = (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("stages")
@@ -223,7 +232,8 @@ def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, mater
         else_=enrolled,
     )
     query = (
-        select(Person.id.label("person_id"), Person.scheme, Person.region_code, gap_start.label("gap_start"))
+        select(Person.id.label("person_id"), Person.scheme, Person.region_code, gap_start.label("gap_start"),
+               gap_cause_sql(gap_start, last_due).label("cause"))
         .outerjoin(latest, latest.c.person_id == Person.id)
         .where(Person.region_code.in_(codes), Person.unemployed.is_(False),
                Person.scheme.in_(sorted({s.scheme for s in stages})),
@@ -236,7 +246,8 @@ def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, mater
         select(audience.c.subject_id, audience.c.recipient_id, table.c.gap_start, table.c.stage, table.c.kind,
                gaps.c.region_code, table.c.due_on, table.c.deadline, table.c.gap_months, *_constant_columns(now))
         .select_from(gaps)
-        .join(table, and_(table.c.scheme == gaps.c.scheme, table.c.gap_start == gaps.c.gap_start))
+        .join(table, and_(table.c.scheme == gaps.c.scheme, table.c.gap_start == gaps.c.gap_start,
+                          table.c.cause == gaps.c.cause))
         .join(audience, audience.c.subject_id == gaps.c.person_id)
     )
 
