@@ -1,7 +1,8 @@
 """Dashboard figures, each one set-based SQL over every citizen at once (no per-person Python loop).
 
 Open gaps are measured the way the records are stored: months are ``Month.index`` integers, so a
-person's open gap starts the month after their last covered month (or at enrolment) and runs to
+person's open gap starts the month after their last covered month (or at enrolment: the column
+``person.gap_from`` the database keeps, as the reminder plan reads it) and runs to
 the last month already due. Months fall due at their own end (national default; no shipped region
 sets another collection day), so on any day of month M the last due month is M − 1.
 """
@@ -14,11 +15,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, cast, extract, func, literal, select, tuple_
+from sqlalchemy import and_, case, func, literal, select, tuple_
 from sqlalchemy.sql import ColumnElement, Subquery
 from sqlmodel import Session
 
-from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
+from miniservice.citizens.models import Binding, Person, ResidentPremium
 from miniservice.clock import now_utc
 from miniservice.outbox.models import OutboxMessage
 from miniservice.quotes.citizen import gap_cause_sql
@@ -64,20 +65,11 @@ def _open_gaps(today: date) -> Subquery:
     cause, months); the cause as the person's quote takes it (a mixed gap is the citizen's), since a
     unit's arrears have a line of their own."""
     last_due = (Month.of(today) - 1).index
-    last_covered = (
-        select(Contribution.person_id, func.max(Contribution.month).label("last_covered"))
-        .where(Contribution.status.in_(COVERED))
-        .group_by(Contribution.person_id)
-        .subquery()
-    )
-    enrolled = cast(extract("year", Person.enrolled_since) * 12 + extract("month", Person.enrolled_since) - 1, Integer)
-    after_last = last_covered.c.last_covered + 1
-    start = case((after_last.is_(None), enrolled), (after_last > enrolled, after_last), else_=enrolled)
+    start = Person.gap_from  # after the last covered month, not before enrolment: kept by the database
     people = (
         select(Person.id.label("person_id"), Person.region_code.label("region_code"), Person.scheme.label("scheme"),
                start.label("gap_start"), gap_cause_sql(start, last_due).label("cause"))
         .join(Binding, Binding.person_id == Person.id)
-        .outerjoin(last_covered, last_covered.c.person_id == Person.id)
         .where(Person.scheme.in_(MONTHLY_SCHEMES))
         .subquery()
     )

@@ -54,6 +54,11 @@ class Person(SQLModel, table=True):
     # Years that count towards retirement without monthly rows here (视同缴费, transfers in).
     deemed_months: int = 0
     created_at: datetime = Field(default_factory=now_utc, sa_type=UTCDateTime)
+    # The open gap's first month (Month.index): after the last paid or back-paid month, not before
+    # enrolment. Kept by database triggers on every write to contribution and to enrolled_since
+    # (migration 8d41c6e2b7a3), never by the app, so the daily plan reads only the citizens whose gap
+    # starts in its window through this index instead of aggregating every citizen's months.
+    gap_from: int | None = Field(default=None, index=True)
 
 
 class Contribution(SQLModel, table=True):

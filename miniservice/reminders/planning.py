@@ -3,9 +3,10 @@
 Nothing here loops over people in Python. For each distinct region code the rules in force give a
 tiny table of *stage rows* ("a gap of cause C that started in month M is at stage S today", see
 :mod:`~miniservice.reminders.stages`); regions with identical tables share one statement. The
-database then computes each citizen's current gap start from their contribution months (GROUP BY,
-over recent months only: an older gap is already past the line) and its cause exactly as the quote
-does (:func:`~miniservice.quotes.citizen.gap_cause_sql`: the unit's only when every month is, so a
+database then reads the citizens whose open gap starts inside the stage rows' window through the
+index on ``person.gap_from`` (kept by database triggers on every write to ``contribution``, so no
+citizen's months are aggregated: a few per cent of the city are read), derives each one's cause
+exactly as the quote does (:func:`~miniservice.quotes.citizen.gap_cause_sql`: the unit's only when every month is, so a
 mixed gap is the citizen's), and joins both to the stage rows: a unit's arrears are reminded on the
 unit's line, the one the citizen's quote states.
 ``ON CONFLICT DO NOTHING`` on the reminder's unique key makes the plan idempotent, so a second run,
@@ -31,8 +32,6 @@ from sqlalchemy import (
     String,
     Subquery,
     and_,
-    case,
-    cast,
     exists,
     extract,
     func,
@@ -46,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
+from miniservice.citizens.models import Binding, Person, ResidentPremium
 from miniservice.clock import now_utc
 from miniservice.columns import UTCDateTime
 from miniservice.db import Database, dialect_insert
@@ -211,33 +210,19 @@ def _constant_columns(now: Any) -> list[Any]:
 def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, last_due: int, materialize: bool) -> Any:
     """Citizens whose open gap, of its own cause, starts in a month that has a stage in effect today.
 
-    ``gaps`` holds each citizen's open-gap start and cause (its months run to ``last_due``), kept only
-    when the start falls in the window the stage rows cover; on PostgreSQL it is a MATERIALIZED CTE,
-    computed once rather than once per stage row.
+    ``gaps`` holds each citizen's open-gap start (``person.gap_from``) and cause (its months run to
+    ``last_due``), read through the index only where the start falls in the window the stage rows
+    cover; on PostgreSQL it is a MATERIALIZED CTE, computed once rather than once per stage row.
     """
     rows = [select(*(value.label(name) for name, value in _stage_literals(s).items())) for s in stages]
     table = (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("stages")
     starts = [s.gap_start.index for s in stages]
-    latest = (
-        select(Contribution.person_id, func.max(Contribution.month).label("month"))
-        .where(Contribution.status.in_(COVERED), Contribution.month >= min(starts) - 1)
-        .group_by(Contribution.person_id)
-        .subquery("latest")
-    )
-    enrolled = (cast(extract("year", Person.enrolled_since), Integer) * 12
-                + cast(extract("month", Person.enrolled_since), Integer) - 1)
-    gap_start = case(
-        (latest.c.month.is_(None), enrolled),
-        (latest.c.month + 1 > enrolled, latest.c.month + 1),
-        else_=enrolled,
-    )
+    gap_start = Person.gap_from  # kept by the database on every write (migration 8d41c6e2b7a3)
     query = (
         select(Person.id.label("person_id"), Person.scheme, Person.region_code, gap_start.label("gap_start"),
                gap_cause_sql(gap_start, last_due).label("cause"))
-        .outerjoin(latest, latest.c.person_id == Person.id)
-        .where(Person.region_code.in_(codes), Person.unemployed.is_(False),
-               Person.scheme.in_(sorted({s.scheme for s in stages})),
-               gap_start.between(min(starts), max(starts)))
+        .where(gap_start.between(min(starts), max(starts)), Person.region_code.in_(codes),
+               Person.unemployed.is_(False), Person.scheme.in_(sorted({s.scheme for s in stages})))
     )
     # MATERIALIZED steers PostgreSQL's planner (docs/performance.md); SQLite keeps the plain subquery.
     gaps = query.cte("gaps").prefix_with("MATERIALIZED") if materialize else query.subquery("gaps")
