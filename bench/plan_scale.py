@@ -38,13 +38,12 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 
 from bench.common import load_average, machine_lines, prepare_database, wait_for_quiet, with_database
-from bench.population import TABLES, finish, people_statements
+from bench.population import TABLES, finish, people_statements, triggers
 from miniservice.config import PROJECT_ROOT
 
 SCALE_DB = "miniservice_bench_scale"  # + "_<size>"
 RANGE = 500_000  # people per INSERT range: each range is one transaction on one connection
 BUILDERS = 2  # connections building ranges side by side (the machines measured have 2 cores)
-TRIGGERED = ("contribution", "person")  # their triggers keep person.gap_from; off during the bulk load
 
 
 def _constraints_and_indexes(connection: Any) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
@@ -72,8 +71,7 @@ def build(engine: Engine, size: int, on: date) -> dict[str, int]:
                 connection.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
             for name, _ in saved[1]:
                 connection.execute(text(f'DROP INDEX "{name}"'))
-            for table in TRIGGERED:  # the rows carry person.gap_from already (bench.population)
-                connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+            triggers(connection, enabled=False)  # the rows carry person.gap_from already (bench.population)
     ranges = [(first, min(first + RANGE - 1, size)) for first in range(1, size + 1, RANGE)]
 
     def build(bounds: tuple[int, int]) -> None:
@@ -88,8 +86,8 @@ def build(engine: Engine, size: int, on: date) -> dict[str, int]:
             list(pool.map(lambda ddl: _execute(engine, ddl), [ddl for _, ddl in saved[1]]))
         for table, name, definition in reversed(saved[0]):  # unique constraints before the keys that need them
             _execute(engine, f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-        for table in TRIGGERED:
-            _execute(engine, f"ALTER TABLE {table} ENABLE TRIGGER USER")
+        with engine.begin() as connection:
+            triggers(connection, enabled=True)
         _check_gap_from(engine)
     return finish(engine)
 

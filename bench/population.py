@@ -21,8 +21,8 @@ it, so each person gets one of ``SEALED_IDS`` real tokens (sealed with ``BENCH_D
 
 ``person.gap_from`` (the open-gap start the database keeps) is written with the person: the month
 after the last paid one (every month up to it is covered), or the enrolment month. Where the
-triggers run (SQLite, the tests) they recompute the same value; ``bench.plan_scale`` loads with them
-off, as a bulk load would, and checks a sample against the months.
+triggers run (SQLite, the tests) they recompute the same value; on PostgreSQL the load runs with
+them off, as a bulk load would, and ``bench.plan_scale`` checks a sample against the months.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from bench.common import BENCH_DATA_KEY
 from miniservice.citizens.identity import IdentityVault, id_check_char
@@ -40,6 +40,7 @@ DISTRICTS = ("510104", "510105", "510106", "510107", "510108", "510112", "510113
              "510116", "110105", "440304")
 MAX_HISTORY = 36
 MAX_LAG = 7
+TRIGGERED = ("contribution", "person")  # their triggers keep person.gap_from
 TABLES = ("reminder_attempt", "reminder", "family_link", "follower", "binding", "resident_premium",
           "contribution", "person")
 
@@ -117,9 +118,19 @@ def generate(engine: Engine, count: int, on: date) -> dict[str, int]:
     with engine.begin() as connection:
         for table in TABLES:
             connection.execute(text(f"DELETE FROM {table}"))
+        triggers(connection, enabled=not postgresql)  # SQLite keeps them: the tests check what they keep
         for statement in people_statements(postgresql, 1, count, count, on):
             connection.execute(text(statement))
+        triggers(connection, enabled=True)
     return finish(engine)
+
+
+def triggers(connection: Connection, *, enabled: bool) -> None:
+    """Switch the triggers that keep ``person.gap_from`` (PostgreSQL): a bulk load writes the value
+    itself rather than updating a person once per paid month."""
+    if connection.dialect.name == "postgresql":
+        for table in TRIGGERED:
+            connection.execute(text(f"ALTER TABLE {table} {'ENABLE' if enabled else 'DISABLE'} TRIGGER USER"))
 
 
 def people_statements(postgresql: bool, first: int, last: int, size: int, on: date) -> list[str]:

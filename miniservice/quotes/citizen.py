@@ -252,11 +252,13 @@ def gap_cause_sql(gap_start: ColumnElement[int], through: int) -> ColumnElement[
     A month is the unit's when its row names the unit as payer, or names nobody and the person has
     an employer; so a person with an employer owes the gap unless one of its rows names another payer,
     and one without owes it unless every month has a row naming the unit (months are unique per
-    person). Both are index look-ups on (person, month) for the few citizens in a plan's window, so
-    the planner and the dashboard time and count each gap by the cause the citizen's quote uses.
+    person). ``gap_start`` is after the last covered month (``person.gap_from``), so every row in the
+    gap is ``unpaid``: both look-ups read only the small partial index of unpaid months
+    (``ix_contribution_unpaid``, which holds the payer), so the planner and the dashboard time and
+    count each gap by the cause the citizen's quote uses without touching the months' table.
     """
     row = aliased(Contribution)
-    in_gap = and_(row.person_id == Person.id, row.month >= gap_start, row.month <= through)
+    in_gap = and_(row.person_id == Person.id, row.status == "unpaid", row.month >= gap_start, row.month <= through)
     named = and_(row.payer.is_not(None), row.payer != "")
     someone_else = exists().where(in_gap, named, row.payer != "unit")
     unit_months = select(func.count()).where(in_gap, row.payer == "unit").scalar_subquery()

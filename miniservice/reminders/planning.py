@@ -126,7 +126,7 @@ def _plan(session: Session, on: date) -> PlanReport:
             select_ = _monthly_select(monthly, codes, now, last_due, materialize=postgresql)
             report.planned.update(_insert(session, select_))
         if resident is not None:
-            report.planned.update(_insert(session, _resident_select(resident, codes, now)))
+            report.planned.update(_insert(session, _resident_select(resident, codes, now, materialize=postgresql)))
     report.superseded = _supersede(session, now)
     return report
 
@@ -162,23 +162,27 @@ def _region_groups(session: Session, on: date) -> tuple[dict[tuple[Any, Any, int
     return groups, missing
 
 
-def _audience(materialize: bool = False) -> Subquery | CTE:
-    """(subject_id, recipient_id) pairs whose recipient can be messaged and has not opted out.
+def _audience(subjects: Subquery | CTE) -> Subquery:
+    """(subject_id, recipient_id) pairs for the ``subjects`` (rows with a ``person_id``) whose recipient
+    can be messaged and has not opted out.
 
-    ``materialize`` (PostgreSQL, monthly plan): computed once as a MATERIALIZED CTE. As a subquery the
-    planner, misjudging the few gap rows as one, nested-looped into the UNION's family branch, which
-    cannot take a parameterised path and so rescanned every binding per gap row: 65 s at 100k
-    citizens, quadratic (bench/reminder_scan.py); materialised it is one hash join, 2 s.
+    Driven from the subjects, the few citizens with a stage today, through the indexes on
+    ``binding.person_id``, ``family_link.relative_id`` and ``follower.openid``: the whole city's
+    bindings and followers are never read (at 1,000,000 citizens hashing them all was half the monthly
+    statement, docs/performance.md). On PostgreSQL the subjects are a MATERIALIZED CTE, so the planner
+    joins a known set once instead of re-running its UNION per gap row (65 s at 100k citizens once).
     """
-    own = select(Binding.person_id.label("subject_id"), Binding.person_id.label("recipient_id"),
-                 Binding.openid.label("openid"))
+    own = (select(subjects.c.person_id.label("subject_id"), Binding.person_id.label("recipient_id"),
+                  Binding.openid.label("openid"))
+           .join(Binding, Binding.person_id == subjects.c.person_id))
     relatives = (
-        select(FamilyLink.relative_id, FamilyLink.holder_id, Binding.openid)
+        select(subjects.c.person_id, FamilyLink.holder_id, Binding.openid)
+        .join(FamilyLink, and_(FamilyLink.relative_id == subjects.c.person_id, FamilyLink.status == "active",
+                               FamilyLink.remind_gaps.is_(True)))
         .join(Binding, Binding.person_id == FamilyLink.holder_id)
-        .where(FamilyLink.status == "active", FamilyLink.remind_gaps.is_(True))
     )
     pairs = union_all(own, relatives).subquery("pairs")
-    query = (
+    return (
         select(pairs.c.subject_id, pairs.c.recipient_id)
         .outerjoin(Follower, Follower.openid == pairs.c.openid)
         .where(
@@ -186,8 +190,8 @@ def _audience(materialize: bool = False) -> Subquery | CTE:
             func.coalesce(Follower.subscribed, true()).is_(True),
             Follower.unreachable_since.is_(None),
         )
+        .subquery("audience")
     )
-    return query.cte("audience").prefix_with("MATERIALIZED") if materialize else query.subquery("audience")
 
 
 def _stage_literals(stage: Stage) -> dict[str, Any]:
@@ -226,7 +230,7 @@ def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, last_
     )
     # MATERIALIZED steers PostgreSQL's planner (docs/performance.md); SQLite keeps the plain subquery.
     gaps = query.cte("gaps").prefix_with("MATERIALIZED") if materialize else query.subquery("gaps")
-    audience = _audience(materialize)
+    audience = _audience(gaps)
     return (
         select(audience.c.subject_id, audience.c.recipient_id, table.c.gap_start, table.c.stage, table.c.kind,
                gaps.c.region_code, table.c.due_on, table.c.deadline, table.c.gap_months, *_constant_columns(now))
@@ -237,21 +241,25 @@ def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, last_
     )
 
 
-def _resident_select(stage: Stage, codes: list[str], now: Any) -> Any:
+def _resident_select(stage: Stage, codes: list[str], now: Any, materialize: bool) -> Any:
     """居民医保 citizens enrolled by the coverage year who have not paid it while its period is open."""
     year = stage.gap_start.year
     paid = exists().where(ResidentPremium.person_id == Person.id, ResidentPremium.year == year,
                           ResidentPremium.status.in_(COVERED))
-    values = _stage_literals(stage)
-    audience = _audience()
-    return (
-        select(audience.c.subject_id, audience.c.recipient_id, values["gap_start"], values["stage"],
-               values["kind"], Person.region_code, values["due_on"], values["deadline"], values["gap_months"],
-               *_constant_columns(now))
-        .select_from(audience)
-        .join(Person, Person.id == audience.c.subject_id)
+    query = (
+        select(Person.id.label("person_id"), Person.region_code)
         .where(Person.region_code.in_(codes), Person.scheme == stage.scheme,
                extract("year", Person.enrolled_since) <= year, ~paid)
+    )
+    unpaid = query.cte("unpaid").prefix_with("MATERIALIZED") if materialize else query.subquery("unpaid")
+    values = _stage_literals(stage)
+    audience = _audience(unpaid)
+    return (
+        select(audience.c.subject_id, audience.c.recipient_id, values["gap_start"], values["stage"],
+               values["kind"], unpaid.c.region_code, values["due_on"], values["deadline"], values["gap_months"],
+               *_constant_columns(now))
+        .select_from(unpaid)
+        .join(audience, audience.c.subject_id == unpaid.c.person_id)
     )
 
 

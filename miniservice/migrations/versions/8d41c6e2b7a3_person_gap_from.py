@@ -4,7 +4,9 @@ The daily plan used to find each citizen's open-gap start by aggregating the rec
 months of every citizen (10,000,000 citizens: 20 minutes and 2.4 GiB of temporary files,
 docs/performance.md). ``person.gap_from`` holds it instead — the month (``Month.index``) after the
 last covered (``paid``/``back_paid``) month, or the enrolment month when that is later — indexed,
-so the plan reads only the few citizens whose gap starts inside the stage window.
+so the plan reads only the few citizens whose gap starts inside the stage window — from the index
+alone, which carries every column the plan needs of them. ``ix_contribution_unpaid`` (partial: unpaid
+months only, with their payer) answers who owes each month of those gaps without the months' table.
 
 The database keeps it right itself, whoever writes (the app, an import, a clerk's SQL):
 
@@ -123,7 +125,11 @@ SQLITE_TRIGGER_NAMES = ["contribution_gap_from_insert", "contribution_gap_from_r
 def upgrade() -> None:
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.add_column(sa.Column('gap_from', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_person_gap_from'), ['gap_from'], unique=False)
+        batch_op.create_index('ix_person_gap_from', ['gap_from', 'region_code', 'scheme', 'unemployed', 'employer',
+                                                     'id'], unique=False)
+    with op.batch_alter_table('contribution', schema=None) as batch_op:
+        batch_op.create_index('ix_contribution_unpaid', ['person_id', 'month', 'payer'], unique=False,
+                              postgresql_where=sa.text("status = 'unpaid'"), sqlite_where=sa.text("status = 'unpaid'"))
     postgresql = op.get_bind().dialect.name == "postgresql"
     enrolled = (PG_ENROLLED if postgresql else SQLITE_ENROLLED).format(p="person")
     greatest = "GREATEST" if postgresql else "max"
@@ -141,6 +147,8 @@ def downgrade() -> None:
     else:
         for name in SQLITE_TRIGGER_NAMES:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    with op.batch_alter_table('contribution', schema=None) as batch_op:
+        batch_op.drop_index('ix_contribution_unpaid')
     with op.batch_alter_table('person', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_person_gap_from'))
+        batch_op.drop_index('ix_person_gap_from')
         batch_op.drop_column('gap_from')
