@@ -38,7 +38,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 
 from bench.common import load_average, machine_lines, prepare_database, wait_for_quiet, with_database
-from bench.population import TABLES, finish, people_statements
+from bench.population import TABLES, finish, people_statements, triggers
 from miniservice.config import PROJECT_ROOT
 
 SCALE_DB = "miniservice_bench_scale"  # + "_<size>"
@@ -71,6 +71,7 @@ def build(engine: Engine, size: int, on: date) -> dict[str, int]:
                 connection.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
             for name, _ in saved[1]:
                 connection.execute(text(f'DROP INDEX "{name}"'))
+            triggers(connection, enabled=False)  # the rows carry person.gap_from already (bench.population)
     ranges = [(first, min(first + RANGE - 1, size)) for first in range(1, size + 1, RANGE)]
 
     def build(bounds: tuple[int, int]) -> None:
@@ -85,7 +86,24 @@ def build(engine: Engine, size: int, on: date) -> dict[str, int]:
             list(pool.map(lambda ddl: _execute(engine, ddl), [ddl for _, ddl in saved[1]]))
         for table, name, definition in reversed(saved[0]):  # unique constraints before the keys that need them
             _execute(engine, f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        with engine.begin() as connection:
+            triggers(connection, enabled=True)
+        _check_gap_from(engine)
     return finish(engine)
+
+
+def _check_gap_from(engine: Engine, sample: int = 2000) -> None:
+    """The loaded ``person.gap_from`` of the first ``sample`` people is what the triggers would keep."""
+    enrolled = ("(CAST(EXTRACT(YEAR FROM p.enrolled_since) AS integer) * 12 "
+                "+ CAST(EXTRACT(MONTH FROM p.enrolled_since) AS integer) - 1)")
+    with engine.connect() as connection:
+        wrong = connection.execute(text(
+            "SELECT count(*) FROM person p LEFT JOIN (SELECT person_id, max(month) + 1 AS after FROM contribution "
+            "WHERE person_id <= :n AND status IN ('paid', 'back_paid') GROUP BY person_id) c ON c.person_id = p.id "
+            f"WHERE p.id <= :n AND p.gap_from IS DISTINCT FROM GREATEST({enrolled}, COALESCE(c.after, {enrolled}))"),
+            {"n": sample}).scalar_one()
+    if wrong:
+        raise RuntimeError(f"{wrong} of the first {sample} people carry a gap_from their months contradict")
 
 
 def _execute(engine: Engine, statement: str) -> None:

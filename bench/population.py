@@ -18,6 +18,11 @@ it, so each person gets one of ``SEALED_IDS`` real tokens (sealed with ``BENCH_D
 * everyone bound and following; 1% unsubscribed, 3% opted out of reminders, 1 in 50 a 家庭共济 holder
   with a linked relative and gap reminders on;
 * districts: ten of 成都 (five in six people) and two elsewhere, so planning sees several rule groups.
+
+``person.gap_from`` (the open-gap start the database keeps) is written with the person: the month
+after the last paid one (every month up to it is covered), or the enrolment month. Where the
+triggers run (SQLite, the tests) they recompute the same value; on PostgreSQL the load runs with
+them off, as a bulk load would, and ``bench.plan_scale`` checks a sample against the months.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from bench.common import BENCH_DATA_KEY
 from miniservice.citizens.identity import IdentityVault, id_check_char
@@ -35,6 +40,7 @@ DISTRICTS = ("510104", "510105", "510106", "510107", "510108", "510112", "510113
              "510116", "110105", "440304")
 MAX_HISTORY = 36
 MAX_LAG = 7
+TRIGGERED = ("contribution", "person")  # their triggers keep person.gap_from
 TABLES = ("reminder_attempt", "reminder", "family_link", "follower", "binding", "resident_premium",
           "contribution", "person")
 
@@ -112,9 +118,19 @@ def generate(engine: Engine, count: int, on: date) -> dict[str, int]:
     with engine.begin() as connection:
         for table in TABLES:
             connection.execute(text(f"DELETE FROM {table}"))
+        triggers(connection, enabled=not postgresql)  # SQLite keeps them: the tests check what they keep
         for statement in people_statements(postgresql, 1, count, count, on):
             connection.execute(text(statement))
+        triggers(connection, enabled=True)
     return finish(engine)
+
+
+def triggers(connection: Connection, *, enabled: bool) -> None:
+    """Switch the triggers that keep ``person.gap_from`` (PostgreSQL): a bulk load writes the value
+    itself rather than updating a person once per paid month."""
+    if connection.dialect.name == "postgresql":
+        for table in TRIGGERED:
+            connection.execute(text(f"ALTER TABLE {table} {'ENABLE' if enabled else 'DISABLE'} TRIGGER USER"))
 
 
 def people_statements(postgresql: bool, first: int, last: int, size: int, on: date) -> list[str]:
@@ -135,7 +151,7 @@ def people_statements(postgresql: bool, first: int, last: int, size: int, on: da
     people = f"""
         {dialect.with_clause(dialect.series("s", last - first + 1))}
         INSERT INTO person (id, id_number_hash, id_number_cipher, id_number_masked, name_cipher, name_masked,
-                            region_code, scheme, unemployed, enrolled_since, deemed_months, created_at)
+                            region_code, scheme, unemployed, enrolled_since, deemed_months, created_at, gap_from)
         SELECT {i}, 'bench-id-' || {i},
                CASE WHEN {_scheme(i)} = 'retiree' THEN {_sealed_id(i, RETIREE_IDS)} ELSE {_sealed_id(i)} END,
                '5101*************' || ({i} % 10),
@@ -143,7 +159,9 @@ def people_statements(postgresql: bool, first: int, last: int, size: int, on: da
                {_hash(i, 17, 100)} = 0,
                CASE WHEN {_scheme(i)} IN ('employee', 'flexible') THEN {dialect.month_day(first_month, 1)}
                     ELSE {resident_enrolled} END,
-               0, {now}
+               0, {now},
+               CASE WHEN {_scheme(i)} IN ('employee', 'flexible') THEN {last_paid} + 1
+                    ELSE {(on.year - 6) * 12} END
         FROM (SELECT s.i + {int(first) - 1} AS i FROM s) AS g"""
     contributions = f"""
         {dialect.with_clause(dialect.series("k", MAX_HISTORY + MAX_LAG))}

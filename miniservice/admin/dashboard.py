@@ -1,7 +1,8 @@
 """Dashboard figures, each one set-based SQL over every citizen at once (no per-person Python loop).
 
 Open gaps are measured the way the records are stored: months are ``Month.index`` integers, so a
-person's open gap starts the month after their last covered month (or at enrolment) and runs to
+person's open gap starts the month after their last covered month (or at enrolment: the column
+``person.gap_from`` the database keeps, as the reminder plan reads it) and runs to
 the last month already due. Months fall due at their own end (national default; no shipped region
 sets another collection day), so on any day of month M the last due month is M − 1.
 """
@@ -14,13 +15,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, cast, extract, func, literal, select, tuple_
+from sqlalchemy import and_, case, func, literal, select, tuple_
 from sqlalchemy.sql import ColumnElement, Subquery
 from sqlmodel import Session
 
-from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
+from miniservice.citizens.models import Binding, Person, ResidentPremium
 from miniservice.clock import now_utc
 from miniservice.outbox.models import OutboxMessage
+from miniservice.quotes.citizen import gap_cause_sql
 from miniservice.quotes.errors import QuoteUnavailable
 from miniservice.quotes.service import person_quote
 from miniservice.reminders.models import Reminder, ReminderAttempt
@@ -59,27 +61,20 @@ def bound_citizens(session: Session) -> int:
 
 
 def _open_gaps(today: date) -> Subquery:
-    """One row per bound 职工医保 person with an open gap: (person_id, gap_start, gap_months)."""
+    """One row per bound 职工医保 person with an open gap: (person_id, region_code, scheme, gap_start,
+    cause, months); the cause as the person's quote takes it (a mixed gap is the citizen's), since a
+    unit's arrears have a line of their own."""
     last_due = (Month.of(today) - 1).index
-    last_covered = (
-        select(Contribution.person_id, func.max(Contribution.month).label("last_covered"))
-        .where(Contribution.status.in_(COVERED))
-        .group_by(Contribution.person_id)
-        .subquery()
-    )
-    enrolled = cast(extract("year", Person.enrolled_since) * 12 + extract("month", Person.enrolled_since) - 1, Integer)
-    after_last = last_covered.c.last_covered + 1
-    start = case((after_last.is_(None), enrolled), (after_last > enrolled, after_last), else_=enrolled)
+    start = Person.gap_from  # after the last covered month, not before enrolment: kept by the database
     people = (
         select(Person.id.label("person_id"), Person.region_code.label("region_code"), Person.scheme.label("scheme"),
-               start.label("gap_start"))
+               start.label("gap_start"), gap_cause_sql(start, last_due).label("cause"))
         .join(Binding, Binding.person_id == Person.id)
-        .outerjoin(last_covered, last_covered.c.person_id == Person.id)
         .where(Person.scheme.in_(MONTHLY_SCHEMES))
         .subquery()
     )
     return (
-        select(people.c.person_id, people.c.region_code, people.c.scheme, people.c.gap_start,
+        select(people.c.person_id, people.c.region_code, people.c.scheme, people.c.gap_start, people.c.cause,
                (literal(last_due) - people.c.gap_start + 1).label("months"))
         .where(people.c.gap_start <= last_due)
         .subquery()
@@ -97,12 +92,12 @@ def gaps_by_stage(session: Session, today: date) -> list[StageCount]:
     """Bound citizens with an open 职工医保 gap, by its length before their region's line and past it;
     and 居民医保 without the current year's premium.
 
-    Whether a gap is past the line is decided once per region, scheme and gap start with the quote's
-    own line (:func:`~miniservice.rules.quote.line_for`); the database then counts every citizen.
+    Whether a gap is past the line is decided once per region, scheme, cause and gap start with the
+    quote's own line (:func:`~miniservice.rules.quote.line_for`); the database then counts every citizen.
     """
     gaps = _open_gaps(today)
     passed = [key for key, line in _lines_of(session, gaps, today).items() if line is not None and line.passed]
-    past = tuple_(gaps.c.region_code, gaps.c.scheme, gaps.c.gap_start).in_(passed) if passed else literal(False)
+    past = _key(gaps).in_(passed) if passed else literal(False)
     stage = case((past, literal(PAST_LINE[0])),
                  *((and_(gaps.c.months >= low, gaps.c.months <= high), literal(key)) for key, _, low, high in STAGES))
     counts = dict(session.execute(select(stage, func.count()).select_from(gaps).group_by(stage)).all())
@@ -110,12 +105,19 @@ def gaps_by_stage(session: Session, today: date) -> list[StageCount]:
     return [*rows, *resident_unpaid(session, today)]
 
 
-def _lines_of(session: Session, gaps: Subquery, today: date) -> dict[tuple[str, str, int], LineAdvice | None]:
-    """The line of every (region, scheme, gap start) among the open gaps, as a self-caused gap's quote
-    states it on ``today``; regions without rules in force are left out (their gaps are never "past")."""
-    lines: dict[tuple[str, str, int], LineAdvice | None] = {}
+def _key(gaps: Subquery) -> Any:
+    """What a gap's line depends on: (region, scheme, cause, gap start)."""
+    return tuple_(gaps.c.region_code, gaps.c.scheme, gaps.c.cause, gaps.c.gap_start)
+
+
+def _lines_of(session: Session, gaps: Subquery, today: date) -> dict[tuple[str, str, str, int], LineAdvice | None]:
+    """The line of every (region, scheme, cause, gap start) among the open gaps, as the quote of a gap
+    of that cause states it on ``today``; regions without rules in force are left out (their gaps are
+    never "past")."""
+    lines: dict[tuple[str, str, str, int], LineAdvice | None] = {}
     rules_of: dict[str, RegionRules | None] = {}
-    for code, scheme, start in session.execute(select(gaps.c.region_code, gaps.c.scheme, gaps.c.gap_start).distinct()):
+    keys = select(gaps.c.region_code, gaps.c.scheme, gaps.c.cause, gaps.c.gap_start).distinct()
+    for code, scheme, cause, start in session.execute(keys):
         if code not in rules_of:
             try:
                 rules_of[code] = rules_in_force(session, code, today)
@@ -123,7 +125,8 @@ def _lines_of(session: Session, gaps: Subquery, today: date) -> dict[tuple[str, 
                 rules_of[code] = None
         rules = rules_of[code]
         if rules is not None:
-            lines[(code, scheme, start)] = line_for(rules, Scheme(scheme), Cause.SELF, Month.from_index(start), today)
+            lines[(code, scheme, cause, start)] = line_for(rules, Scheme(scheme), Cause(cause),
+                                                           Month.from_index(start), today)
     return lines
 
 
@@ -199,15 +202,15 @@ def passing_line_this_week(session: Session, today: date, limit: int = 100) -> P
         return PassingLine(0, [])
     passing = (
         select(gaps.c.person_id, gaps.c.gap_start, gaps.c.months, gaps.c.region_code, gaps.c.scheme,
-               Person.name_masked, Person.id_number_masked)
+               gaps.c.cause, Person.name_masked, Person.id_number_masked)
         .join(Person, Person.id == gaps.c.person_id)
-        .where(tuple_(gaps.c.region_code, gaps.c.scheme, gaps.c.gap_start).in_(list(lines)))
+        .where(_key(gaps).in_(list(lines)))
     )
     count = session.execute(select(func.count()).select_from(passing.subquery())).scalar_one()
     rows = session.execute(passing.order_by(gaps.c.gap_start, gaps.c.person_id).limit(limit)).all()
     people = [PassingPerson(row.person_id, row.name_masked, row.id_number_masked, row.region_code, row.scheme,
                             Month.from_index(row.gap_start), row.months,
-                            lines[(row.region_code, row.scheme, row.gap_start)]) for row in rows]
+                            lines[(row.region_code, row.scheme, row.cause, row.gap_start)]) for row in rows]
     return PassingLine(count, people)
 
 

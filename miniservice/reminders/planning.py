@@ -1,10 +1,14 @@
 """The daily plan: one INSERT … SELECT per group of regions with the same timings, over every citizen.
 
 Nothing here loops over people in Python. For each distinct region code the rules in force give a
-tiny table of *stage rows* ("a gap that started in month M is at stage S today", see
+tiny table of *stage rows* ("a gap of cause C that started in month M is at stage S today", see
 :mod:`~miniservice.reminders.stages`); regions with identical tables share one statement. The
-database then computes each citizen's current gap start from their contribution months (GROUP BY,
-over recent months only: an older gap is already past the line) and joins it to the stage rows.
+database then reads the citizens whose open gap starts inside the stage rows' window through the
+index on ``person.gap_from`` (kept by database triggers on every write to ``contribution``, so no
+citizen's months are aggregated: a few per cent of the city are read), derives each one's cause
+exactly as the quote does (:func:`~miniservice.quotes.citizen.gap_cause_sql`: the unit's only when every month is, so a
+mixed gap is the citizen's), and joins both to the stage rows: a unit's arrears are reminded on the
+unit's line, the one the citizen's quote states.
 ``ON CONFLICT DO NOTHING`` on the reminder's unique key makes the plan idempotent, so a second run,
 or a second scheduler, adds nothing.
 
@@ -28,8 +32,6 @@ from sqlalchemy import (
     String,
     Subquery,
     and_,
-    case,
-    cast,
     exists,
     extract,
     func,
@@ -43,11 +45,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from miniservice.citizens.models import Binding, Contribution, Person, ResidentPremium
+from miniservice.citizens.models import Binding, Person, ResidentPremium
 from miniservice.clock import now_utc
 from miniservice.columns import UTCDateTime
 from miniservice.db import Database, dialect_insert
 from miniservice.family.models import FamilyLink
+from miniservice.quotes.citizen import gap_cause_sql
 from miniservice.reminders.models import Reminder
 from miniservice.reminders.stages import RegionTiming, Stage
 from miniservice.rulebook.resolve import NoRulesInForce, rules_in_force
@@ -118,11 +121,12 @@ def _plan(session: Session, on: date) -> PlanReport:
     if postgresql:
         session.execute(text(f"SET LOCAL work_mem = '{PLAN_WORK_MEM}'"))
     groups, report.regions_without_rules = _region_groups(session, on)
-    for (monthly, resident), codes in groups.items():
+    for (monthly, resident, last_due), codes in groups.items():
         if monthly:
-            report.planned.update(_insert(session, _monthly_select(monthly, codes, now, materialize=postgresql)))
+            select_ = _monthly_select(monthly, codes, now, last_due, materialize=postgresql)
+            report.planned.update(_insert(session, select_))
         if resident is not None:
-            report.planned.update(_insert(session, _resident_select(resident, codes, now)))
+            report.planned.update(_insert(session, _resident_select(resident, codes, now, materialize=postgresql)))
     report.superseded = _supersede(session, now)
     return report
 
@@ -141,9 +145,10 @@ def _due_preview(session: Session, on: date) -> list[DuePreview]:
     return [DuePreview(*row) for row in rows]
 
 
-def _region_groups(session: Session, on: date) -> tuple[dict[tuple[Any, Any], list[str]], list[str]]:
-    """Region codes grouped by the stage rows their rules give for ``on``."""
-    groups: dict[tuple[Any, Any], list[str]] = defaultdict(list)
+def _region_groups(session: Session, on: date) -> tuple[dict[tuple[Any, Any, int], list[str]], list[str]]:
+    """Region codes grouped by the stage rows their rules give for ``on`` and by the last 职工医保
+    month due on ``on`` (where a gap's months end, so where its cause is read)."""
+    groups: dict[tuple[Any, Any, int], list[str]] = defaultdict(list)
     missing = []
     for code in session.execute(select(Person.region_code).distinct()).scalars():
         try:
@@ -152,27 +157,32 @@ def _region_groups(session: Session, on: date) -> tuple[dict[tuple[Any, Any], li
             log.warning("no reminders for region %s on %s: %s", code, on, exc)
             missing.append(code)
             continue
-        groups[(timing.monthly_stages_on(on), timing.resident_stage_on(on))].append(code)
+        last_due = timing.employee.last_due(on).index
+        groups[(timing.monthly_stages_on(on), timing.resident_stage_on(on), last_due)].append(code)
     return groups, missing
 
 
-def _audience(materialize: bool = False) -> Subquery | CTE:
-    """(subject_id, recipient_id) pairs whose recipient can be messaged and has not opted out.
+def _audience(subjects: Subquery | CTE) -> Subquery:
+    """(subject_id, recipient_id) pairs for the ``subjects`` (rows with a ``person_id``) whose recipient
+    can be messaged and has not opted out.
 
-    ``materialize`` (PostgreSQL, monthly plan): computed once as a MATERIALIZED CTE. As a subquery the
-    planner, misjudging the few gap rows as one, nested-looped into the UNION's family branch, which
-    cannot take a parameterised path and so rescanned every binding per gap row: 65 s at 100k
-    citizens, quadratic (bench/reminder_scan.py); materialised it is one hash join, 2 s.
+    Driven from the subjects, the few citizens with a stage today, through the indexes on
+    ``binding.person_id``, ``family_link.relative_id`` and ``follower.openid``: the whole city's
+    bindings and followers are never read (at 1,000,000 citizens hashing them all was half the monthly
+    statement, docs/performance.md). On PostgreSQL the subjects are a MATERIALIZED CTE, so the planner
+    joins a known set once instead of re-running its UNION per gap row (65 s at 100k citizens once).
     """
-    own = select(Binding.person_id.label("subject_id"), Binding.person_id.label("recipient_id"),
-                 Binding.openid.label("openid"))
+    own = (select(subjects.c.person_id.label("subject_id"), Binding.person_id.label("recipient_id"),
+                  Binding.openid.label("openid"))
+           .join(Binding, Binding.person_id == subjects.c.person_id))
     relatives = (
-        select(FamilyLink.relative_id, FamilyLink.holder_id, Binding.openid)
+        select(subjects.c.person_id, FamilyLink.holder_id, Binding.openid)
+        .join(FamilyLink, and_(FamilyLink.relative_id == subjects.c.person_id, FamilyLink.status == "active",
+                               FamilyLink.remind_gaps.is_(True)))
         .join(Binding, Binding.person_id == FamilyLink.holder_id)
-        .where(FamilyLink.status == "active", FamilyLink.remind_gaps.is_(True))
     )
     pairs = union_all(own, relatives).subquery("pairs")
-    query = (
+    return (
         select(pairs.c.subject_id, pairs.c.recipient_id)
         .outerjoin(Follower, Follower.openid == pairs.c.openid)
         .where(
@@ -180,13 +190,14 @@ def _audience(materialize: bool = False) -> Subquery | CTE:
             func.coalesce(Follower.subscribed, true()).is_(True),
             Follower.unreachable_since.is_(None),
         )
+        .subquery("audience")
     )
-    return query.cte("audience").prefix_with("MATERIALIZED") if materialize else query.subquery("audience")
 
 
 def _stage_literals(stage: Stage) -> dict[str, Any]:
     return {
         "scheme": literal(stage.scheme.value, String()),
+        "cause": literal(stage.cause.value, String()),
         "gap_start": literal(stage.gap_start.index, Integer()),
         "stage": literal(stage.name, String()),
         "kind": literal(stage.kind, String()),
@@ -200,62 +211,55 @@ def _constant_columns(now: Any) -> list[Any]:
     return [literal("planned", String()), literal(now, UTCDateTime()), literal(0, Integer())]
 
 
-def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, materialize: bool) -> Any:
-    """Citizens whose open gap starts in a month that has a stage in effect today.
+def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, last_due: int, materialize: bool) -> Any:
+    """Citizens whose open gap, of its own cause, starts in a month that has a stage in effect today.
 
-    ``gaps`` holds each citizen's open-gap start, kept only when it falls in the window the stage
-    rows cover; on PostgreSQL it is a MATERIALIZED CTE, computed once rather than once per stage row.
+    ``gaps`` holds each citizen's open-gap start (``person.gap_from``) and cause (its months run to
+    ``last_due``), read through the index only where the start falls in the window the stage rows
+    cover; on PostgreSQL it is a MATERIALIZED CTE, computed once rather than once per stage row.
     """
     rows = [select(*(value.label(name) for name, value in _stage_literals(s).items())) for s in stages]
     table = (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("stages")
     starts = [s.gap_start.index for s in stages]
-    latest = (
-        select(Contribution.person_id, func.max(Contribution.month).label("month"))
-        .where(Contribution.status.in_(COVERED), Contribution.month >= min(starts) - 1)
-        .group_by(Contribution.person_id)
-        .subquery("latest")
-    )
-    enrolled = (cast(extract("year", Person.enrolled_since), Integer) * 12
-                + cast(extract("month", Person.enrolled_since), Integer) - 1)
-    gap_start = case(
-        (latest.c.month.is_(None), enrolled),
-        (latest.c.month + 1 > enrolled, latest.c.month + 1),
-        else_=enrolled,
-    )
+    gap_start = Person.gap_from  # kept by the database on every write (migration 8d41c6e2b7a3)
     query = (
-        select(Person.id.label("person_id"), Person.scheme, Person.region_code, gap_start.label("gap_start"))
-        .outerjoin(latest, latest.c.person_id == Person.id)
-        .where(Person.region_code.in_(codes), Person.unemployed.is_(False),
-               Person.scheme.in_(sorted({s.scheme for s in stages})),
-               gap_start.between(min(starts), max(starts)))
+        select(Person.id.label("person_id"), Person.scheme, Person.region_code, gap_start.label("gap_start"),
+               gap_cause_sql(gap_start, last_due).label("cause"))
+        .where(gap_start.between(min(starts), max(starts)), Person.region_code.in_(codes),
+               Person.unemployed.is_(False), Person.scheme.in_(sorted({s.scheme for s in stages})))
     )
     # MATERIALIZED steers PostgreSQL's planner (docs/performance.md); SQLite keeps the plain subquery.
     gaps = query.cte("gaps").prefix_with("MATERIALIZED") if materialize else query.subquery("gaps")
-    audience = _audience(materialize)
+    audience = _audience(gaps)
     return (
         select(audience.c.subject_id, audience.c.recipient_id, table.c.gap_start, table.c.stage, table.c.kind,
                gaps.c.region_code, table.c.due_on, table.c.deadline, table.c.gap_months, *_constant_columns(now))
         .select_from(gaps)
-        .join(table, and_(table.c.scheme == gaps.c.scheme, table.c.gap_start == gaps.c.gap_start))
+        .join(table, and_(table.c.scheme == gaps.c.scheme, table.c.gap_start == gaps.c.gap_start,
+                          table.c.cause == gaps.c.cause))
         .join(audience, audience.c.subject_id == gaps.c.person_id)
     )
 
 
-def _resident_select(stage: Stage, codes: list[str], now: Any) -> Any:
+def _resident_select(stage: Stage, codes: list[str], now: Any, materialize: bool) -> Any:
     """居民医保 citizens enrolled by the coverage year who have not paid it while its period is open."""
     year = stage.gap_start.year
     paid = exists().where(ResidentPremium.person_id == Person.id, ResidentPremium.year == year,
                           ResidentPremium.status.in_(COVERED))
-    values = _stage_literals(stage)
-    audience = _audience()
-    return (
-        select(audience.c.subject_id, audience.c.recipient_id, values["gap_start"], values["stage"],
-               values["kind"], Person.region_code, values["due_on"], values["deadline"], values["gap_months"],
-               *_constant_columns(now))
-        .select_from(audience)
-        .join(Person, Person.id == audience.c.subject_id)
+    query = (
+        select(Person.id.label("person_id"), Person.region_code)
         .where(Person.region_code.in_(codes), Person.scheme == stage.scheme,
                extract("year", Person.enrolled_since) <= year, ~paid)
+    )
+    unpaid = query.cte("unpaid").prefix_with("MATERIALIZED") if materialize else query.subquery("unpaid")
+    values = _stage_literals(stage)
+    audience = _audience(unpaid)
+    return (
+        select(audience.c.subject_id, audience.c.recipient_id, values["gap_start"], values["stage"],
+               values["kind"], unpaid.c.region_code, values["due_on"], values["deadline"], values["gap_months"],
+               *_constant_columns(now))
+        .select_from(unpaid)
+        .join(audience, audience.c.subject_id == unpaid.c.person_id)
     )
 
 

@@ -138,12 +138,15 @@ def form_fields(html: str) -> MultiDict[str, str]:
 _serial = itertools.count(1)
 
 
-def bound_person(db: Database, region: str, scheme: str, covered: Iterable[Month], enrolled: date) -> int:
-    """A bound citizen (born 1985-01-01) with paid months ``covered``."""
+def bound_person(db: Database, region: str, scheme: str, covered: Iterable[Month], enrolled: date,
+                 employer: str | None = None) -> int:
+    """A bound citizen (born 1985-01-01) with paid months ``covered``; with ``employer``, the months
+    after them are the unit's to pay (the registry names no other payer)."""
     serial = next(_serial)
     with db.transaction() as session:
         person = sealed_person(IdentityVault(TEST_DATA_KEY), valid_id(f"11010519850101{serial % 1000:03d}"),
-                               "测试", region_code=region, scheme=scheme, enrolled_since=enrolled)
+                               "测试", region_code=region, scheme=scheme, enrolled_since=enrolled,
+                               employer=employer)
         session.add(person)
         session.flush()
         session.add(Binding(openid=f"o-admin-test-{serial}", person_id=person.id))

@@ -92,6 +92,25 @@ def test_gaps_passing_their_regions_line_this_week_are_those_whose_quote_says_so
     assert people[1] not in expected  # 宜昌 counts days: its line passed long before
 
 
+def test_a_gap_the_unit_owes_is_past_the_line_only_when_its_own_quote_says_so(
+    app: Flask, db: Database, rules: None
+) -> None:
+    """宁波, October 2025 to February unpaid: a citizen's own gap passed its line on 2026-01-31; the
+    same months owed by the unit may still arrive until 2026-04-30, so that gap is not past the line."""
+    paid = month_range(Month(2024, 1), Month(2025, 9))
+    unit = bound_person(db, "330203", "employee", paid, date(2024, 1, 1), employer="宁波某公司")
+    own = bound_person(db, "330203", "employee", paid, date(2024, 1, 1))
+    with app.app_context(), db.reading() as session:  # the quote reads birth and sex through the vault
+        lines = {person: quote_for_person(db, person, TODAY).quote.line for person in (unit, own)}
+        stages = {s.key: s.count for s in dashboard.gaps_by_stage(session, TODAY)}
+        summary = dashboard.person_summary(session, unit, TODAY)
+
+    assert lines[own] is not None and lines[own].passed
+    assert lines[unit] is not None and not lines[unit].passed and lines[unit].last_day_within == date(2026, 4, 30)
+    assert (stages["past_line"], stages["gap_3m"]) == (1, 1)
+    assert summary is not None and summary.line == lines[unit]
+
+
 def _reminder(person: int, stage: str, due_on: date, status: str) -> Reminder:
     return Reminder(person_id=person, recipient_id=person, gap_start=Month(2026, 1).index, stage=stage,
                     kind="gap_reminder", region_code="440300", due_on=due_on, deadline=due_on + timedelta(days=30),

@@ -64,14 +64,15 @@ class Registry:
     vault: IdentityVault = field(default_factory=lambda: IdentityVault(TEST_DATA_KEY))
 
     def person(self, name: str, *, scheme: str = "flexible", region: str = "110105",
-               enrolled: date = date(2020, 1, 1), openid: str | None = "auto", follower: bool = True) -> Citizen:
+               enrolled: date = date(2020, 1, 1), openid: str | None = "auto", follower: bool = True,
+               employer: str | None = None) -> Citizen:
         serial = next(_serial)
         first17 = f"{region}19850101{serial % 1000:03d}"
         id_number = first17 + id_check_char(first17)
         openid = f"o-reminder-{serial}" if openid == "auto" else openid
         with self.db.transaction() as session:
             person = sealed_person(self.vault, id_number, name, region_code=region, scheme=scheme,
-                                   enrolled_since=enrolled)
+                                   enrolled_since=enrolled, employer=employer)
             session.add(person)
             session.flush()
             if openid is not None:
@@ -82,11 +83,14 @@ class Registry:
             self.fake.add_follower(openid)
         return Citizen(person.id, mask_name(name), openid)
 
-    def paid(self, citizen: Citizen, first: Month, last: Month, status: str = "paid") -> None:
+    def paid(self, citizen: Citizen, first: Month, last: Month, status: str = "paid", payer: str | None = None,
+             scheme: str = "flexible") -> None:
+        """Months ``first``..``last`` with ``status`` (``unpaid`` rows name who owes them in ``payer``)."""
         with self.db.transaction() as session:
             for index in range(first.index, last.index + 1):
-                session.add(Contribution(person_id=citizen.id, month=index, scheme="flexible", base=Decimal("6000"),
-                                         unit_amount=Decimal("480"), personal_amount=Decimal("120"), status=status))
+                session.add(Contribution(person_id=citizen.id, month=index, scheme=scheme, base=Decimal("6000"),
+                                         unit_amount=Decimal("480"), personal_amount=Decimal("120"), status=status,
+                                         payer=payer))
 
     def paid_years(self, citizen: Citizen, *years: int) -> None:
         with self.db.transaction() as session:

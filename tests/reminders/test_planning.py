@@ -8,10 +8,12 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
+from flask import Flask
 from sqlalchemy import text
 
 from miniservice.db import Database
 from miniservice.devtools.fake_wechat import FakeWeChat
+from miniservice.quotes.service import quote_for_person
 from miniservice.reminders.service import DayReport
 from miniservice.rules.months import Month
 from tests.reminders.conftest import Registry, days, stages_sent
@@ -149,3 +151,76 @@ def test_a_plan_that_adds_reminders_refreshes_their_statistics_for_the_senders_c
     while analyses() == before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert analyses() == before + 1
+
+
+NINGBO = "330203"  # 宁波: a unit's arrears may arrive within 6 months; a citizen's own gap has a 3-month line
+
+
+def _quote_line(app: Flask, db: Database, person_id: int, day: date) -> date:
+    with app.app_context():
+        line = quote_for_person(db, person_id, day).quote.line
+    assert line is not None
+    return line.last_day_within
+
+
+def test_a_gap_the_unit_owes_is_reminded_up_to_the_quotes_own_deadline_for_the_arrears(
+    app: Flask, db: Database, registry: Registry, fake_wechat: FakeWeChat, live_day: Callable[..., DayReport]
+) -> None:
+    """An employee of a 宁波 unit that stopped paying after August 2026: the quote says the arrears are
+    due by 2027-03-31, so the stages run to that day, not to the 2026-12-31 of a gap the citizen owes."""
+    employee = registry.person("孙单位", scheme="employee", region=NINGBO, employer="宁波某公司")
+    registry.paid(employee, Month(2020, 1), Month(2026, 8), payer="unit", scheme="employee")
+    registry.paid(employee, Month(2026, 9), Month(2026, 10), status="unpaid", payer="unit", scheme="employee")
+
+    planned_on = {}
+    for day in (date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 20), date(2027, 1, 5), date(2027, 3, 17),
+                date(2027, 4, 1)):
+        live_day(day)
+        for row in registry.reminders(person_id=employee.id):
+            planned_on.setdefault(row.stage, day)
+
+    rows = registry.reminders(person_id=employee.id)
+    assert [(r.stage, r.due_on) for r in rows] == [
+        ("gap_1m", date(2026, 10, 1)), ("gap_2m", date(2026, 11, 1)), ("line", date(2027, 3, 17))]
+    assert {r.deadline for r in rows} == {date(2027, 3, 31)}
+    assert all(r.deadline == _quote_line(app, db, employee.id, planned_on[r.stage]) for r in rows)
+    assert [fields["time3"] for fields in stages_sent(fake_wechat, employee.openid)] == ["2027-03-31"] * 3
+
+
+def test_a_mixed_gap_is_the_citizens_and_keeps_the_citizens_own_line(
+    app: Flask, db: Database, registry: Registry, live_day: Callable[..., DayReport]
+) -> None:
+    """September the unit's arrears, October the citizen's own: the gap is the citizen's (as the quote
+    takes it), so the line stage comes 15 days before the citizen's line, 2026-12-31."""
+    employee = registry.person("钱混合", scheme="employee", region=NINGBO, employer="宁波某公司")
+    registry.paid(employee, Month(2020, 1), Month(2026, 8), payer="unit", scheme="employee")
+    registry.paid(employee, Month(2026, 9), Month(2026, 9), status="unpaid", payer="unit", scheme="employee")
+    registry.paid(employee, Month(2026, 10), Month(2026, 10), status="unpaid", payer="self", scheme="employee")
+
+    live_day(date(2026, 12, 17))
+
+    [row] = registry.reminders(person_id=employee.id)
+    assert (row.stage, row.due_on, row.deadline) == ("line", date(2026, 12, 17), date(2026, 12, 31))
+    assert row.deadline == _quote_line(app, db, employee.id, date(2026, 12, 17))
+
+
+def test_an_employee_without_a_unit_row_for_every_month_owes_the_gap_themself(
+    app: Flask, db: Database, registry: Registry, live_day: Callable[..., DayReport]
+) -> None:
+    """No employer on record: a month is the unit's only where its row says so. On 12-17 the gap runs
+    September to November: with no row for October and November it is the citizen's, timed by the
+    citizen's line; with the unit named on all three it is the unit's."""
+    employee = registry.person("李无单位", scheme="employee", region=NINGBO)
+    registry.paid(employee, Month(2020, 1), Month(2026, 8), payer="unit", scheme="employee")
+    registry.paid(employee, Month(2026, 9), Month(2026, 9), status="unpaid", payer="unit", scheme="employee")
+    unit_only = registry.person("周全单位", scheme="employee", region=NINGBO)
+    registry.paid(unit_only, Month(2020, 1), Month(2026, 8), payer="unit", scheme="employee")
+    registry.paid(unit_only, Month(2026, 9), Month(2026, 11), status="unpaid", payer="unit", scheme="employee")
+
+    live_day(date(2026, 12, 17))
+
+    [own] = registry.reminders(person_id=employee.id)
+    assert (own.stage, own.deadline) == ("line", _quote_line(app, db, employee.id, date(2026, 12, 17)))
+    [unit] = registry.reminders(person_id=unit_only.id)
+    assert (unit.stage, unit.deadline) == ("gap_2m", _quote_line(app, db, unit_only.id, date(2026, 12, 17)))
+    assert unit.deadline == date(2027, 3, 31)

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from miniservice.reminders.stages import MonthlyTiming, RegionTiming, ResidentTiming
 from miniservice.rules.gaps import CollectionPeriod
-from miniservice.rules.kinds import Scheme
+from miniservice.rules.kinds import Cause, Scheme
 from miniservice.rules.loading import RuleBook, load_rulebook
 from miniservice.rules.months import Month
 from miniservice.rules.quote import quote
@@ -94,3 +94,21 @@ def test_a_region_counting_days_is_reminded_before_its_own_line_the_quotes_line(
     assert stages[-1].name == "line" and stages[-1].due_on < line.last_day_within
     assert timing.stage_on(Scheme.FLEXIBLE, first, line.first_day_beyond) is None
     assert line.last_day_within < NATIONAL.stages(Scheme.FLEXIBLE, first)[-1].deadline
+
+
+def test_a_gap_the_unit_owes_has_stages_up_to_the_line_its_quote_states() -> None:
+    """宁波: a unit's arrears may arrive up to six months on, a citizen's own gap has a three-month line;
+    the day's table holds a row of each cause, each with its own quote's line as the deadline."""
+    rules = _book().region_for("330203")
+    timing = RegionTiming.from_rules(rules).employee
+    first, today = Month(2026, 9), date(2027, 2, 1)
+
+    unit_stage = timing.stage_on(Scheme.EMPLOYEE, first, today, Cause.UNIT)
+
+    facts = CitizenFacts("330203", Scheme.EMPLOYEE, first, Month(2027, 1), cause=Cause.UNIT)
+    line = quote(rules, facts, today).line
+    assert line is not None and unit_stage is not None
+    assert (unit_stage.name, unit_stage.deadline) == ("gap_2m", line.last_day_within) == ("gap_2m", date(2027, 3, 31))
+    assert timing.stage_on(Scheme.EMPLOYEE, first, today, Cause.SELF) is None  # the citizen's line passed 12-31
+    table = {(s.gap_start, s.cause) for s in RegionTiming.from_rules(rules).monthly_stages_on(today)}
+    assert (first, Cause.UNIT) in table and (first, Cause.SELF) not in table
