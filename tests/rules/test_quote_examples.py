@@ -216,3 +216,16 @@ def test_yichang_says_from_which_day_it_counts_and_marks_that_reading_illustrati
     assert q.benefits.waiting_months == 0  # 03-01 is day 0, so 04-30 is day 60: still “60天内(含60天)”
     assert key in q.benefits.cites and key in q.line.cites and key in q.to_json()["illustrative_keys"]
     assert "第0天" in q.citations[key].note and q.citations[key].illustrative
+
+
+@pytest.mark.parametrize("region", ["110000", "510100"])
+def test_resetting_continuity_after_six_months_in_beijing_and_chengdu_is_example_data(book, region):
+    """Issue 15: neither city's own source says what a gap over 6 months does to continuity; the reset is
+    another source's general statement, so the band is 示例数据 and its note says the city is silent."""
+    q = gap_quote(book, region, "2025-01", "2025-07", date(2025, 8, 20), continuous_months_before=24)
+
+    key = q.continuity.cites[0]
+    band = q.citations[key]
+    assert q.continuity.effect is ContinuityEffect.RESET
+    assert band.illustrative and key in q.illustrative_keys
+    assert "没有说断缴超过6个月对连续缴费年限的影响" in band.note
