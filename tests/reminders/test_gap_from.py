@@ -36,7 +36,7 @@ def _from_scratch(db: Database) -> dict[int, int]:
 
 def _kept(db: Database) -> dict[int, int | None]:
     with db.reading() as session:
-        return dict(session.execute(select(Person.id, Person.gap_from)).tuples().all())
+        return {person_id: gap_from for person_id, gap_from in session.execute(select(Person.id, Person.gap_from))}
 
 
 def test_the_gap_start_follows_every_write_to_a_persons_months_and_enrolment(db: Database,
