@@ -127,6 +127,27 @@ def _create_state(app: Flask, settings: Settings) -> None:
     })
 
 
+# What citizens and staff reach: the WeChat replies (compiled in the messages' own environment) and
+# the H5 and admin pages. The demo's templates need the demo's filters and are left to first use.
+SERVED_TEMPLATES = {"messages/": messages.ENV_KEY, "h5/": None, "admin/": None}
+
+
+def compile_templates(app: Flask) -> int:
+    """Compile every served template now, as a server process starts; the number compiled.
+
+    Jinja compiles a template on its first use in each process: each gunicorn worker's first 补缴测算
+    compiled ``quote.txt`` and the phrases it imports, tens of milliseconds on that citizen's reply and
+    a twentieth of a worker's first minute of taps (docs/performance.md). ``wsgi.py`` calls this.
+    """
+    compiled = 0
+    for name in app.jinja_env.list_templates():
+        for prefix, env_key in SERVED_TEMPLATES.items():
+            if name.startswith(prefix):
+                (app.extensions[env_key] if env_key else app.jinja_env).get_template(name)
+                compiled += 1
+    return compiled
+
+
 def load_handlers() -> Router:
     """A router with every feature's WeChat handlers, as an app has it, for tools that route
     deliveries without serving them (the callback benchmark); ``tests/test_app.py`` checks it

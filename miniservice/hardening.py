@@ -60,26 +60,35 @@ def trust_proxies(app: Flask, hops: int) -> None:
 
 
 class _CookielessFor(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, but not opened for blueprints no browser calls.
+    """Flask's signed-cookie session, but not opened for URLs no browser calls.
 
     WeChat's servers send no cookie and read none: unsigning an absent cookie, and then deciding not
-    to set one, was a sixth of a 帮助 tap's time in process (docs/performance.md).
+    to set one, was a sixth of a 帮助 tap's time in process (docs/performance.md). Flask opens the
+    session *before* it matches the URL (so that converters may read it), when ``request.blueprint``
+    is still None: the choice is made on the exact paths of the blueprints' rules instead.
     """
 
-    def __init__(self, blueprints: frozenset[str]) -> None:
-        self.blueprints = blueprints
+    def __init__(self, paths: frozenset[str]) -> None:
+        self.paths = paths
 
     def open_session(self, app: Flask, incoming: Request) -> SecureCookieSession | None:
-        if incoming.blueprint in self.blueprints:
+        if incoming.path in self.paths:
             return self.null_session_class()
         return super().open_session(app, incoming)
 
 
 def cookieless(app: Flask, *blueprints: str) -> None:
-    """No session cookie is read or written for requests to these blueprints."""
+    """No session cookie is read or written for requests to these (registered) blueprints' URLs.
+
+    Only rules without variables qualify: a path with a variable would need the URL map's matching,
+    which is what Flask has not run yet when it opens the session.
+    """
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint.partition(".")[0] in blueprints]
+    if not rules or any(rule.arguments for rule in rules):
+        raise ValueError(f"cookieless needs registered blueprints whose rules have no variables: {blueprints}")
     current = app.session_interface
-    known = current.blueprints if isinstance(current, _CookielessFor) else frozenset()
-    app.session_interface = _CookielessFor(known | frozenset(blueprints))
+    known = current.paths if isinstance(current, _CookielessFor) else frozenset()
+    app.session_interface = _CookielessFor(known | frozenset(rule.rule for rule in rules))
 
 
 def install_security_headers(app: Flask, *, production: bool) -> None:

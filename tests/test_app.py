@@ -42,3 +42,23 @@ def test_a_page_needing_rules_that_nobody_published_says_so_in_chinese(client: A
     response = client.get("/h5/records")
     assert response.status_code == 503
     assert "政策规则暂未发布" in response.get_data(as_text=True)
+
+
+def test_compile_templates_leaves_nothing_to_compile_when_citizens_tap_or_open_pages(
+    app: Any, monkeypatch: Any
+) -> None:
+    from jinja2 import Environment
+
+    from miniservice.app import compile_templates
+    from miniservice.messages import ENV_KEY
+
+    served = [name for name in app.jinja_env.list_templates() if name.startswith(("messages/", "h5/", "admin/"))]
+    assert compile_templates(app) == len(served) > 40
+
+    def no_compiling(*_: Any, **__: Any) -> None:
+        raise AssertionError("a template was compiled after the server process started")
+
+    monkeypatch.setattr(Environment, "compile", no_compiling)
+    for name in served:
+        env = app.extensions[ENV_KEY] if name.startswith("messages/") else app.jinja_env
+        env.get_template(name)
