@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlmodel import Session
 
 from miniservice import state
@@ -39,7 +40,7 @@ class MonthLine:
 
     month: Month
     status: str
-    row: Contribution | None = None
+    row: Row[Any] | None = None  # the month's ``contribution`` row
     in_open_gap: bool = False
 
 
@@ -49,7 +50,7 @@ class YearLine:
 
     year: int
     status: str
-    row: ResidentPremium | None = None
+    row: Row[Any] | None = None  # the year's ``resident_premium`` row
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class RecordsView:
     reset_months: int
     unit_caused: bool
     balance: Decimal | None
-    entries: tuple[AccountEntry, ...]
+    entries: tuple[Row[Any], ...]  # the latest ``account_entry`` rows
     next_year: NextYear | None
     retiree: RetireeStatus | None
     citations: tuple[Citation, ...]
@@ -112,10 +113,14 @@ class RecordsView:
 
 
 # Built once (a 缴费记录 reply runs all three; building them per reply cost more than running them).
+# Plain rows, not ORM entities: the view only shows them, and loading them as entities was a sixth of a
+# 缴费记录 tap's CPU under gunicorn (docs/performance.md).
 _PERSON_ID = bindparam("person_id")
-_CONTRIBUTIONS = select(Contribution).where(Contribution.person_id == _PERSON_ID).order_by(Contribution.month)
-_PREMIUMS = select(ResidentPremium).where(ResidentPremium.person_id == _PERSON_ID).order_by(ResidentPremium.year)
-_LATEST_ENTRIES = (select(AccountEntry).where(AccountEntry.person_id == _PERSON_ID)
+_CONTRIBUTIONS = (select(*Contribution.__table__.c).where(Contribution.person_id == _PERSON_ID)
+                  .order_by(Contribution.month))
+_PREMIUMS = (select(*ResidentPremium.__table__.c).where(ResidentPremium.person_id == _PERSON_ID)
+             .order_by(ResidentPremium.year))
+_LATEST_ENTRIES = (select(*AccountEntry.__table__.c).where(AccountEntry.person_id == _PERSON_ID)
                    .order_by(AccountEntry.at.desc(), AccountEntry.id.desc()).limit(5))
 
 
@@ -132,8 +137,9 @@ def records_view(session: Session, person: Person, today: date, months: int = 24
     citer = Citer(rules)
     scheme = person.scheme
     resident = scheme is Scheme.RESIDENT
-    contributions = [] if resident else list(session.execute(_CONTRIBUTIONS, {"person_id": person.id}).scalars())
-    premiums = list(session.execute(_PREMIUMS, {"person_id": person.id}).scalars())
+    read = session.connection().execute
+    contributions = [] if resident else list(read(_CONTRIBUTIONS, {"person_id": person.id}))
+    premiums = list(read(_PREMIUMS, {"person_id": person.id}))
     own = person_quote(session, person.id, today, records_from_rows(person, contributions, premiums))
     section = "employee" if scheme is Scheme.EMPLOYEE else "flexible"  # as RegionRules.gap_policy reads them
     retiree = _retiree(citer, person, contributions) if scheme is Scheme.RETIREE else None
@@ -149,18 +155,18 @@ def records_view(session: Session, person: Person, today: date, months: int = 24
         reset_months=citer.value(f"{section}.continuity_reset_after_months"),
         unit_caused=unit_caused,
         balance=balance_of(session, person.id) if has_account else None,
-        entries=tuple(session.execute(_LATEST_ENTRIES, {"person_id": person.id}).scalars()) if has_account else (),
+        entries=tuple(read(_LATEST_ENTRIES, {"person_id": person.id})) if has_account else (),
         next_year=_next_year(citer, premiums, today) if scheme is Scheme.RESIDENT else None,
         retiree=retiree,
         citations=tuple(citer.used[key] for key in sorted(citer.used)),
     )
 
 
-def _timeline(rows: list[Contribution], report: GapReport, person: Person, count: int) -> tuple[MonthLine, ...]:
-    by_month = {row.year_month: row for row in rows}
+def _timeline(rows: list[Row[Any]], report: GapReport, person: Person, count: int) -> tuple[MonthLine, ...]:
+    by_month = {Month.from_index(row.month): row for row in rows}
     last = report.last_due or Month.of(report.as_of) - 1
-    if rows and (person.scheme is Scheme.RETIREE or rows[-1].year_month > last):
-        last = rows[-1].year_month  # a month paid ahead; for a retiree, the last working month
+    if rows and (person.scheme is Scheme.RETIREE or Month.from_index(rows[-1].month) > last):
+        last = Month.from_index(rows[-1].month)  # a month paid ahead; for a retiree, the last working month
     first = max(Month.of(person.enrolled_since), last - (count - 1))
     gap = report.open_gap
     lines = []
@@ -171,7 +177,7 @@ def _timeline(rows: list[Contribution], report: GapReport, person: Person, count
     return tuple(reversed(lines))
 
 
-def _years(premiums: list[ResidentPremium], person: Person, today: date) -> tuple[YearLine, ...]:
+def _years(premiums: list[Row[Any]], person: Person, today: date) -> tuple[YearLine, ...]:
     by_year = {p.year: p for p in premiums}
     first = min([person.enrolled_since.year, *by_year])
     last = max([today.year, *by_year])
@@ -179,7 +185,7 @@ def _years(premiums: list[ResidentPremium], person: Person, today: date) -> tupl
                  for y in range(last, first - 1, -1))
 
 
-def _next_year(citer: Citer, premiums: list[ResidentPremium], today: date) -> NextYear:
+def _next_year(citer: Citer, premiums: list[Row[Any]], today: date) -> NextYear:
     year = today.year + 1
     dates = period_dates(citer, year)
     start, end = dates.start, dates.end
@@ -191,7 +197,7 @@ def _next_year(citer: Citer, premiums: list[ResidentPremium], today: date) -> Ne
     return NextYear(year, status, start, end, state, dates.estimated)
 
 
-def _retiree(citer: Citer, person: Person, rows: list[Contribution]) -> RetireeStatus:
+def _retiree(citer: Citer, person: Person, rows: list[Row[Any]]) -> RetireeStatus:
     sex = "male" if state.vault().id_number(person.id_number_cipher).sex == "M" else "female"
     paid = sum(1 for row in rows if row.status != PayStatus.UNPAID.value)
     return RetireeStatus(

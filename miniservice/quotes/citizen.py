@@ -29,8 +29,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, exists, func, literal, select
+from sqlalchemy import ColumnElement, Row, and_, bindparam, case, exists, func, literal, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -119,8 +120,7 @@ def records_of(session: Session, person: Person) -> list[Record]:
     return [Record(Month.from_index(index), PayStatus(status), payer, base) for index, status, payer, base in months]
 
 
-def records_from_rows(person: Person, contributions: Sequence[Contribution],
-                      premiums: Sequence[ResidentPremium]) -> list[Record]:
+def records_from_rows(person: Person, contributions: Sequence[Row[Any]], premiums: Sequence[Row[Any]]) -> list[Record]:
     """:func:`records_of` from rows the caller has loaded already (months in order): the records page
     shows the rows themselves, and reading them a second time for its quote was a query per view."""
     if person.scheme == Scheme.RESIDENT.value:
