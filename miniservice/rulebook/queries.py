@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session
 
 from miniservice.rulebook.models import RuleVersion
@@ -47,18 +47,22 @@ def regions_overview(session: Session, today: date) -> list[RegionStatus]:
             for code in dict.fromkeys(r.region_code for r in rows)]
 
 
+# Built once: building this window query on every quote page cost more than SQLite running it.
+_RANKED = (select(RuleVersion.region_code, RuleVersion.region_name, func.row_number().over(
+    partition_by=RuleVersion.region_code,
+    order_by=(RuleVersion.effective_from.desc(), RuleVersion.published_at.desc(), RuleVersion.id.desc()),
+).label("rank")).where(RuleVersion.status == "published", RuleVersion.effective_from <= bindparam("today"))
+    .subquery())
+_REGIONS_IN_FORCE = (select(_RANKED.c.region_code, _RANKED.c.region_name).where(_RANKED.c.rank == 1)
+                     .order_by(_RANKED.c.region_code))
+
+
 def regions_in_force(session: Session, today: date) -> list[tuple[str, str]]:
     """(code, name) of every region with a version in force ``today``, by code: the names the quote
     page's region list shows, without loading every version's text as :func:`regions_overview` does
     (8% of the page's Python calls with the shipped rule files, and growing with every version kept;
     docs/performance.md)."""
-    rank = func.row_number().over(
-        partition_by=RuleVersion.region_code,
-        order_by=(RuleVersion.effective_from.desc(), RuleVersion.published_at.desc(), RuleVersion.id.desc()))
-    ranked = (select(RuleVersion.region_code, RuleVersion.region_name, rank.label("rank"))
-              .where(RuleVersion.status == "published", RuleVersion.effective_from <= today).subquery())
-    rows = session.execute(select(ranked.c.region_code, ranked.c.region_name).where(ranked.c.rank == 1)
-                           .order_by(ranked.c.region_code))
+    rows = session.connection().execute(_REGIONS_IN_FORCE, {"today": today})
     return [(code, name) for code, name in rows]
 
 
