@@ -162,36 +162,40 @@ def _region_groups(session: Session, on: date) -> tuple[dict[tuple[Any, Any, int
     return groups, missing
 
 
-def _audience(subjects: Subquery | CTE) -> Subquery:
+def _audience(subjects: Subquery | CTE, per_subject: bool) -> Subquery:
     """(subject_id, recipient_id) pairs for the ``subjects`` (rows with a ``person_id``) whose recipient
-    can be messaged and has not opted out.
+    can be messaged and has not opted out: the subject's own binding, and each 家庭共济 holder who
+    opted in to the subject's gaps.
 
     Driven from the subjects, the few citizens with a stage today, through the indexes on
-    ``binding.person_id``, ``family_link.relative_id`` and ``follower.openid``: the whole city's
-    bindings and followers are never read (at 1,000,000 citizens hashing them all was half the monthly
-    statement, docs/performance.md). On PostgreSQL the subjects are a MATERIALIZED CTE, so the planner
-    joins a known set once instead of re-running its UNION per gap row (65 s at 100k citizens once).
+    ``binding.person_id``, ``family_link.relative_id`` and ``follower.openid``. With ``per_subject``
+    (PostgreSQL) the recipients are a LATERAL subquery, looked up for each subject: as a plain join
+    PostgreSQL chose to hash every binding and follower of the city instead (at 1,000,000 citizens that
+    was most of each statement, and at 10,000,000 it spilled a gigabyte to disk; docs/performance.md).
+    SQLite has no LATERAL and joins through the indexes by itself.
     """
-    own = (select(subjects.c.person_id.label("subject_id"), Binding.person_id.label("recipient_id"),
-                  Binding.openid.label("openid"))
-           .join(Binding, Binding.person_id == subjects.c.person_id))
-    relatives = (
-        select(subjects.c.person_id, FamilyLink.holder_id, Binding.openid)
-        .join(FamilyLink, and_(FamilyLink.relative_id == subjects.c.person_id, FamilyLink.status == "active",
-                               FamilyLink.remind_gaps.is_(True)))
-        .join(Binding, Binding.person_id == FamilyLink.holder_id)
-    )
-    pairs = union_all(own, relatives).subquery("pairs")
-    return (
-        select(pairs.c.subject_id, pairs.c.recipient_id)
-        .outerjoin(Follower, Follower.openid == pairs.c.openid)
-        .where(
-            func.coalesce(Follower.reminders_enabled, true()).is_(True),
-            func.coalesce(Follower.subscribed, true()).is_(True),
-            Follower.unreachable_since.is_(None),
-        )
-        .subquery("audience")
-    )
+    reachable = and_(func.coalesce(Follower.reminders_enabled, true()).is_(True),
+                     func.coalesce(Follower.subscribed, true()).is_(True), Follower.unreachable_since.is_(None))
+
+    def recipients_of(subject_id: Any) -> tuple[Any, Any]:
+        own = (select(Binding.person_id.label("recipient_id"))
+               .outerjoin(Follower, Follower.openid == Binding.openid)
+               .where(Binding.person_id == subject_id, reachable))
+        holders = (select(FamilyLink.holder_id.label("recipient_id"))
+                   .join(Binding, Binding.person_id == FamilyLink.holder_id)
+                   .outerjoin(Follower, Follower.openid == Binding.openid)
+                   .where(FamilyLink.relative_id == subject_id, FamilyLink.status == "active",
+                          FamilyLink.remind_gaps.is_(True), reachable))
+        return own, holders
+
+    if per_subject:
+        subject = subjects.alias("subject")
+        recipients = union_all(*recipients_of(subject.c.person_id)).lateral("recipients")
+        return (select(subject.c.person_id.label("subject_id"), recipients.c.recipient_id)
+                .select_from(subject).join(recipients, true()).subquery("audience"))
+    own, holders = (branch.add_columns(subjects.c.person_id.label("subject_id"))
+                    for branch in recipients_of(subjects.c.person_id))
+    return union_all(own, holders).subquery("audience")
 
 
 def _stage_literals(stage: Stage) -> dict[str, Any]:
@@ -230,7 +234,7 @@ def _monthly_select(stages: tuple[Stage, ...], codes: list[str], now: Any, last_
     )
     # MATERIALIZED steers PostgreSQL's planner (docs/performance.md); SQLite keeps the plain subquery.
     gaps = query.cte("gaps").prefix_with("MATERIALIZED") if materialize else query.subquery("gaps")
-    audience = _audience(gaps)
+    audience = _audience(gaps, per_subject=materialize)
     return (
         select(audience.c.subject_id, audience.c.recipient_id, table.c.gap_start, table.c.stage, table.c.kind,
                gaps.c.region_code, table.c.due_on, table.c.deadline, table.c.gap_months, *_constant_columns(now))
@@ -253,7 +257,7 @@ def _resident_select(stage: Stage, codes: list[str], now: Any, materialize: bool
     )
     unpaid = query.cte("unpaid").prefix_with("MATERIALIZED") if materialize else query.subquery("unpaid")
     values = _stage_literals(stage)
-    audience = _audience(unpaid)
+    audience = _audience(unpaid, per_subject=materialize)
     return (
         select(audience.c.subject_id, audience.c.recipient_id, values["gap_start"], values["stage"],
                values["kind"], unpaid.c.region_code, values["due_on"], values["deadline"], values["gap_months"],
