@@ -44,10 +44,8 @@ class Person(SQLModel, table=True):
     __tablename__ = "person"
     # The daily plan's read (reminders.planning): the citizens whose gap starts in a window, with every
     # column the plan needs of them, so at 10,000,000 citizens it scans a slice of this index only.
-    # Its 居民医保 part reads the residents of some regions with their enrolment date from the second.
     __table_args__ = (Index("ix_person_gap_from", "gap_from", "region_code", "scheme", "unemployed", "employer",
-                            "id"),
-                      Index("ix_person_resident", "scheme", "region_code", "enrolled_since", "id"))
+                            "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     id_number_hash: str = Field(max_length=96, unique=True)
@@ -108,9 +106,6 @@ class Contribution(SQLModel, table=True):
         return Month.from_index(self.month)
 
 
-_COVERED_YEAR = "status IN ('paid', 'back_paid')"
-
-
 class ResidentPremium(SQLModel, table=True):
     """One year of 居民医保, paid once a year in the 集中缴费期 (or late, with a waiting period).
 
@@ -121,9 +116,6 @@ class ResidentPremium(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("person_id", "year", name="uq_resident_premium_person_year"),
         CheckConstraint("status IN ('paid', 'unpaid', 'back_paid')", name="ck_resident_premium_status"),
-        # Who paid a year, for the daily plan's 居民医保 part, without the rows (reminders.planning).
-        Index("ix_resident_premium_covered", "year", "person_id", postgresql_where=text(_COVERED_YEAR),
-              sqlite_where=text(_COVERED_YEAR)),
     )
 
     id: int | None = Field(default=None, primary_key=True)
