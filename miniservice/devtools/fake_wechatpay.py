@@ -116,6 +116,10 @@ class FakeWeChatPay:
         self.reset()
 
     def reset(self) -> None:
+        """Forget every order and notify; a notify still on its way (posted in the background by the
+        previous test or demo step) lands first, so it cannot appear among the next one's."""
+        if hasattr(self, "_threads"):
+            self.wait_for_notifies()
         with getattr(self, "_lock", threading.RLock()):
             self.orders: dict[str, FakeOrder] = {}
             self.extra_payments: dict[str, FakeOrder] = {}  # by transaction id: second payments of an order
