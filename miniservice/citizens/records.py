@@ -164,9 +164,10 @@ def records_view(session: Session, person: Person, today: date, months: int = 24
 
 def _timeline(rows: list[Row[Any]], report: GapReport, person: Person, count: int) -> tuple[MonthLine, ...]:
     by_month = {Month.from_index(row.month): row for row in rows}
+    latest = Month.from_index(rows[-1].month) if rows else None  # rows come in month order
     last = report.last_due or Month.of(report.as_of) - 1
-    if rows and (person.scheme is Scheme.RETIREE or Month.from_index(rows[-1].month) > last):
-        last = Month.from_index(rows[-1].month)  # a month paid ahead; for a retiree, the last working month
+    if latest is not None and (person.scheme is Scheme.RETIREE or latest > last):
+        last = latest  # a month paid ahead; for a retiree, the last working month
     first = max(Month.of(person.enrolled_since), last - (count - 1))
     gap = report.open_gap
     lines = []
